@@ -1,0 +1,13 @@
+//! headroom's pure policy engine.
+//!
+//! Everything here is a pure function of its arguments: the caller passes `now`, the policy
+//! state, the observations and (where a tie-break needs one) an RNG. Nothing reads a clock,
+//! the environment, the network or a global random source, so the simulator (`sim`) and live
+//! mode (`api`) run the very same code.
+//!
+//! - [`model`]: the cluster vocabulary shared by every policy: resources, labels, taints,
+//!   tolerations, selectors, affinity, topology spread, the scheduling view of pods and nodes.
+//! - [`scheduler`]: kube-scheduler semantics: filters, scores, preemption.
+//! - [`hpa`]: the Horizontal Pod Autoscaler controller.
+
+pub mod model;

@@ -1,0 +1,5 @@
+//! The scenario format. A YAML file (see scenarios/README.md) is loaded and validated into a
+//! [`model::Scenario`], which is all the engine reads.
+
+pub mod cron;
+pub mod model;
