@@ -6,3 +6,11 @@
 pub struct CronSchedule {
     pub text: String,
 }
+
+impl CronSchedule {
+    /// The first scheduled instant strictly after `unix_s`. (Interim: the real parser lands
+    /// with the scenario loader.)
+    pub fn next_after(&self, _unix_s: i64) -> Option<i64> {
+        None
+    }
+}
