@@ -86,6 +86,10 @@ impl Books {
         self.peak_nodes = self.peak_nodes.max(self.alive_nodes);
     }
 
+    pub fn node_removed(&mut self) {
+        self.alive_nodes -= 1;
+    }
+
     pub fn node_became_ready(&mut self, pool: usize, _capacity: CapacityType) {
         self.pool_counts[pool].provisioning -= 1;
         self.pool_counts[pool].ready += 1;

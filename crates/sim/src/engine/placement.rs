@@ -28,6 +28,7 @@ struct NodeEntry {
     spec: NodeSchedulingSpec,
     requested: Resources,
     alive: bool,
+    pods: Vec<PodId>,
 }
 
 #[derive(Default)]
@@ -41,6 +42,7 @@ impl Placement {
             spec,
             requested: Resources::ZERO,
             alive: true,
+            pods: vec![],
         });
         (self.nodes.len() - 1) as NodeId
     }
@@ -55,18 +57,25 @@ impl Placement {
 
     pub fn bind(
         &mut self,
-        _pod: PodId,
+        pod: PodId,
         spec: &Arc<PodSchedulingSpec>,
         node: NodeId,
         _start_ms: i64,
     ) {
         let n = &mut self.nodes[node as usize];
         n.requested = n.requested.add(&spec.requests);
+        n.pods.push(pod);
     }
 
-    pub fn unbind(&mut self, _pod: PodId, spec: &Arc<PodSchedulingSpec>, node: NodeId) {
+    pub fn unbind(&mut self, pod: PodId, spec: &Arc<PodSchedulingSpec>, node: NodeId) {
         let n = &mut self.nodes[node as usize];
         n.requested = n.requested.sub(&spec.requests);
+        n.pods.retain(|p| *p != pod);
+    }
+
+    /// The pods bound to `node`, in binding order.
+    pub fn pods_on(&self, node: NodeId) -> Vec<PodId> {
+        self.nodes[node as usize].pods.clone()
     }
 
     pub fn schedule_one(

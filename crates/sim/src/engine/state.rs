@@ -60,6 +60,8 @@ pub(super) struct Pod {
 pub(super) enum NodeState {
     Provisioning,
     Ready,
+    /// Cordoned and being drained; terminated at a set time.
+    Draining,
     Terminated,
 }
 
@@ -102,6 +104,7 @@ pub(super) enum Event {
     PodFinished(PodRef, bool),
     PodGone(PodRef),
     NodeReady(NodeId),
+    NodeTerminate(NodeId),
     JobCreate(u32),
     JobRetry(u32, u32),
     JobDeadline(u32, u32),
@@ -110,7 +113,7 @@ pub(super) enum Event {
 }
 
 impl Event {
-    pub const KINDS: [&'static str; 14] = [
+    pub const KINDS: [&'static str; 15] = [
         "Step",
         "ScheduleCycle",
         "BackoffDone",
@@ -125,6 +128,7 @@ impl Event {
         "JobDeadline",
         "JobTtl",
         "CronTick",
+        "NodeTerminate",
     ];
 
     fn kind_and_subject(&self) -> (usize, u32) {
@@ -143,6 +147,7 @@ impl Event {
             Event::JobDeadline(j, _) => (11, j),
             Event::JobTtl(j, _) => (12, j),
             Event::CronTick(c) => (13, c),
+            Event::NodeTerminate(n) => (14, n),
         }
     }
 }
@@ -274,6 +279,7 @@ impl<'a> Engine<'a> {
                 Event::PodFinished(p, ok) => self.pod_finished(p, ok),
                 Event::PodGone(p) => self.pod_gone(p),
                 Event::NodeReady(n) => self.node_ready(n),
+                Event::NodeTerminate(n) => self.node_terminated(n),
                 Event::JobCreate(j) => self.job_create(j),
                 Event::JobRetry(j, g) => self.job_retry(j, g),
                 Event::JobDeadline(j, g) => self.job_deadline(j, g),
@@ -393,6 +399,58 @@ impl<'a> Engine<'a> {
         self.books
             .node_became_ready(node.pool as usize, node.capacity);
         self.cluster_changed();
+    }
+
+    /// Cordons node `n` and evicts its pods for `cause`; the node terminates after `after`
+    /// (Provisioning nodes terminate at once).
+    pub(super) fn drain_node(&mut self, n: NodeId, cause: &str, after: SimDuration) {
+        let node = &mut self.nodes[n as usize];
+        match node.state {
+            NodeState::Terminated | NodeState::Draining => return,
+            NodeState::Provisioning => {
+                self.node_terminated(n);
+                return;
+            }
+            NodeState::Ready => {}
+        }
+        node.state = NodeState::Draining;
+        let pool = node.pool as usize;
+        self.books.pool_counts[pool].ready -= 1;
+        self.books.pool_counts[pool].draining += 1;
+        self.placement.set_unschedulable(n, true);
+        for id in self.placement.pods_on(n) {
+            self.delete_pod(id, cause);
+        }
+        self.at(self.now() + after, Event::NodeTerminate(n));
+    }
+
+    /// The node is gone: pods still on it are gone with it, its life is priced.
+    pub(super) fn node_terminated(&mut self, n: NodeId) {
+        let now = self.now();
+        let state = self.nodes[n as usize].state;
+        if state == NodeState::Terminated {
+            return;
+        }
+        for id in self.placement.pods_on(n) {
+            if self.pods[id as usize].phase != Phase::Terminating {
+                self.delete_pod(id, "node-removed");
+            }
+            self.release(id);
+        }
+        let node = &mut self.nodes[n as usize];
+        node.state = NodeState::Terminated;
+        let pool = node.pool as usize;
+        let c = &mut self.books.pool_counts[pool];
+        match state {
+            NodeState::Provisioning => c.provisioning -= 1,
+            NodeState::Ready => c.ready -= 1,
+            NodeState::Draining => c.draining -= 1,
+            NodeState::Terminated => unreachable!(),
+        }
+        self.books.node_removed();
+        let node = &self.nodes[n as usize];
+        self.books.node_life(self.sc, node, now.since(node.created));
+        self.placement.remove_node(n);
     }
 
     // ----- pods -----
