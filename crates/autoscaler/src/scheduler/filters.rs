@@ -248,6 +248,9 @@ impl<'a> PreFilter<'a> {
     /// nominator's reservation, `RunFilterPluginsWithNominatedPods`).
     fn reserved_on(&self, node: NodeId) -> Resources {
         let mut reserved = Resources::ZERO;
+        if !self.snap.has_nominations() {
+            return reserved;
+        }
         for (id, n) in self.snap.nominated_to(node) {
             if Some(id) != self.pod_id && n.priority >= self.pod.priority {
                 reserved = reserved.add(&n.request);

@@ -181,15 +181,11 @@ pub fn balanced_allocation_score(pod: &PodSchedulingSpec, node: &NodeInfo) -> i6
             alloc.memory_bytes,
         ),
     ];
-    let fractions: Vec<f64> = pairs
-        .iter()
-        .filter(|(_, a)| *a != 0)
-        .map(|&(r, a)| (r as f64 / a as f64).min(1.0))
-        .collect();
-    let std = if fractions.len() == 2 {
-        ((fractions[0] - fractions[1]) / 2.0).abs()
-    } else {
-        0.0
+    let fraction = |(r, a): (i64, i64)| (a != 0).then(|| (r as f64 / a as f64).min(1.0));
+    // With one resource (or none) allocatable the deviation is 0.
+    let std = match (fraction(pairs[0]), fraction(pairs[1])) {
+        (Some(cpu), Some(mem)) => ((cpu - mem) / 2.0).abs(),
+        _ => 0.0,
     };
     ((1.0 - std) * MAX_NODE_SCORE as f64) as i64
 }

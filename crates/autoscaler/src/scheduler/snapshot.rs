@@ -288,12 +288,17 @@ impl ClusterSnapshot {
         self.nominated.remove(&pod);
     }
 
+    pub fn has_nominations(&self) -> bool {
+        !self.nominated.is_empty()
+    }
+
     pub fn nomination(&self, pod: PodId) -> Option<&Nomination> {
         self.nominated.get(&pod)
     }
 
     /// Pods nominated to `node`, in pod id order.
     pub fn nominated_to(&self, node: NodeId) -> impl Iterator<Item = (PodId, &Nomination)> + '_ {
+        // Nominations are few; a scan beats keeping a second index in step.
         self.nominated
             .iter()
             .filter(move |(_, n)| n.node == node)
