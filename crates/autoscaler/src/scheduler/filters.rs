@@ -188,32 +188,28 @@ pub fn filter_resources_fit(
 ) -> FilterResult {
     let alloc = &node.spec.allocatable;
     let used = node.requested.add(reserved);
-    let insufficient = [
-        (used.pods + 1 > alloc.pods, Reason::TooManyPods),
-        (
-            request.cpu_m > 0 && request.cpu_m > alloc.cpu_m - used.cpu_m,
-            Reason::InsufficientCpu,
-        ),
-        (
-            request.memory_bytes > 0
-                && request.memory_bytes > alloc.memory_bytes - used.memory_bytes,
-            Reason::InsufficientMemory,
-        ),
-        (
-            request.gpu > 0 && request.gpu > alloc.gpu - used.gpu,
-            Reason::InsufficientGpu,
-        ),
+    let short = [
+        used.pods + 1 > alloc.pods,
+        request.cpu_m > 0 && request.cpu_m > alloc.cpu_m - used.cpu_m,
+        request.memory_bytes > 0 && request.memory_bytes > alloc.memory_bytes - used.memory_bytes,
+        request.gpu > 0 && request.gpu > alloc.gpu - used.gpu,
     ];
-    let mut rejection: Option<Rejection> = None;
-    for (short, reason) in insufficient {
-        if short {
-            rejection = Some(match rejection {
-                None => Rejection::unschedulable(reason),
-                Some(r) => r.with(reason),
-            });
-        }
+    if !short.contains(&true) {
+        return Ok(());
     }
-    rejection.map_or(Ok(()), Err)
+    let reasons = [
+        Reason::TooManyPods,
+        Reason::InsufficientCpu,
+        Reason::InsufficientMemory,
+        Reason::InsufficientGpu,
+    ];
+    let mut found = reasons
+        .into_iter()
+        .zip(short)
+        .filter(|&(_, s)| s)
+        .map(|(r, _)| r);
+    let first = Rejection::unschedulable(found.next().expect("one resource is short"));
+    Err(found.fold(first, Rejection::with))
 }
 
 /// A pod's PreFilter state against one snapshot: everything the filters need that does
