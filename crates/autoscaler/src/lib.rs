@@ -11,3 +11,4 @@
 //! - [`hpa`]: the Horizontal Pod Autoscaler controller.
 
 pub mod model;
+pub mod scheduler;
