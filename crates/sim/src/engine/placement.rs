@@ -1,124 +1,138 @@
-//! The engine's view of kube-scheduler: node and pod bookkeeping plus `schedule_one` and
-//! `preempt`. The engine talks to the scheduler only through this adapter.
-//!
-//! Interim implementation (resource fit and NoSchedule taints, first fit) until the
-//! scheduler in `autoscaler::scheduler` is wired in.
+//! The engine's view of kube-scheduler: it keeps `autoscaler::scheduler`'s
+//! [`ClusterSnapshot`] in step with the engine's nodes and pods and runs scheduling
+//! attempts. Engine node and pod indices are the snapshot's ids.
 
 use std::sync::Arc;
 
-use autoscaler::model::{
-    NodeSchedulingSpec, PodSchedulingSpec, Resources, TaintEffect, TolerationOperator,
-};
+use autoscaler::model::{NodeSchedulingSpec, PodSchedulingSpec};
+use autoscaler::scheduler::{self, ClusterSnapshot, Pdb, Scheduler, SchedulerConfig, Termination};
+
+use crate::rng::Stream;
 
 pub type NodeId = u32;
 pub type PodId = u32;
 
-pub struct Preemption {
-    pub node: NodeId,
-    pub victims: Vec<PodId>,
+/// What one scheduling attempt decided, in engine ids.
+pub enum Attempt {
+    Scheduled(NodeId),
+    /// Preemption made room on `node`: delete `victims`, the pod is nominated there.
+    Nominated {
+        node: NodeId,
+        victims: Vec<PodId>,
+    },
+    /// The pod stays Pending with kube-scheduler's FitError message.
+    Unschedulable(String),
 }
 
-pub struct PdbView {
-    pub namespace: String,
-    pub selector: autoscaler::model::LabelSelector,
-    pub disruptions_allowed: i32,
-}
-
-struct NodeEntry {
-    spec: NodeSchedulingSpec,
-    requested: Resources,
-    alive: bool,
-    pods: Vec<PodId>,
-}
-
-#[derive(Default)]
 pub struct Placement {
-    nodes: Vec<NodeEntry>,
+    snapshot: ClusterSnapshot,
+    scheduler: Scheduler,
+}
+
+fn sid(n: NodeId) -> scheduler::NodeId {
+    scheduler::NodeId(n)
+}
+
+fn pid(p: PodId) -> scheduler::PodId {
+    scheduler::PodId(u64::from(p))
 }
 
 impl Placement {
+    pub fn new(cfg: SchedulerConfig) -> Placement {
+        Placement {
+            snapshot: ClusterSnapshot::new(),
+            scheduler: Scheduler::new(cfg).expect("the loader validated the scheduler settings"),
+        }
+    }
+
+    pub fn snapshot(&self) -> &ClusterSnapshot {
+        &self.snapshot
+    }
+
     pub fn add_node(&mut self, spec: NodeSchedulingSpec) -> NodeId {
-        self.nodes.push(NodeEntry {
-            spec,
-            requested: Resources::ZERO,
-            alive: true,
-            pods: vec![],
-        });
-        (self.nodes.len() - 1) as NodeId
+        self.snapshot.add_node(Arc::new(spec)).0
     }
 
     pub fn remove_node(&mut self, id: NodeId) {
-        self.nodes[id as usize].alive = false;
+        self.snapshot.remove_node(sid(id));
     }
 
     pub fn set_unschedulable(&mut self, id: NodeId, v: bool) {
-        self.nodes[id as usize].spec.unschedulable = v;
+        self.snapshot.set_unschedulable(sid(id), v);
     }
 
-    pub fn bind(
-        &mut self,
-        pod: PodId,
-        spec: &Arc<PodSchedulingSpec>,
-        node: NodeId,
-        _start_ms: i64,
-    ) {
-        let n = &mut self.nodes[node as usize];
-        n.requested = n.requested.add(&spec.requests);
-        n.pods.push(pod);
+    pub fn bind(&mut self, pod: PodId, spec: &Arc<PodSchedulingSpec>, node: NodeId, start_ms: i64) {
+        self.snapshot.clear_nomination(pid(pod));
+        self.snapshot
+            .bind(pid(pod), spec.clone(), sid(node), start_ms);
     }
 
-    pub fn unbind(&mut self, pod: PodId, spec: &Arc<PodSchedulingSpec>, node: NodeId) {
-        let n = &mut self.nodes[node as usize];
-        n.requested = n.requested.sub(&spec.requests);
-        n.pods.retain(|p| *p != pod);
+    pub fn unbind(&mut self, pod: PodId) {
+        self.snapshot.unbind(pid(pod));
+    }
+
+    /// A bound pod starts terminating (it keeps its resources until unbound).
+    pub fn set_terminating(&mut self, pod: PodId, preempted: bool) {
+        let why = if preempted {
+            Termination::Preempted
+        } else {
+            Termination::Other
+        };
+        self.snapshot.set_terminating(pid(pod), why);
+    }
+
+    /// A pending pod is deleted: its nomination, if any, goes with it.
+    pub fn forget(&mut self, pod: PodId) {
+        self.snapshot.clear_nomination(pid(pod));
     }
 
     /// The pods bound to `node`, in binding order.
     pub fn pods_on(&self, node: NodeId) -> Vec<PodId> {
-        self.nodes[node as usize].pods.clone()
+        self.snapshot
+            .node(sid(node))
+            .map(|n| n.pods.iter().map(|p| p.0 as PodId).collect())
+            .unwrap_or_default()
     }
 
-    pub fn schedule_one(
+    /// One attempt: filters and scores, then, if the pod fits nowhere and may preempt,
+    /// DefaultPreemption with the PDBs `pdbs()` gives (computed only when needed).
+    pub fn attempt(
         &mut self,
-        pod: &PodSchedulingSpec,
-        _rng: &mut crate::rng::Stream,
-    ) -> Result<NodeId, String> {
-        let mut insufficient = 0;
-        let mut tainted = 0;
-        for (i, n) in self.nodes.iter().enumerate() {
-            if !n.alive || n.spec.unschedulable {
-                continue;
-            }
-            let untolerated = n.spec.taints.iter().any(|t| {
-                t.effect != TaintEffect::PreferNoSchedule
-                    && !pod.tolerations.iter().any(|tol| {
-                        (tol.key.is_empty() || tol.key == t.key)
-                            && (tol.operator == TolerationOperator::Exists || tol.value == t.value)
-                            && tol.effect.is_none_or(|e| e == t.effect)
-                    })
-            });
-            if untolerated {
-                tainted += 1;
-                continue;
-            }
-            if !pod.requests.add(&n.requested).fits_in(&n.spec.allocatable) {
-                insufficient += 1;
-                continue;
-            }
-            return Ok(i as NodeId);
+        pod: PodId,
+        spec: &PodSchedulingSpec,
+        pdbs: impl FnOnce() -> Vec<Pdb>,
+        rng: &mut Stream,
+    ) -> Attempt {
+        let err = match self
+            .scheduler
+            .schedule_one(&self.snapshot, pid(pod), spec, rng)
+        {
+            Ok(node) => return Attempt::Scheduled(node.0),
+            Err(e) => e,
+        };
+        if err.num_all_nodes == 0 {
+            return Attempt::Unschedulable(err.to_string());
         }
-        let total = self.nodes.iter().filter(|n| n.alive).count();
-        Err(format!(
-            "0/{total} nodes are available: {insufficient} Insufficient resources, {tainted} node(s) had untolerated taint."
-        ))
-    }
-
-    pub fn preempt(
-        &mut self,
-        _pod: &PodSchedulingSpec,
-        _pdbs: &[PdbView],
-        _rng: &mut crate::rng::Stream,
-    ) -> Option<Preemption> {
-        None
+        let pdbs = pdbs();
+        match self
+            .scheduler
+            .preempt(&self.snapshot, pid(pod), spec, &err, &pdbs, rng)
+        {
+            Ok(p) => {
+                for other in &p.clear_nominations {
+                    self.snapshot.clear_nomination(*other);
+                }
+                self.snapshot.nominate(pid(pod), spec, p.node);
+                Attempt::Nominated {
+                    node: p.node.0,
+                    victims: p.victims.iter().map(|v| v.0 as PodId).collect(),
+                }
+            }
+            Err(msg) => {
+                let mut err = err;
+                err.post_filter_msg = msg;
+                Attempt::Unschedulable(err.to_string())
+            }
+        }
     }
 }

@@ -4,13 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use autoscaler::model::{
-    well_known, NodeSchedulingSpec, PodSchedulingSpec, PreemptionPolicy, Resources,
-};
+use autoscaler::model::{well_known, NodeSchedulingSpec, PodSchedulingSpec, Resources};
+use autoscaler::scheduler::{Pdb, SchedulerConfig};
 
 use super::accounting::Books;
 use super::jobs::{CronState, JobState};
-use super::placement::{NodeId, PdbView, Placement, PodId};
+use super::placement::{Attempt, NodeId, Placement, PodId};
 use super::queue::EventQueue;
 use super::timeline::{NodeRow, PendingRow, TimelineSink, WorkloadRow};
 use super::{load, SimError};
@@ -54,6 +53,8 @@ pub(super) struct Pod {
     pub started: SimTime,
     pub attempts: u32,
     pub spec: Arc<PodSchedulingSpec>,
+    /// kube-scheduler's message from the last failed attempt.
+    pub last_failure: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,7 +209,17 @@ impl<'a> Engine<'a> {
             nodes: vec![],
             pods: vec![],
             free_pods: vec![],
-            placement: Placement::default(),
+            placement: Placement::new(SchedulerConfig {
+                scoring: match sc.settings.scheduler.scoring {
+                    crate::scenario::model::ScoringStrategy::LeastAllocated => {
+                        autoscaler::scheduler::ScoringStrategy::LeastAllocated
+                    }
+                    crate::scenario::model::ScoringStrategy::MostAllocated => {
+                        autoscaler::scheduler::ScoringStrategy::MostAllocated
+                    }
+                },
+                ..SchedulerConfig::default()
+            }),
             deployments: vec![],
             jobs: vec![],
             free_jobs: vec![],
@@ -478,6 +489,7 @@ impl<'a> Engine<'a> {
             started: now,
             attempts: 0,
             spec,
+            last_failure: None,
         };
         let id = match self.free_pods.pop() {
             Some(id) => {
@@ -534,17 +546,35 @@ impl<'a> Engine<'a> {
                 continue;
             }
             let spec = self.pods[id as usize].spec.clone();
-            match self.placement.schedule_one(&spec, &mut self.rng_scheduler) {
-                Ok(node) => self.bind(id, node),
-                Err(_reason) => self.unschedulable_pod(id),
+            let sc = self.sc;
+            let (deployments, sim_pdbs) = (&self.deployments, &sc.pdbs);
+            let pdbs = || pdb_status(sc, deployments, sim_pdbs);
+            match self
+                .placement
+                .attempt(id, &spec, pdbs, &mut self.rng_scheduler)
+            {
+                Attempt::Scheduled(node) => self.bind(id, node),
+                Attempt::Nominated { node: _, victims } => {
+                    let tier = self.pods[id as usize].tier as usize;
+                    self.books.tiers[tier].preemptions += 1;
+                    for v in victims {
+                        self.delete_pod(v, "preemption");
+                    }
+                    self.unschedulable_pod(id, None);
+                }
+                Attempt::Unschedulable(msg) => self.unschedulable_pod(id, Some(msg)),
             }
         }
     }
 
-    fn unschedulable_pod(&mut self, id: PodId) {
+    /// The pod failed an attempt: it backs off (1 s doubling to 10 s) and then waits for a
+    /// cluster change, or the periodic flush, to be tried again.
+    fn unschedulable_pod(&mut self, id: PodId, why: Option<String>) {
         let pod = &mut self.pods[id as usize];
         pod.attempts += 1;
-        let spec = pod.spec.clone();
+        if let Some(why) = why {
+            pod.last_failure = Some(why.into());
+        }
         let backoff = {
             let s = &self.sc.settings.scheduler;
             let exp = (pod.attempts - 1).min(16);
@@ -558,9 +588,6 @@ impl<'a> Engine<'a> {
         self.failed_epoch[id as usize] = self.cluster_epoch;
         let pr = self.pod_ref(id);
         self.at(self.now() + backoff, Event::BackoffDone(pr));
-        if spec.preemption_policy != PreemptionPolicy::Never {
-            self.try_preempt(id, &spec);
-        }
     }
 
     fn backoff_done(&mut self, p: PodRef) {
@@ -598,52 +625,6 @@ impl<'a> Engine<'a> {
             self.flush_pending = true;
             self.at(now + FLUSH_PERIOD, Event::FlushUnschedulable);
         }
-    }
-
-    fn try_preempt(&mut self, _id: PodId, spec: &Arc<PodSchedulingSpec>) {
-        let pdbs = self.pdb_views();
-        if let Some(p) = self.placement.preempt(spec, &pdbs, &mut self.rng_scheduler) {
-            let tier = self.tier_of(&spec.priority_class_name) as usize;
-            self.books.tiers[tier].preemptions += 1;
-            for v in p.victims {
-                self.delete_pod(v, "preemption");
-            }
-        }
-    }
-
-    /// Each PDB with its current `disruptionsAllowed`, as the disruption controller computes it.
-    pub(super) fn pdb_views(&self) -> Vec<PdbView> {
-        self.sc
-            .pdbs
-            .iter()
-            .map(|pdb| {
-                let (mut expected, mut healthy) = (0i32, 0i32);
-                for (d, dep) in self.sc.deployments.iter().enumerate() {
-                    if dep.namespace == pdb.namespace
-                        && pdb.selector.matches(&dep.template.scheduling.labels)
-                    {
-                        expected += self.deployments[d].desired;
-                        healthy += self.deployments[d].ready;
-                    }
-                }
-                let desired_healthy = match (pdb.min_available, pdb.max_unavailable) {
-                    (Some(IntOrPercent::Int(n)), _) => n,
-                    (Some(IntOrPercent::Percent(p)), _) => {
-                        ((i64::from(p) * i64::from(expected) + 99) / 100) as i32
-                    }
-                    (None, Some(IntOrPercent::Int(n))) => expected - n,
-                    (None, Some(IntOrPercent::Percent(p))) => {
-                        expected - ((i64::from(p) * i64::from(expected) + 99) / 100) as i32
-                    }
-                    (None, None) => expected,
-                };
-                PdbView {
-                    namespace: pdb.namespace.clone(),
-                    selector: pdb.selector.clone(),
-                    disruptions_allowed: (healthy - desired_healthy).max(0),
-                }
-            })
-            .collect()
     }
 
     fn bind(&mut self, id: PodId, node: NodeId) {
@@ -727,8 +708,10 @@ impl<'a> Engine<'a> {
         }
         if phase == Phase::Pending {
             self.books.pod_abandoned(tier, now.since(created));
+            self.placement.forget(id);
             self.release(id);
         } else {
+            self.placement.set_terminating(id, cause == "preemption");
             let grace = self.template(owner).termination_grace.min(SHUTDOWN);
             self.pods[id as usize].phase = Phase::Terminating;
             let pr = self.pod_ref(id);
@@ -774,7 +757,7 @@ impl<'a> Engine<'a> {
             pod.spec.clone(),
         );
         if let (true, Some(n)) = (was_bound, node) {
-            self.placement.unbind(id, &spec, n);
+            self.placement.unbind(id);
             let node = &self.nodes[n as usize];
             self.books.pod_unbound(
                 tier,
@@ -941,4 +924,40 @@ impl<'a> Engine<'a> {
         let hash = format!("{:016x}{:016x}", self.log_hash[0], self.log_hash[1]);
         self.books.report(self.sc, &self.tiers, events, hash)
     }
+}
+
+/// Each PDB with its current `disruptionsAllowed`, as the disruption controller computes it:
+/// expected pods from the owning Deployments' replicas, healthy pods from their ready ones.
+pub(super) fn pdb_status(
+    sc: &Scenario,
+    deployments: &[DeploymentState],
+    pdbs: &[crate::scenario::model::PodDisruptionBudget],
+) -> Vec<Pdb> {
+    pdbs.iter()
+        .map(|pdb| {
+            let (mut expected, mut healthy) = (0i32, 0i32);
+            for (d, dep) in sc.deployments.iter().enumerate() {
+                if dep.namespace == pdb.namespace
+                    && pdb.selector.matches(&dep.template.scheduling.labels)
+                {
+                    expected += deployments[d].desired;
+                    healthy += deployments[d].ready;
+                }
+            }
+            // Percentages round up, for minAvailable and maxUnavailable alike.
+            let scaled = |p: i32| ((i64::from(p) * i64::from(expected) + 99) / 100) as i32;
+            let desired_healthy = match (pdb.min_available, pdb.max_unavailable) {
+                (Some(IntOrPercent::Int(n)), _) => n,
+                (Some(IntOrPercent::Percent(p)), _) => scaled(p),
+                (None, Some(IntOrPercent::Int(n))) => expected - n,
+                (None, Some(IntOrPercent::Percent(p))) => expected - scaled(p),
+                (None, None) => expected,
+            };
+            Pdb {
+                namespace: pdb.namespace.clone(),
+                selector: pdb.selector.clone(),
+                disruptions_allowed: (healthy - desired_healthy).max(0),
+            }
+        })
+        .collect()
 }

@@ -255,3 +255,59 @@ fn event_budget_turns_a_runaway_into_an_error() {
     sc.settings.event_budget = 100;
     assert!(run(&sc, &mut NoTimeline).is_err());
 }
+
+#[test]
+fn higher_priority_pods_preempt_lower_ones() {
+    let mut sc = scenario(1);
+    sc.priority_classes = vec![
+        PriorityClass {
+            name: "critical".into(),
+            value: 1000,
+            global_default: false,
+            preemption_policy: Default::default(),
+        },
+        PriorityClass {
+            name: "batch".into(),
+            value: -5,
+            global_default: false,
+            preemption_policy: Default::default(),
+        },
+    ];
+    // 2 nodes × 1930m: four batch pods of 900m fill them; two critical pods of 900m must
+    // preempt two of them, which then stay pending.
+    let mut low = deployment("batch", 4, 900);
+    low.template = template(900, 256, "batch", -5);
+    low.load = None;
+    sc.deployments = vec![low];
+    sc.jobs = vec![Job {
+        namespace: "default".into(),
+        name: "urgent".into(),
+        start: SimDuration::from_secs(600),
+        spec: JobSpec {
+            template: template(900, 256, "critical", 1000),
+            parallelism: 2,
+            completions: 2,
+            backoff_limit: 6,
+            active_deadline: None,
+            ttl_after_finished: None,
+            run_time: Distribution::Constant(SimDuration::from_secs(3600)),
+            failure_probability: 0.0,
+        },
+    }];
+    let r = run(&sc, &mut NoTimeline).unwrap();
+    let crit = &r.slo.by_tier["critical"];
+    let batch = &r.slo.by_tier["batch"];
+    assert_eq!(crit.preemptions, 2, "{r:#?}");
+    assert_eq!(crit.pending_at_end, 0);
+    assert_eq!(batch.evictions.get("preemption"), Some(&2));
+    assert_eq!(
+        batch.pending_at_end, 2,
+        "the replacements of the victims fit nowhere"
+    );
+    // The critical pods waited for the victims' graceful termination (≤ 5 s) and back-off.
+    assert!(
+        crit.pending_max_s > 0.0 && crit.pending_max_s < 30.0,
+        "{}",
+        crit.pending_max_s
+    );
+}
