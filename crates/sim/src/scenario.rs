@@ -2,4 +2,5 @@
 //! [`model::Scenario`], which is all the engine reads.
 
 pub mod cron;
+pub mod duration;
 pub mod model;
