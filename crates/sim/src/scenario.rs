@@ -5,3 +5,4 @@ pub mod catalog;
 pub mod cron;
 pub mod duration;
 pub mod model;
+pub mod yaml;
