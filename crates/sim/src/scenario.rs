@@ -5,4 +5,5 @@ pub mod catalog;
 pub mod cron;
 pub mod duration;
 pub mod model;
+pub mod spec;
 pub mod yaml;
