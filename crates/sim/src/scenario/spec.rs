@@ -162,23 +162,36 @@ enum TaintEffectSchema {
     NoExecute,
 }
 
-/// A random duration.
+/// A random duration: exactly one of the keys, e.g. `{lognormal: {median: 90s, sigma: 0.4}}`.
+/// (A struct of options rather than an enum: serde_yaml reads enums only from YAML tags.)
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DistributionSpec {
+    pub constant: Option<Dur>,
+    pub lognormal: Option<LognormalSpec>,
+    pub uniform: Option<UniformSpec>,
+    pub exponential: Option<ExponentialSpec>,
+}
+
+/// Log-normal by its median and the sigma of the underlying normal.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub enum DistributionSpec {
-    Constant(Dur),
-    #[serde(rename_all = "camelCase")]
-    Lognormal {
-        median: Dur,
-        sigma: f64,
-    },
-    Uniform {
-        min: Dur,
-        max: Dur,
-    },
-    Exponential {
-        mean: Dur,
-    },
+pub struct LognormalSpec {
+    pub median: Dur,
+    pub sigma: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UniformSpec {
+    pub min: Dur,
+    pub max: Dur,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExponentialSpec {
+    pub mean: Dur,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -213,11 +226,12 @@ pub struct WorkloadSpec {
     pub start_at: Option<Dur>,
 }
 
+/// Demand: exactly one of `trace` and `synthetic`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub enum LoadSpec {
-    Trace(TraceSpec),
-    Synthetic(SyntheticSpec),
+pub struct LoadSpec {
+    pub trace: Option<TraceSpec>,
+    pub synthetic: Option<SyntheticSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -420,16 +434,24 @@ pub struct InstanceTypeName(pub String);
 
 impl<'de> Deserialize<'de> for InstanceTypeName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        if catalog().get(&name).is_some() {
-            return Ok(InstanceTypeName(name));
+        // Checked inside the visitor so that serde_yaml stamps the scalar's own position.
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = InstanceTypeName;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an instance type such as `m5.large`")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<InstanceTypeName, E> {
+                if catalog().get(name).is_some() {
+                    return Ok(InstanceTypeName(name.to_string()));
+                }
+                let hint = did_you_mean(name, catalog().types().iter().map(|t| t.name.as_str()))
+                    .map(|h| format!("; {h}"))
+                    .unwrap_or_default();
+                Err(E::custom(format!("unknown instance type `{name}` (not in the built-in AWS us-east-1 catalog){hint}")))
+            }
         }
-        let hint = did_you_mean(&name, catalog().types().iter().map(|t| t.name.as_str()))
-            .map(|h| format!("; {h}"))
-            .unwrap_or_default();
-        Err(de::Error::custom(format!(
-            "unknown instance type `{name}` (not in the built-in AWS us-east-1 catalog){hint}"
-        )))
+        d.deserialize_str(V)
     }
 }
 
