@@ -69,7 +69,11 @@ pub fn load(path: &Path) -> Result<Scenario, LoadError> {
 /// Loads a scenario from `text`; `origin` names it in errors and anchors relative paths.
 pub fn load_str(text: &str, origin: &Path) -> Result<Scenario, LoadError> {
     let mut ctx = Ctx {
-        sources: vec![(origin.to_path_buf(), text.to_string())],
+        sources: vec![Source {
+            file: origin.to_path_buf(),
+            text: text.to_string(),
+            line_offset: 0,
+        }],
         warnings: Vec::new(),
     };
     if text.len() as u64 > MAX_FILE_BYTES {
@@ -78,7 +82,7 @@ pub fn load_str(text: &str, origin: &Path) -> Result<Scenario, LoadError> {
     if let Some(why) = not_yaml_text(text) {
         return Err(ctx.plain(0, why));
     }
-    if is_blank(text) {
+    if yaml::is_blank(text) {
         return Err(ctx.plain(
             0,
             "the file is empty; a scenario needs at least `duration` and `nodePools`".into(),
@@ -91,7 +95,6 @@ pub fn load_str(text: &str, origin: &Path) -> Result<Scenario, LoadError> {
 fn build(ctx: &mut Ctx, spec: &ScenarioSpec) -> Result<Scenario, LoadError> {
     let root = Origin {
         src: 0,
-        doc: 0,
         path: Vec::new(),
     };
     let step = spec.step.map_or(SimDuration::from_secs(60), |d| d.0);
@@ -115,7 +118,7 @@ fn build(ctx: &mut Ctx, spec: &ScenarioSpec) -> Result<Scenario, LoadError> {
     let resolved = workloads::resolve(ctx, spec, &root, objects, step)?;
     let name = spec.name.clone().unwrap_or_else(|| {
         ctx.sources[0]
-            .0
+            .file
             .file_stem()
             .map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned())
     });
@@ -166,11 +169,10 @@ fn settings(spec: &ScenarioSpec) -> Settings {
     }
 }
 
-/// Where a node sits: which source file, which YAML document, which path.
+/// Where a node sits: which source (one YAML document), which path.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Origin {
     pub src: usize,
-    pub doc: usize,
     pub path: Vec<Seg>,
 }
 
@@ -191,9 +193,22 @@ impl Origin {
     }
 }
 
-/// The files read so far (for locating errors after the fact) and the warnings.
+/// One YAML document read so far: its file, its text, and the line it starts on in the file.
+pub(crate) struct Source {
+    pub file: PathBuf,
+    pub text: String,
+    pub line_offset: usize,
+}
+
+impl Source {
+    fn shift(&self, location: Option<(usize, usize)>) -> Option<(usize, usize)> {
+        location.map(|(line, column)| (line + self.line_offset, column))
+    }
+}
+
+/// The documents read so far (for locating errors after the fact) and the warnings.
 pub(crate) struct Ctx {
-    pub sources: Vec<(PathBuf, String)>,
+    pub sources: Vec<Source>,
     pub warnings: Vec<String>,
 }
 
@@ -209,10 +224,10 @@ impl Ctx {
         message: impl Into<String>,
         hint: Option<String>,
     ) -> LoadError {
-        let (file, text) = &self.sources[at.src];
+        let src = &self.sources[at.src];
         LoadError {
-            file: file.clone(),
-            location: yaml::locate(text, at.doc, &at.path),
+            file: src.file.clone(),
+            location: src.shift(yaml::locate(&src.text, 0, &at.path)),
             path: path_text(&at.path),
             message: message.into(),
             hint,
@@ -222,7 +237,7 @@ impl Ctx {
     /// An error about a whole file.
     pub fn plain(&self, src: usize, message: String) -> LoadError {
         LoadError {
-            file: self.sources[src].0.clone(),
+            file: self.sources[src].file.clone(),
             location: None,
             path: String::new(),
             message,
@@ -232,8 +247,8 @@ impl Ctx {
 
     pub fn from_yaml(&self, src: usize, e: YamlError) -> LoadError {
         LoadError {
-            file: self.sources[src].0.clone(),
-            location: e.location,
+            file: self.sources[src].file.clone(),
+            location: self.sources[src].shift(e.location),
             path: e.path,
             message: e.message,
             hint: e.hint,
@@ -242,10 +257,10 @@ impl Ctx {
 
     /// `file:line` of a node, for warnings.
     pub fn place(&self, at: &Origin) -> String {
-        let (file, text) = &self.sources[at.src];
-        match yaml::locate(text, at.doc, &at.path) {
-            Some((line, _)) => format!("{}:{line}", file.display()),
-            None => file.display().to_string(),
+        let src = &self.sources[at.src];
+        match src.shift(yaml::locate(&src.text, 0, &at.path)) {
+            Some((line, _)) => format!("{}:{line}", src.file.display()),
+            None => src.file.display().to_string(),
         }
     }
 
@@ -256,7 +271,7 @@ impl Ctx {
         rel: &str,
         limit: u64,
     ) -> Result<(PathBuf, String), LoadError> {
-        let base = self.sources[0].0.parent().unwrap_or(Path::new(""));
+        let base = self.sources[0].file.parent().unwrap_or(Path::new(""));
         let path = base.join(rel);
         match std::fs::metadata(&path) {
             Err(e) => return Err(self.err(at, format!("cannot read `{}`: {e}", path.display()))),
@@ -306,13 +321,6 @@ fn too_large(len: u64) -> String {
 fn not_yaml_text(text: &str) -> Option<String> {
     text.find('\0')
         .map(|i| format!("not a text file: NUL byte at byte {i}; expected YAML"))
-}
-
-/// Nothing but whitespace, comments and document markers.
-fn is_blank(text: &str) -> bool {
-    text.lines()
-        .map(str::trim)
-        .all(|l| l.is_empty() || l.starts_with('#') || l == "---" || l == "...")
 }
 
 /// `2024-01-01T00:00:00Z` or `2024-01-01T02:00:00+02:00` (fractions of a second are dropped).

@@ -45,6 +45,36 @@ pub struct YamlError {
     pub hint: Option<String>,
 }
 
+/// Splits a multi-document YAML stream at its `---` lines into (line offset, document text),
+/// leaving out documents with nothing but comments. Parsing each document on its own keeps
+/// loading linear in the number of documents; a `---` at column 0 is always a document
+/// marker, since block scalar content is indented.
+pub fn split_documents(text: &str) -> Vec<(usize, &str)> {
+    let mut docs = Vec::new();
+    let (mut start_byte, mut start_line, mut pos) = (0usize, 0usize, 0usize);
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let bare = line.trim_end_matches(['\n', '\r']);
+        let marker = bare == "---" || bare.starts_with("--- ") || bare.starts_with("---\t");
+        if marker && pos > start_byte {
+            docs.push((start_line, &text[start_byte..pos]));
+            (start_byte, start_line) = (pos, i);
+        } else if marker {
+            start_line = i;
+        }
+        pos += line.len();
+    }
+    docs.push((start_line, &text[start_byte..]));
+    docs.retain(|(_, d)| !is_blank(d));
+    docs
+}
+
+/// Nothing but whitespace, comments and document markers.
+pub fn is_blank(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .all(|l| l.is_empty() || l.starts_with('#') || l == "---" || l == "...")
+}
+
 /// Deserializes the node at `at` in document `doc` of `text` as a `T`.
 pub fn parse_node<T: DeserializeOwned>(text: &str, doc: usize, at: &[Seg]) -> Result<T, YamlError> {
     let Some(de) = serde_yaml::Deserializer::from_str(text).nth(doc) else {
@@ -416,6 +446,17 @@ mod tests {
             assert_eq!(unknown_name_hint(msg).as_deref(), want, "{msg}");
         }
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn splits_documents() {
+        let text = "# c\na: 1\n---\nb: 2\n--- {c: 3}\n---\n# empty\n";
+        assert_eq!(
+            split_documents(text),
+            vec![(0, "# c\na: 1\n"), (2, "---\nb: 2\n"), (4, "--- {c: 3}\n")]
+        );
+        assert_eq!(split_documents("---\na: 1"), vec![(0, "---\na: 1")]);
+        assert!(split_documents("").is_empty());
     }
 
     #[test]

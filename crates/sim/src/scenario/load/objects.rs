@@ -10,7 +10,7 @@ use crate::manifest::apps::Deployment;
 use crate::manifest::batch::{CronJob, Job};
 use crate::manifest::hpa::HorizontalPodAutoscaler;
 use crate::manifest::policy::{PodDisruptionBudget, PriorityClass};
-use crate::scenario::load::{Ctx, LoadError, Origin, MAX_FILE_BYTES};
+use crate::scenario::load::{Ctx, LoadError, Origin, Source, MAX_FILE_BYTES};
 use crate::scenario::spec::{ManifestEntry, ScenarioSpec};
 use crate::scenario::yaml;
 
@@ -58,16 +58,27 @@ pub(crate) fn collect(
             ManifestEntry::Inline => visit(ctx, &at, 0, &mut objects, &mut skipped)?,
             ManifestEntry::Path(rel) => {
                 let (path, text) = ctx.read_referenced(&at.key("path"), rel, MAX_FILE_BYTES)?;
-                let docs = serde_yaml::Deserializer::from_str(&text).count();
-                ctx.sources.push((path, text));
-                let src = ctx.sources.len() - 1;
+                let file = path.display().to_string();
+                let docs: Vec<Source> = yaml::split_documents(&text)
+                    .into_iter()
+                    .map(|(line_offset, doc)| Source {
+                        file: path.clone(),
+                        text: doc.to_string(),
+                        line_offset,
+                    })
+                    .collect();
+                if docs.is_empty() {
+                    ctx.warnings
+                        .push(format!("{file}: no Kubernetes objects in this file"));
+                }
                 let mut file_skipped = Vec::new();
-                for doc in 0..docs {
+                for doc in docs {
+                    ctx.sources.push(doc);
+                    let src = ctx.sources.len() - 1;
                     visit(
                         ctx,
                         &Origin {
                             src,
-                            doc,
                             path: Vec::new(),
                         },
                         0,
@@ -75,21 +86,12 @@ pub(crate) fn collect(
                         &mut file_skipped,
                     )?;
                 }
-                if docs == 0 {
-                    ctx.warnings.push(format!(
-                        "{}: no Kubernetes objects in this file",
-                        ctx.sources[src].0.display()
-                    ));
-                }
-                warn_skipped(
-                    ctx,
-                    &ctx.sources[src].0.display().to_string(),
-                    &file_skipped,
-                );
+                warn_skipped(ctx, &file, &file_skipped);
             }
         }
     }
-    warn_skipped(ctx, &ctx.sources[0].0.display().to_string(), &skipped);
+    let scenario_file = ctx.sources[0].file.display().to_string();
+    warn_skipped(ctx, &scenario_file, &skipped);
     Ok(objects)
 }
 
@@ -111,9 +113,9 @@ fn visit(
     out: &mut Objects,
     skipped: &mut Vec<String>,
 ) -> Result<(), LoadError> {
-    let text = &ctx.sources[at.src].1;
+    let text = &ctx.sources[at.src].text;
     let header: Option<Header> =
-        yaml::parse_node(text, at.doc, &at.path).map_err(|e| ctx.from_yaml(at.src, e))?;
+        yaml::parse_node(text, 0, &at.path).map_err(|e| ctx.from_yaml(at.src, e))?;
     // An empty document (a trailing `---`) holds no object.
     let Some(header) = header else { return Ok(()) };
     let Some(kind) = header.kind else {
@@ -121,8 +123,7 @@ fn visit(
     };
     macro_rules! file {
         ($list:ident) => {{
-            let obj =
-                yaml::parse_node(text, at.doc, &at.path).map_err(|e| ctx.from_yaml(at.src, e))?;
+            let obj = yaml::parse_node(text, 0, &at.path).map_err(|e| ctx.from_yaml(at.src, e))?;
             out.$list.push((at.clone(), obj));
         }};
     }

@@ -62,11 +62,14 @@ pub(crate) fn resolve(
             ));
         }
     }
-    let model_of = |kind: &str, namespace: &str, name: &str| -> Option<(&String, &WorkloadSpec)> {
-        spec.workloads
-            .iter()
-            .find(|(key, _)| names.find(key) == Some((kind, namespace, name)))
-    };
+    // Which `workloads` entry models which workload, resolved once.
+    let mut keyed: std::collections::BTreeMap<(&str, &str, &str), (&String, &WorkloadSpec)> =
+        Default::default();
+    for (key, w) in &spec.workloads {
+        keyed.insert(names.find(key).expect("checked above"), (key, w));
+    }
+    let model_of =
+        |kind: &str, namespace: &str, name: &str| keyed.get(&(kind, namespace, name)).copied();
     let mut deployments = Vec::new();
     for (at, d) in &objects.deployments {
         let namespace = ns(&d.metadata.namespace);
