@@ -106,7 +106,7 @@ fn errors_name_file_line_column_and_path() {
         ("cpu: 250m", "cpu: 250mm", "mem.yaml:20:43: manifests[0].spec.template.spec.containers[0].resources.requests.cpu: quantity \"250mm\" has an unknown suffix"),
         ("cpu: 250m", "cpu: -1", "mem.yaml:20:43: manifests[0].spec.template.spec.containers[0].resources.requests.cpu: quantity \"-1\" must be greater than or equal to 0"),
         ("duration: 1h", "duration: 5x", "mem.yaml:2:11: duration: invalid duration `5x`: unknown unit `x`; use units ms, s, m, h, d (e.g. `1h30m`)"),
-        ("instanceType: m5.large", "instanceType: m5.lrage", "mem.yaml:5:19: nodePools[0].instanceType: unknown instance type `m5.lrage` (not in the built-in AWS us-east-1 catalog); did you mean `m5.large`?"),
+        ("instanceType: m5.large", "instanceType: m5.lrage", "mem.yaml:5:19: nodePools[0].instanceType: unknown instance type `m5.lrage` (not in the built-in AWS us-east-1 catalog)\nhint: did you mean `m5.large`?"),
         ("replicas: 2", "replicas: two", "mem.yaml:13:17: manifests[0].spec.replicas: invalid type: string \"two\", expected i32"),
         ("initialNodes: 1", "minNodes: 2\n    maxNodes: 1", "mem.yaml:8:15: nodePools[0].maxNodes: must be greater than or equal to minNodes (2)"),
         ("{app: api}}\n        spec", "{app: apx}}\n        spec", "mem.yaml:16:28: manifests[0].spec.template.metadata.labels: Invalid value: `selector` does not match template `labels`"),

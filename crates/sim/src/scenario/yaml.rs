@@ -130,7 +130,16 @@ pub fn from_serde_yaml(e: &serde_yaml::Error, path: &str) -> YamlError {
             message = rest.to_string();
         }
     }
-    let hint = unknown_name_hint(&message);
+    // Our own scalar checks append their hint to the message; serde's unknown-name errors
+    // get one computed here.
+    let hint = match message.find("; did you mean ") {
+        Some(i) => {
+            let hint = message[i + 2..].to_string();
+            message.truncate(i);
+            Some(hint)
+        }
+        None => unknown_name_hint(&message),
+    };
     YamlError {
         location,
         path: path.to_string(),
@@ -212,7 +221,8 @@ fn parse_path_text(p: &str) -> Vec<Seg> {
             Some(i) => (&part[..i], &part[i..]),
             None => (part, ""),
         };
-        if !key.is_empty() {
+        // `?` is serde_path_to_error's unknown segment (e.g. inside a YAML syntax error).
+        if !key.is_empty() && key != "?" {
             segs.push(Seg::Key(key.to_string()));
         }
         for idx in indexes.split('[').filter(|s| !s.is_empty()) {
