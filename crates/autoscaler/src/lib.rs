@@ -11,5 +11,6 @@
 //! - [`hpa`]: the Horizontal Pod Autoscaler controller.
 //! - [`quantity`]: Kubernetes Quantity strings parsed to exact integers, and rendered back.
 
+pub mod hpa;
 pub mod model;
 pub mod quantity;
