@@ -136,10 +136,10 @@ fn external_fetch_failure(ctx: &Ctx<'_, '_>, source: &MetricSource, text: &str) 
 
 /// One pod's sample: value (milli), timestamp and window.
 #[derive(Debug, Clone, Copy)]
-struct Sample {
-    value: i64,
-    timestamp_ms: i64,
-    window_ms: i64,
+pub(super) struct Sample {
+    pub(super) value: i64,
+    pub(super) timestamp_ms: i64,
+    pub(super) window_ms: i64,
 }
 
 /// Where a pod-based metric's samples come from.
@@ -228,7 +228,7 @@ fn usage_sample(usage: &PodUsage<'_>, resource: &str, container: Option<&str>) -
 
 /// `groupPods`' verdict on one pod.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Group {
+pub(super) enum Group {
     Ignored,
     Unready,
     Missing,
@@ -236,7 +236,7 @@ enum Group {
 }
 
 /// `groupPods` for one pod. `cpu` turns on the CPU-initialization rules.
-fn group(pod: &Pod<'_>, sample: Option<&Sample>, cpu: bool, settings: &ControllerSettings, now_ms: i64) -> Group {
+pub(super) fn group(pod: &Pod<'_>, sample: Option<&Sample>, cpu: bool, settings: &ControllerSettings, now_ms: i64) -> Group {
     if pod.deleting || pod.phase == PodPhase::Failed {
         return Group::Ignored;
     }

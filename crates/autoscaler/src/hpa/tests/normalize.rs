@@ -1,0 +1,1 @@
+//! Normalization cases: stabilization, rate limits, stores and conditions (placeholder).
