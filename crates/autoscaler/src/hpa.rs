@@ -42,12 +42,12 @@ mod tests;
 
 pub use calc::CurrentValue;
 pub use observation::{
-    ConditionStatus, Container, ContainerUsage, MetricInput, Observation, Pod, PodPhase, PodUsage, ReadyCondition,
-    ResourceAmount,
+    ConditionStatus, Container, ContainerUsage, MetricInput, Observation, Pod, PodPhase, PodUsage,
+    ReadyCondition, ResourceAmount,
 };
 pub use spec::{
-    Behavior, Compat, ControllerSettings, HpaSpec, MetricSource, MetricSpec, PolicyKind, ResourceTarget,
-    ScalingPolicy, ScalingRules, SelectPolicy, ValueTarget,
+    Behavior, Compat, ControllerSettings, HpaSpec, MetricSource, MetricSpec, PolicyKind,
+    ResourceTarget, ScalingPolicy, ScalingRules, SelectPolicy, ValueTarget,
 };
 pub use state::{HpaState, Recommendation, ScaleEvent};
 
@@ -132,7 +132,12 @@ pub struct Condition {
 
 impl Condition {
     fn new(type_: ConditionType, status: bool, reason: Reason) -> Condition {
-        Condition { type_, status, reason, arg: 0 }
+        Condition {
+            type_,
+            status,
+            reason,
+            arg: 0,
+        }
     }
 
     /// `"True"` / `"False"`.
@@ -212,7 +217,13 @@ pub struct Decision {
 impl Decision {
     /// The conditions the controller set this sync, in the order Kubernetes lists them.
     pub fn conditions(&self) -> impl Iterator<Item = &Condition> {
-        [&self.able_to_scale, &self.scaling_active, &self.scaling_limited].into_iter().flatten()
+        [
+            &self.able_to_scale,
+            &self.scaling_active,
+            &self.scaling_limited,
+        ]
+        .into_iter()
+        .flatten()
     }
 
     /// The ScalingLimited reason when the limits changed the recommendation.
@@ -225,7 +236,11 @@ impl Decision {
         self.rescale = false;
         self.metrics_proposal = None;
         self.metrics.clear();
-        self.able_to_scale = Some(Condition::new(ConditionType::AbleToScale, true, Reason::SucceededGetScale));
+        self.able_to_scale = Some(Condition::new(
+            ConditionType::AbleToScale,
+            true,
+            Reason::SucceededGetScale,
+        ));
         self.scaling_active = None;
         self.scaling_limited = None;
     }
@@ -247,7 +262,11 @@ pub fn reconcile(
     let d = decision;
     if current == 0 && spec.min_replicas != 0 {
         d.desired_replicas = 0;
-        d.scaling_active = Some(Condition::new(ConditionType::ScalingActive, false, Reason::ScalingDisabled));
+        d.scaling_active = Some(Condition::new(
+            ConditionType::ScalingActive,
+            false,
+            Reason::ScalingDisabled,
+        ));
         return;
     }
     let desired = if current > spec.max_replicas {
@@ -260,21 +279,41 @@ pub fn reconcile(
             return;
         };
         d.metrics_proposal = Some(proposal);
-        let counts = Counts { current, proposal, min: spec.min_replicas, max: spec.max_replicas };
+        let counts = Counts {
+            current,
+            proposal,
+            min: spec.min_replicas,
+            max: spec.max_replicas,
+        };
         let n = match &spec.behavior {
             None => normalize::legacy(settings, state, counts, now_ms),
             Some(b) => normalize::with_behavior(settings, b, state, counts, now_ms),
         };
-        d.able_to_scale = Some(Condition::new(ConditionType::AbleToScale, true, n.able_reason));
-        d.scaling_limited = Some(Condition::new(ConditionType::ScalingLimited, n.limited, n.limited_reason));
+        d.able_to_scale = Some(Condition::new(
+            ConditionType::AbleToScale,
+            true,
+            n.able_reason,
+        ));
+        d.scaling_limited = Some(Condition::new(
+            ConditionType::ScalingLimited,
+            n.limited,
+            n.limited_reason,
+        ));
         n.desired
     };
     d.rescale = desired != current;
     d.desired_replicas = if d.rescale { desired } else { current };
     if d.rescale {
-        d.able_to_scale = Some(Condition { arg: desired, ..Condition::new(ConditionType::AbleToScale, true, Reason::SucceededRescale) });
+        d.able_to_scale = Some(Condition {
+            arg: desired,
+            ..Condition::new(ConditionType::AbleToScale, true, Reason::SucceededRescale)
+        });
         if let Some(b) = &spec.behavior {
-            let (up, change) = if desired > current { (true, desired - current) } else { (false, current - desired) };
+            let (up, change) = if desired > current {
+                (true, desired - current)
+            } else {
+                (false, current - desired)
+            };
             let rules = if up { &b.scale_up } else { &b.scale_down };
             state.store_scale_event(up, change, rules.longest_period_s(), now_ms);
         }
@@ -291,41 +330,66 @@ fn compute_metrics(
     now_ms: i64,
     d: &mut Decision,
 ) -> Option<i32> {
-    let ctx = Ctx { settings, obs, tolerances: tolerances(spec, settings), now_ms };
+    let ctx = Ctx {
+        settings,
+        obs,
+        tolerances: tolerances(spec, settings),
+        now_ms,
+    };
     let mut replicas = 0;
     let mut winner = 0usize;
     let mut first_invalid: Option<(usize, Reason)> = None;
     for (i, metric) in spec.metrics.iter().enumerate() {
-        let input = obs.metrics.get(i).copied().unwrap_or(MetricInput::FetchError("no metric data was provided"));
+        let input = obs
+            .metrics
+            .get(i)
+            .copied()
+            .unwrap_or(MetricInput::FetchError("no metric data was provided"));
         match calc::propose(&ctx, &metric.source, &input) {
             Ok(p) => {
                 if replicas == 0 || p.replicas > replicas {
                     replicas = p.replicas;
                     winner = i;
                 }
-                d.metrics.push(MetricStatus { proposal: Some(p.replicas), current: p.current, error: None });
+                d.metrics.push(MetricStatus {
+                    proposal: Some(p.replicas),
+                    current: p.current,
+                    error: None,
+                });
             }
             Err(f) => {
                 first_invalid.get_or_insert((i, f.reason));
-                d.metrics.push(MetricStatus { proposal: None, current: CurrentValue::default(), error: Some(f.error) });
+                d.metrics.push(MetricStatus {
+                    proposal: None,
+                    current: CurrentValue::default(),
+                    error: Some(f.error),
+                });
             }
         }
     }
     let invalid = d.metrics.iter().filter(|m| m.error.is_some()).count();
     if let Some((i, reason)) = first_invalid {
         if invalid >= spec.metrics.len() || replicas < obs.spec_replicas {
-            d.scaling_active = Some(Condition { arg: i as i32, ..Condition::new(ConditionType::ScalingActive, false, reason) });
+            d.scaling_active = Some(Condition {
+                arg: i as i32,
+                ..Condition::new(ConditionType::ScalingActive, false, reason)
+            });
             return None;
         }
     }
-    d.scaling_active =
-        Some(Condition { arg: winner as i32, ..Condition::new(ConditionType::ScalingActive, true, Reason::ValidMetricFound) });
+    d.scaling_active = Some(Condition {
+        arg: winner as i32,
+        ..Condition::new(ConditionType::ScalingActive, true, Reason::ValidMetricFound)
+    });
     Some(replicas)
 }
 
 /// `tolerancesForHpa`: the cluster-wide flag, replaced per direction by `behavior.*.tolerance`.
 fn tolerances(spec: &HpaSpec, settings: &ControllerSettings) -> Tolerances {
-    let mut t = Tolerances { down: settings.tolerance, up: settings.tolerance };
+    let mut t = Tolerances {
+        down: settings.tolerance,
+        up: settings.tolerance,
+    };
     if let (Some(b), true) = (&spec.behavior, settings.compat.configurable_tolerance) {
         if let Some(down) = b.scale_down.tolerance {
             t.down = down;

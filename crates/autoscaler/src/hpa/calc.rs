@@ -59,22 +59,49 @@ pub(crate) struct Ctx<'s, 'o> {
 }
 
 /// The proposal of one spec metric (`computeReplicasForMetric`).
-pub(crate) fn propose(ctx: &Ctx<'_, '_>, source: &MetricSource, input: &MetricInput<'_>) -> Result<Proposal, MetricFailure> {
+pub(crate) fn propose(
+    ctx: &Ctx<'_, '_>,
+    source: &MetricSource,
+    input: &MetricInput<'_>,
+) -> Result<Proposal, MetricFailure> {
     let reason = failure_reason(source);
     let fail = |error: String| MetricFailure { reason, error };
     match (source, input) {
-        (MetricSource::Resource { resource, container, target }, MetricInput::ResourceUsage) => {
-            let samples = SampleSource::Usage { resource, container: container.as_deref() };
-            let wrap = |e: String| fail(format!("unable to get metrics for resource {resource}: {e}"));
+        (
+            MetricSource::Resource {
+                resource,
+                container,
+                target,
+            },
+            MetricInput::ResourceUsage,
+        ) => {
+            let samples = SampleSource::Usage {
+                resource,
+                container: container.as_deref(),
+            };
+            let wrap = |e: String| {
+                fail(format!(
+                    "unable to get metrics for resource {resource}: {e}"
+                ))
+            };
             samples.check_fetch(ctx).map_err(wrap)?;
             match *target {
                 ResourceTarget::Utilization(pct) => {
-                    resource_replicas(ctx, &samples, resource, container.as_deref(), pct).map_err(fail)
+                    resource_replicas(ctx, &samples, resource, container.as_deref(), pct)
+                        .map_err(fail)
                 }
-                ResourceTarget::AverageValue(avg) => plain_replicas(ctx, &samples, resource, avg).map_err(fail),
+                ResourceTarget::AverageValue(avg) => {
+                    plain_replicas(ctx, &samples, resource, avg).map_err(fail)
+                }
             }
         }
-        (MetricSource::Pods { metric, target_average_milli }, MetricInput::PerPod { values, unlisted }) => {
+        (
+            MetricSource::Pods {
+                metric,
+                target_average_milli,
+            },
+            MetricInput::PerPod { values, unlisted },
+        ) => {
             let samples = SampleSource::PerPod { values, unlisted };
             let wrap = |e: String| fail(format!("unable to get metric {metric}: {e}"));
             samples.check_fetch(ctx).map_err(wrap)?;
@@ -85,7 +112,11 @@ pub(crate) fn propose(ctx: &Ctx<'_, '_>, source: &MetricSource, input: &MetricIn
         }
         (MetricSource::External { target, .. }, MetricInput::External { values_milli }) => {
             if values_milli.is_empty() {
-                return Err(external_fetch_failure(ctx, source, "no metrics returned from external metrics API"));
+                return Err(external_fetch_failure(
+                    ctx,
+                    source,
+                    "no metrics returned from external metrics API",
+                ));
             }
             external_replicas(ctx, *target, values_milli).map_err(fail)
         }
@@ -101,8 +132,12 @@ pub(crate) fn propose(ctx: &Ctx<'_, '_>, source: &MetricSource, input: &MetricIn
 /// The ScalingActive reason a failing metric of this kind reports.
 fn failure_reason(source: &MetricSource) -> Reason {
     match source {
-        MetricSource::Resource { container: None, .. } => Reason::FailedGetResourceMetric,
-        MetricSource::Resource { container: Some(_), .. } => Reason::FailedGetContainerResourceMetric,
+        MetricSource::Resource {
+            container: None, ..
+        } => Reason::FailedGetResourceMetric,
+        MetricSource::Resource {
+            container: Some(_), ..
+        } => Reason::FailedGetContainerResourceMetric,
         MetricSource::Pods { .. } => Reason::FailedGetPodsMetric,
         MetricSource::Object { .. } => Reason::FailedGetObjectMetric,
         MetricSource::External { .. } => Reason::FailedGetExternalMetric,
@@ -112,25 +147,43 @@ fn failure_reason(source: &MetricSource) -> Reason {
 /// A failed metrics-API call, wrapped the way the replica calculator wraps it.
 fn fetch_failure(ctx: &Ctx<'_, '_>, source: &MetricSource, text: &str) -> MetricFailure {
     let error = match source {
-        MetricSource::Resource { resource, .. } => format!("unable to get metrics for resource {resource}: {text}"),
+        MetricSource::Resource { resource, .. } => {
+            format!("unable to get metrics for resource {resource}: {text}")
+        }
         MetricSource::Pods { metric, .. } => format!("unable to get metric {metric}: {text}"),
         // The controller's format string puts the error last, after the object's name.
-        MetricSource::Object { metric, described_kind, described_name, .. } => format!(
+        MetricSource::Object {
+            metric,
+            described_kind,
+            described_name,
+            ..
+        } => format!(
             "unable to get metric {metric}: {described_kind} on {} {described_name}/{text}",
             ctx.obs.namespace
         ),
         MetricSource::External { .. } => return external_fetch_failure(ctx, source, text),
     };
-    MetricFailure { reason: failure_reason(source), error }
+    MetricFailure {
+        reason: failure_reason(source),
+        error,
+    }
 }
 
 fn external_fetch_failure(ctx: &Ctx<'_, '_>, source: &MetricSource, text: &str) -> MetricFailure {
-    let MetricSource::External { metric, selector_text, .. } = source else {
+    let MetricSource::External {
+        metric,
+        selector_text,
+        ..
+    } = source
+    else {
         unreachable!("external_fetch_failure on a non-External metric")
     };
     MetricFailure {
         reason: Reason::FailedGetExternalMetric,
-        error: format!("unable to get external metric {}/{metric}/{selector_text}: {text}", ctx.obs.namespace),
+        error: format!(
+            "unable to get external metric {}/{metric}/{selector_text}: {text}",
+            ctx.obs.namespace
+        ),
     }
 }
 
@@ -145,9 +198,15 @@ pub(super) struct Sample {
 /// Where a pod-based metric's samples come from.
 enum SampleSource<'a> {
     /// The resource metrics API (`metrics.k8s.io`), for a resource and optionally one container.
-    Usage { resource: &'a str, container: Option<&'a str> },
+    Usage {
+        resource: &'a str,
+        container: Option<&'a str>,
+    },
     /// A custom Pods metric, aligned with the pod list.
-    PerPod { values: &'a [Option<i64>], unlisted: &'a [i64] },
+    PerPod {
+        values: &'a [Option<i64>],
+        unlisted: &'a [i64],
+    },
 }
 
 impl SampleSource<'_> {
@@ -161,8 +220,14 @@ impl SampleSource<'_> {
                 if listed.next().is_none() && obs.unlisted_usage.is_empty() {
                     return Err("no metrics returned from resource metrics API".to_string());
                 }
-                if let (Some(name), false) = (container, ctx.settings.compat.absent_container_is_missing) {
-                    let all = obs.pods.iter().filter_map(|p| p.usage).chain(obs.unlisted_usage.iter());
+                if let (Some(name), false) =
+                    (container, ctx.settings.compat.absent_container_is_missing)
+                {
+                    let all = obs
+                        .pods
+                        .iter()
+                        .filter_map(|p| p.usage)
+                        .chain(obs.unlisted_usage.iter());
                     for usage in all {
                         if !usage.containers.iter().any(|c| c.name == *name) {
                             return Err(format!(
@@ -186,9 +251,16 @@ impl SampleSource<'_> {
     /// The sample of listed pod `index`.
     fn pod(&self, index: usize, pod: &Pod<'_>) -> Option<Sample> {
         match self {
-            SampleSource::Usage { resource, container } => usage_sample(pod.usage?, resource, *container),
+            SampleSource::Usage {
+                resource,
+                container,
+            } => usage_sample(pod.usage?, resource, *container),
             SampleSource::PerPod { values, .. } => {
-                values.get(index).copied().flatten().map(|value| Sample { value, timestamp_ms: 0, window_ms: 0 })
+                values.get(index).copied().flatten().map(|value| Sample {
+                    value,
+                    timestamp_ms: 0,
+                    window_ms: 0,
+                })
             }
         }
     }
@@ -196,13 +268,20 @@ impl SampleSource<'_> {
     /// Count and sum of the samples for pods outside the pod list.
     fn unlisted(&self, obs: &Observation<'_>) -> (i64, i128) {
         match self {
-            SampleSource::Usage { resource, container } => {
-                let samples = obs.unlisted_usage.iter().filter_map(|u| usage_sample(u, resource, *container));
+            SampleSource::Usage {
+                resource,
+                container,
+            } => {
+                let samples = obs
+                    .unlisted_usage
+                    .iter()
+                    .filter_map(|u| usage_sample(u, resource, *container));
                 samples.fold((0, 0), |(n, sum), s| (n + 1, sum + i128::from(s.value)))
             }
-            SampleSource::PerPod { unlisted, .. } => {
-                (unlisted.len() as i64, unlisted.iter().map(|v| i128::from(*v)).sum())
-            }
+            SampleSource::PerPod { unlisted, .. } => (
+                unlisted.len() as i64,
+                unlisted.iter().map(|v| i128::from(*v)).sum(),
+            ),
         }
     }
 }
@@ -211,7 +290,10 @@ impl SampleSource<'_> {
 /// container lacks the resource (or there are no containers); or just the named container's.
 fn usage_sample(usage: &PodUsage<'_>, resource: &str, container: Option<&str>) -> Option<Sample> {
     let value = match container {
-        Some(name) => amount_of(usage.containers.iter().find(|c| c.name == name)?.usage, resource)?,
+        Some(name) => amount_of(
+            usage.containers.iter().find(|c| c.name == name)?.usage,
+            resource,
+        )?,
         None => {
             if usage.containers.is_empty() {
                 return None;
@@ -223,7 +305,11 @@ fn usage_sample(usage: &PodUsage<'_>, resource: &str, container: Option<&str>) -
             sum
         }
     };
-    Some(Sample { value, timestamp_ms: usage.timestamp_ms, window_ms: usage.window_ms })
+    Some(Sample {
+        value,
+        timestamp_ms: usage.timestamp_ms,
+        window_ms: usage.window_ms,
+    })
 }
 
 /// `groupPods`' verdict on one pod.
@@ -236,7 +322,13 @@ pub(super) enum Group {
 }
 
 /// `groupPods` for one pod. `cpu` turns on the CPU-initialization rules.
-pub(super) fn group(pod: &Pod<'_>, sample: Option<&Sample>, cpu: bool, settings: &ControllerSettings, now_ms: i64) -> Group {
+pub(super) fn group(
+    pod: &Pod<'_>,
+    sample: Option<&Sample>,
+    cpu: bool,
+    settings: &ControllerSettings,
+    now_ms: i64,
+) -> Group {
     if pod.deleting || pod.phase == PodPhase::Failed {
         return Group::Ignored;
     }
@@ -258,7 +350,9 @@ pub(super) fn group(pod: &Pod<'_>, sample: Option<&Sample>, cpu: bool, settings:
         not_ready || sample.timestamp_ms < ready.last_transition_ms.saturating_add(sample.window_ms)
     } else {
         // Initialized: unready only if it never became ready within the initial delay.
-        not_ready && start_ms.saturating_add(settings.initial_readiness_delay_ms) > ready.last_transition_ms
+        not_ready
+            && start_ms.saturating_add(settings.initial_readiness_delay_ms)
+                > ready.last_transition_ms
     };
     if unready {
         Group::Unready
@@ -301,13 +395,15 @@ fn group_all(
         let sample = samples.pod(i, pod);
         let class = group(pod, sample.as_ref(), cpu, ctx.settings, ctx.now_ms);
         let request = match requests {
-            Some((container, _)) => match pod_request(pod, container, resource, &ctx.settings.compat) {
-                Ok(r) => i128::from(r),
-                Err(e) => {
-                    request_error.get_or_insert(e);
-                    0
+            Some((container, _)) => {
+                match pod_request(pod, container, resource, &ctx.settings.compat) {
+                    Ok(r) => i128::from(r),
+                    Err(e) => {
+                        request_error.get_or_insert(e);
+                        0
+                    }
                 }
-            },
+            }
             None => 0,
         };
         match class {
@@ -342,18 +438,36 @@ impl Groups {
 }
 
 /// A pod's request for `resource` (`calculateRequests`), in milli-units.
-fn pod_request(pod: &Pod<'_>, container: Option<&str>, resource: &str, compat: &Compat) -> Result<i64, String> {
-    if let (None, true, Some(pod_requests)) = (container, compat.pod_level_requests, pod.pod_requests) {
+fn pod_request(
+    pod: &Pod<'_>,
+    container: Option<&str>,
+    resource: &str,
+    compat: &Compat,
+) -> Result<i64, String> {
+    if let (None, true, Some(pod_requests)) =
+        (container, compat.pod_level_requests, pod.pod_requests)
+    {
         if !pod_requests.is_empty() {
-            return amount_of(pod_requests, resource)
-                .ok_or_else(|| format!("missing pod-level request for {resource} in Pod {}", pod.name));
+            return amount_of(pod_requests, resource).ok_or_else(|| {
+                format!(
+                    "missing pod-level request for {resource} in Pod {}",
+                    pod.name
+                )
+            });
         }
     }
     let mut total: i64 = 0;
-    for c in pod.containers.iter().filter(|c| compat.sidecar_requests || !c.sidecar) {
+    for c in pod
+        .containers
+        .iter()
+        .filter(|c| compat.sidecar_requests || !c.sidecar)
+    {
         if container.is_none() || container == Some(c.name) {
             let request = amount_of(c.requests, resource).ok_or_else(|| {
-                format!("missing request for {resource} in container {} of Pod {}", c.name, pod.name)
+                format!(
+                    "missing request for {resource} in container {} of Pod {}",
+                    c.name, pod.name
+                )
             })?;
             total = total.saturating_add(request);
         }
@@ -381,8 +495,17 @@ fn resource_replicas(
     if ctx.obs.pods.is_empty() {
         return Err(NO_PODS.to_string());
     }
-    let fallback_pct = if ctx.settings.compat.missing_pod_at_target_over_100 { target_pct.max(100) } else { 100 };
-    let (g, request_error) = group_all(ctx, samples, resource, Some((container, i64::from(fallback_pct))));
+    let fallback_pct = if ctx.settings.compat.missing_pod_at_target_over_100 {
+        target_pct.max(100)
+    } else {
+        100
+    };
+    let (g, request_error) = group_all(
+        ctx,
+        samples,
+        resource,
+        Some((container, i64::from(fallback_pct))),
+    );
     if g.kept() == 0 {
         return Err(NO_SAMPLES.to_string());
     }
@@ -396,7 +519,11 @@ fn resource_replicas(
     let utilization = utilization_pct(g.ready_sum, g.ready_requests);
     let raw_average = saturate_i64(g.ready_sum / i128::from(g.ready));
     let ratio = f64::from(utilization) / f64::from(target_pct);
-    let current = CurrentValue { average_utilization: Some(utilization), average_value_milli: Some(raw_average), value_milli: None };
+    let current = CurrentValue {
+        average_utilization: Some(utilization),
+        average_value_milli: Some(raw_average),
+        value_milli: None,
+    };
     let replicas = rebalance(ctx, &g, ratio, |fill_missing, fill_unready| {
         let mut usage = g.ready_sum;
         let mut requests = g.ready_requests;
@@ -428,7 +555,12 @@ fn saturate_i64(v: i128) -> i64 {
 }
 
 /// `calcPlainMetricReplicas`: an AverageValue target per pod (Resource AverageValue, Pods).
-fn plain_replicas(ctx: &Ctx<'_, '_>, samples: &SampleSource<'_>, resource: &str, target: i64) -> Result<Proposal, String> {
+fn plain_replicas(
+    ctx: &Ctx<'_, '_>,
+    samples: &SampleSource<'_>,
+    resource: &str,
+    target: i64,
+) -> Result<Proposal, String> {
     if ctx.obs.pods.is_empty() {
         return Err(NO_PODS.to_string());
     }
@@ -438,7 +570,10 @@ fn plain_replicas(ctx: &Ctx<'_, '_>, samples: &SampleSource<'_>, resource: &str,
     }
     let usage = saturate_i64((g.ready_sum + g.unlisted_sum) / i128::from(g.kept()));
     let ratio = usage as f64 / target as f64;
-    let current = CurrentValue { average_value_milli: Some(usage), ..CurrentValue::default() };
+    let current = CurrentValue {
+        average_value_milli: Some(usage),
+        ..CurrentValue::default()
+    };
     let replicas = rebalance(ctx, &g, ratio, |fill_missing, fill_unready| {
         let (mut sum, mut count) = (g.ready_sum + g.unlisted_sum, g.kept());
         if fill_missing != Fill::None {
@@ -470,7 +605,12 @@ enum Fill {
 /// Steps 4–9 of the algorithm: the fast path, or the rebalance with missing pods assumed
 /// and unready pods at zero, with its direction-flip guards. `new_ratio(fill, unready)`
 /// recomputes the ratio over the filled-in set.
-fn rebalance(ctx: &Ctx<'_, '_>, g: &Groups, ratio: f64, new_ratio: impl Fn(Fill, bool) -> f64) -> i32 {
+fn rebalance(
+    ctx: &Ctx<'_, '_>,
+    g: &Groups,
+    ratio: f64,
+    new_ratio: impl Fn(Fill, bool) -> f64,
+) -> i32 {
     let current = ctx.obs.spec_replicas;
     let scale_up_with_unready = g.unready > 0 && ratio > 1.0;
     if !scale_up_with_unready && g.missing == 0 {
@@ -539,17 +679,30 @@ fn object_replicas(ctx: &Ctx<'_, '_>, target: ValueTarget, usage: i64) -> Result
     match target {
         ValueTarget::Value(target) => {
             let replicas = usage_ratio_replicas(ctx, usage as f64 / target as f64)?;
-            Ok(Proposal { replicas, current: CurrentValue { value_milli: Some(usage), ..CurrentValue::default() } })
+            Ok(Proposal {
+                replicas,
+                current: CurrentValue {
+                    value_milli: Some(usage),
+                    ..CurrentValue::default()
+                },
+            })
         }
         ValueTarget::AverageValue(target) => Ok(per_pod_replicas(ctx, usage, target)),
     }
 }
 
-fn external_replicas(ctx: &Ctx<'_, '_>, target: ValueTarget, values: &[i64]) -> Result<Proposal, String> {
+fn external_replicas(
+    ctx: &Ctx<'_, '_>,
+    target: ValueTarget,
+    values: &[i64],
+) -> Result<Proposal, String> {
     let usage = external_sum(values, ctx.settings.compat.overflow_caps);
     object_replicas(ctx, target, usage).map(|mut p| {
         if let ValueTarget::Value(_) = target {
-            p.current = CurrentValue { value_milli: Some(usage), ..CurrentValue::default() };
+            p.current = CurrentValue {
+                value_milli: Some(usage),
+                ..CurrentValue::default()
+            };
         }
         p
     })
@@ -574,6 +727,16 @@ fn per_pod_replicas(ctx: &Ctx<'_, '_>, usage: i64, target: i64) -> Proposal {
         replicas = to_int32((usage as f64 / target as f64).ceil());
     }
     // Rust's float-to-int cast saturates (and maps NaN to 0), where Go's is platform-defined.
-    let average = if usage as f64 >= i64::MAX as f64 { i64::MAX } else { (usage as f64 / f64::from(status)).ceil() as i64 };
-    Proposal { replicas, current: CurrentValue { average_value_milli: Some(average), ..CurrentValue::default() } }
+    let average = if usage as f64 >= i64::MAX as f64 {
+        i64::MAX
+    } else {
+        (usage as f64 / f64::from(status)).ceil() as i64
+    };
+    Proposal {
+        replicas,
+        current: CurrentValue {
+            average_value_milli: Some(average),
+            ..CurrentValue::default()
+        },
+    }
 }

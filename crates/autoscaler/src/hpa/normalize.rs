@@ -27,7 +27,12 @@ pub(crate) struct Counts {
 }
 
 /// `normalizeDesiredReplicas`: the legacy path for an HPA without `behavior`.
-pub(crate) fn legacy(settings: &ControllerSettings, state: &mut HpaState, c: Counts, now_ms: i64) -> Normalized {
+pub(crate) fn legacy(
+    settings: &ControllerSettings,
+    state: &mut HpaState,
+    c: Counts,
+    now_ms: i64,
+) -> Normalized {
     // stabilizeRecommendation: the max over the downscale window (samples at the cutoff count).
     let cutoff = now_ms - settings.downscale_stabilization_ms;
     let stabilized = state
@@ -36,11 +41,15 @@ pub(crate) fn legacy(settings: &ControllerSettings, state: &mut HpaState, c: Cou
         .filter(|r| r.timestamp_ms >= cutoff)
         .fold(c.proposal, |m, r| m.max(r.replicas));
     state.store_recommendation(c.proposal, now_ms, |t| t < cutoff);
-    let able_reason = if stabilized != c.proposal { Reason::ScaleDownStabilized } else { Reason::ReadyForNewScale };
+    let able_reason = if stabilized != c.proposal {
+        Reason::ScaleDownStabilized
+    } else {
+        Reason::ReadyForNewScale
+    };
 
     // convertDesiredReplicasWithRules: per-reconcile cap max(2 × current, 4), then min/max.
-    let scale_up_limit =
-        (settings.scale_up_limit_factor * f64::from(c.current)).max(settings.scale_up_limit_minimum) as i32;
+    let scale_up_limit = (settings.scale_up_limit_factor * f64::from(c.current))
+        .max(settings.scale_up_limit_minimum) as i32;
     let (max_allowed, over_reason) = if c.max > scale_up_limit {
         (scale_up_limit, Reason::ScaleUpLimit)
     } else {
@@ -53,7 +62,12 @@ pub(crate) fn legacy(settings: &ControllerSettings, state: &mut HpaState, c: Cou
     } else {
         (stabilized, Reason::DesiredWithinRange)
     };
-    Normalized { desired, able_reason, limited: desired != stabilized, limited_reason }
+    Normalized {
+        desired,
+        able_reason,
+        limited: desired != stabilized,
+        limited_reason,
+    }
 }
 
 /// `normalizeDesiredReplicasWithBehaviors`.
@@ -74,8 +88,21 @@ pub(crate) fn with_behavior(
     } else {
         Reason::ScaleDownStabilized
     };
-    let (desired, limited_reason) = rate_limit(behavior, state, Counts { proposal: stabilized, ..c }, now_ms);
-    Normalized { desired, able_reason, limited: desired != stabilized, limited_reason }
+    let (desired, limited_reason) = rate_limit(
+        behavior,
+        state,
+        Counts {
+            proposal: stabilized,
+            ..c
+        },
+        now_ms,
+    );
+    Normalized {
+        desired,
+        able_reason,
+        limited: desired != stabilized,
+        limited_reason,
+    }
 }
 
 /// A direction's stabilization window; an unset scale-down window takes the controller flag
@@ -89,7 +116,13 @@ fn window_ms(rules: &ScalingRules, settings: &ControllerSettings) -> i64 {
 
 /// `stabilizeRecommendationWithBehaviors`: clamp current between the minimum over the up
 /// window and the maximum over the down window, then record the unstabilized proposal.
-fn stabilize(state: &mut HpaState, c: Counts, up_window_ms: i64, down_window_ms: i64, now_ms: i64) -> i32 {
+fn stabilize(
+    state: &mut HpaState,
+    c: Counts,
+    up_window_ms: i64,
+    down_window_ms: i64,
+    now_ms: i64,
+) -> i32 {
     let (up_cutoff, down_cutoff) = (now_ms - up_window_ms, now_ms - down_window_ms);
     let (mut up_rec, mut down_rec) = (c.proposal, c.proposal);
     for r in state.recommendations() {
@@ -116,15 +149,21 @@ fn stabilize(state: &mut HpaState, c: Counts, up_window_ms: i64, down_window_ms:
 fn rate_limit(behavior: &Behavior, state: &HpaState, c: Counts, now_ms: i64) -> (i32, Reason) {
     if c.proposal > c.current {
         let limit = scale_up_limit(&behavior.scale_up, state, c.current, now_ms).max(c.current);
-        let (max_allowed, reason) =
-            if c.max > limit { (limit, Reason::ScaleUpLimit) } else { (c.max, Reason::TooManyReplicas) };
+        let (max_allowed, reason) = if c.max > limit {
+            (limit, Reason::ScaleUpLimit)
+        } else {
+            (c.max, Reason::TooManyReplicas)
+        };
         if c.proposal > max_allowed {
             return (max_allowed, reason);
         }
     } else if c.proposal < c.current {
         let limit = scale_down_limit(&behavior.scale_down, state, c.current, now_ms).min(c.current);
-        let (min_allowed, reason) =
-            if c.min < limit { (limit, Reason::ScaleDownLimit) } else { (c.min, Reason::TooFewReplicas) };
+        let (min_allowed, reason) = if c.min < limit {
+            (limit, Reason::ScaleDownLimit)
+        } else {
+            (c.min, Reason::TooFewReplicas)
+        };
         if c.proposal < min_allowed {
             return (min_allowed, reason);
         }
@@ -132,37 +171,35 @@ fn rate_limit(behavior: &Behavior, state: &HpaState, c: Counts, now_ms: i64) -> 
     (c.proposal, Reason::DesiredWithinRange)
 }
 
-/// `calculateScaleUpLimitWithScalingRules`. Go's int32 arithmetic wraps; so does this.
+/// `calculateScaleUpLimitWithScalingRules`: the most (Max) or least (Min) any policy allows.
 fn scale_up_limit(rules: &ScalingRules, state: &HpaState, current: i32, now_ms: i64) -> i32 {
-    let pick: fn(i32, i32) -> i32 = match rules.select_policy {
+    let (mut result, pick): (i32, fn(i32, i32) -> i32) = match rules.select_policy {
         SelectPolicy::Disabled => return current,
-        SelectPolicy::Min => i32::min,
-        SelectPolicy::Max => i32::max,
+        SelectPolicy::Min => (i32::MAX, i32::min),
+        SelectPolicy::Max => (i32::MIN, i32::max),
     };
-    let mut result = 0;
     for p in &rules.policies {
-        let added = change_in_period(&state.scale_up_events, p.period_s, now_ms);
-        let start = current.wrapping_sub(added);
+        let start = period_start(state, current, p.period_s, now_ms);
         let proposed = match p.kind {
             PolicyKind::Pods => start.wrapping_add(p.value),
-            PolicyKind::Percent => (f64::from(start) * (1.0 + f64::from(p.value) / 100.0)).ceil() as i32,
+            PolicyKind::Percent => {
+                (f64::from(start) * (1.0 + f64::from(p.value) / 100.0)).ceil() as i32
+            }
         };
         result = pick(result, proposed);
     }
     result
 }
 
-/// `calculateScaleDownLimitWithBehaviors`.
+/// `calculateScaleDownLimitWithBehaviors`: the lowest (Max) or highest (Min) any policy allows.
 fn scale_down_limit(rules: &ScalingRules, state: &HpaState, current: i32, now_ms: i64) -> i32 {
-    let pick: fn(i32, i32) -> i32 = match rules.select_policy {
+    let (mut result, pick): (i32, fn(i32, i32) -> i32) = match rules.select_policy {
         SelectPolicy::Disabled => return current,
-        SelectPolicy::Min => i32::max,
-        SelectPolicy::Max => i32::min,
+        SelectPolicy::Min => (i32::MIN, i32::max),
+        SelectPolicy::Max => (i32::MAX, i32::min),
     };
-    let mut result = i32::MAX;
     for p in &rules.policies {
-        let removed = change_in_period(&state.scale_down_events, p.period_s, now_ms);
-        let start = current.wrapping_add(removed);
+        let start = period_start(state, current, p.period_s, now_ms);
         let proposed = match p.kind {
             PolicyKind::Pods => start.wrapping_sub(p.value),
             // Truncation toward zero, as Go's int32(float64).
@@ -171,4 +208,12 @@ fn scale_down_limit(rules: &ScalingRules, state: &HpaState, current: i32, now_ms
         result = pick(result, proposed);
     }
     result
+}
+
+/// The replica count at the start of a policy's sliding period: current minus what was
+/// added plus what was removed since. Go's int32 arithmetic wraps; so does this.
+fn period_start(state: &HpaState, current: i32, period_s: i32, now_ms: i64) -> i32 {
+    let added = change_in_period(&state.scale_up_events, period_s, now_ms);
+    let removed = change_in_period(&state.scale_down_events, period_s, now_ms);
+    current.wrapping_sub(added).wrapping_add(removed)
 }

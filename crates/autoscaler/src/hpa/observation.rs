@@ -102,7 +102,10 @@ pub enum MetricInput<'a> {
     ResourceUsage,
     /// A Pods metric from the custom metrics API: one value per pod, aligned with
     /// `Observation::pods` (`None`: no value for that pod), plus values for unlisted pods.
-    PerPod { values: &'a [Option<i64>], unlisted: &'a [i64] },
+    PerPod {
+        values: &'a [Option<i64>],
+        unlisted: &'a [i64],
+    },
     /// An Object metric's value.
     Object { value_milli: i64 },
     /// An External metric: one value per returned series (summed by the controller).
@@ -113,5 +116,8 @@ pub enum MetricInput<'a> {
 
 /// `resource` in `amounts`, if present.
 pub(crate) fn amount_of(amounts: &[ResourceAmount<'_>], resource: &str) -> Option<i64> {
-    amounts.iter().find(|a| a.resource == resource).map(|a| a.milli)
+    amounts
+        .iter()
+        .find(|a| a.resource == resource)
+        .map(|a| a.milli)
 }

@@ -26,11 +26,23 @@ pub struct MetricSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub enum MetricSource {
     /// `Resource` (container `None`) or `ContainerResource` (container `Some`).
-    Resource { resource: String, container: Option<String>, target: ResourceTarget },
+    Resource {
+        resource: String,
+        container: Option<String>,
+        target: ResourceTarget,
+    },
     /// `Pods`: a per-pod custom metric with an `AverageValue` target (milli-units).
-    Pods { metric: String, target_average_milli: i64 },
+    Pods {
+        metric: String,
+        target_average_milli: i64,
+    },
     /// `Object`: one value describing another object (an Ingress's requests per second).
-    Object { metric: String, described_kind: String, described_name: String, target: ValueTarget },
+    Object {
+        metric: String,
+        described_kind: String,
+        described_name: String,
+        target: ValueTarget,
+    },
     /// `External`: a metric from outside the cluster, the sum of every returned series.
     External {
         metric: String,
@@ -55,8 +67,12 @@ impl MetricSource {
     /// The `type` of the metric in the API (`Resource`, `ContainerResource`, ...).
     pub fn type_name(&self) -> &'static str {
         match self {
-            MetricSource::Resource { container: None, .. } => "Resource",
-            MetricSource::Resource { container: Some(_), .. } => "ContainerResource",
+            MetricSource::Resource {
+                container: None, ..
+            } => "Resource",
+            MetricSource::Resource {
+                container: Some(_), ..
+            } => "ContainerResource",
             MetricSource::Pods { .. } => "Pods",
             MetricSource::Object { .. } => "Object",
             MetricSource::External { .. } => "External",
@@ -129,8 +145,16 @@ impl ScalingRules {
             stabilization_window_s: Some(0),
             select_policy: SelectPolicy::Max,
             policies: vec![
-                ScalingPolicy { kind: PolicyKind::Pods, value: 4, period_s: 15 },
-                ScalingPolicy { kind: PolicyKind::Percent, value: 100, period_s: 15 },
+                ScalingPolicy {
+                    kind: PolicyKind::Pods,
+                    value: 4,
+                    period_s: 15,
+                },
+                ScalingPolicy {
+                    kind: PolicyKind::Percent,
+                    value: 100,
+                    period_s: 15,
+                },
             ],
             tolerance: None,
         }
@@ -141,7 +165,11 @@ impl ScalingRules {
         ScalingRules {
             stabilization_window_s: None,
             select_policy: SelectPolicy::Max,
-            policies: vec![ScalingPolicy { kind: PolicyKind::Percent, value: 100, period_s: 15 }],
+            policies: vec![ScalingPolicy {
+                kind: PolicyKind::Percent,
+                value: 100,
+                period_s: 15,
+            }],
             tolerance: None,
         }
     }
@@ -154,7 +182,10 @@ impl ScalingRules {
 
 impl Default for Behavior {
     fn default() -> Behavior {
-        Behavior { scale_up: ScalingRules::default_scale_up(), scale_down: ScalingRules::default_scale_down() }
+        Behavior {
+            scale_up: ScalingRules::default_scale_up(),
+            scale_down: ScalingRules::default_scale_down(),
+        }
     }
 }
 

@@ -33,7 +33,10 @@ impl HpaState {
     /// `recordInitialRecommendation`: first sight stores `[{current, now}]`.
     pub(crate) fn record_initial(&mut self, current: i32, now_ms: i64) {
         if self.recommendations.is_none() {
-            self.recommendations = Some(vec![Recommendation { replicas: current, timestamp_ms: now_ms }]);
+            self.recommendations = Some(vec![Recommendation {
+                replicas: current,
+                timestamp_ms: now_ms,
+            }]);
         }
     }
 
@@ -42,9 +45,17 @@ impl HpaState {
     }
 
     /// Stores `replicas` in the *last* slot `is_stale` selects, or appends one.
-    pub(crate) fn store_recommendation(&mut self, replicas: i32, now_ms: i64, is_stale: impl Fn(i64) -> bool) {
+    pub(crate) fn store_recommendation(
+        &mut self,
+        replicas: i32,
+        now_ms: i64,
+        is_stale: impl Fn(i64) -> bool,
+    ) {
         let recs = self.recommendations.get_or_insert_with(Vec::new);
-        let new = Recommendation { replicas, timestamp_ms: now_ms };
+        let new = Recommendation {
+            replicas,
+            timestamp_ms: now_ms,
+        };
         match recs.iter().rposition(|r| is_stale(r.timestamp_ms)) {
             Some(i) => recs[i] = new,
             None => recs.push(new),
@@ -53,15 +64,29 @@ impl HpaState {
 
     /// `storeScaleEvent`: mark events older than the direction's longest policy period as
     /// outdated, then overwrite the last outdated one or append.
-    pub(crate) fn store_scale_event(&mut self, up: bool, change: i32, longest_period_s: i32, now_ms: i64) {
-        let events = if up { &mut self.scale_up_events } else { &mut self.scale_down_events };
+    pub(crate) fn store_scale_event(
+        &mut self,
+        up: bool,
+        change: i32,
+        longest_period_s: i32,
+        now_ms: i64,
+    ) {
+        let events = if up {
+            &mut self.scale_up_events
+        } else {
+            &mut self.scale_down_events
+        };
         let cutoff = now_ms - i64::from(longest_period_s) * 1000;
         for e in events.iter_mut() {
             if e.timestamp_ms < cutoff {
                 e.outdated = true;
             }
         }
-        let new = ScaleEvent { replica_change: change, timestamp_ms: now_ms, outdated: false };
+        let new = ScaleEvent {
+            replica_change: change,
+            timestamp_ms: now_ms,
+            outdated: false,
+        };
         match events.iter().rposition(|e| e.outdated) {
             Some(i) => events[i] = new,
             None => events.push(new),
@@ -73,5 +98,8 @@ impl HpaState {
 /// `now − period`, summed in int32 as Go does (wrapping, never panicking).
 pub(crate) fn change_in_period(events: &[ScaleEvent], period_s: i32, now_ms: i64) -> i32 {
     let cutoff = now_ms - i64::from(period_s) * 1000;
-    events.iter().filter(|e| e.timestamp_ms > cutoff).fold(0i32, |sum, e| sum.wrapping_add(e.replica_change))
+    events
+        .iter()
+        .filter(|e| e.timestamp_ms > cutoff)
+        .fold(0i32, |sum, e| sum.wrapping_add(e.replica_change))
 }

@@ -123,23 +123,52 @@ impl World {
         state: &mut HpaState,
         now: i64,
     ) -> Decision {
-        let names: Vec<String> = (0..self.pods.len() + self.unlisted.len()).map(|i| format!("test-pod-{i}")).collect();
-        let amount = |milli: i64| [ResourceAmount { resource: self.resource, milli }];
-        let requests: Vec<Option<[ResourceAmount<'_>; 1]>> = self.pods.iter().map(|p| p.request.map(amount)).collect();
+        let names: Vec<String> = (0..self.pods.len() + self.unlisted.len())
+            .map(|i| format!("test-pod-{i}"))
+            .collect();
+        let amount = |milli: i64| {
+            [ResourceAmount {
+                resource: self.resource,
+                milli,
+            }]
+        };
+        let requests: Vec<Option<[ResourceAmount<'_>; 1]>> =
+            self.pods.iter().map(|p| p.request.map(amount)).collect();
         let containers: Vec<Vec<Container<'_>>> = requests
             .iter()
             .map(|r| {
                 let requests: &[ResourceAmount<'_>] = r.as_ref().map_or(&[], |a| &a[..]);
-                CONTAINERS.iter().map(|name| Container { name, sidecar: false, requests }).collect()
+                CONTAINERS
+                    .iter()
+                    .map(|name| Container {
+                        name,
+                        sidecar: false,
+                        requests,
+                    })
+                    .collect()
             })
             .collect();
-        let all_usage: Vec<Option<&Vec<i64>>> =
-            self.pods.iter().map(|p| p.usage.as_ref()).chain(self.unlisted.iter().map(Some)).collect();
-        let usage_amounts: Vec<Vec<[ResourceAmount<'_>; 1]>> =
-            all_usage.iter().map(|u| u.map_or(vec![], |v| v.iter().map(|m| amount(*m)).collect())).collect();
+        let all_usage: Vec<Option<&Vec<i64>>> = self
+            .pods
+            .iter()
+            .map(|p| p.usage.as_ref())
+            .chain(self.unlisted.iter().map(Some))
+            .collect();
+        let usage_amounts: Vec<Vec<[ResourceAmount<'_>; 1]>> = all_usage
+            .iter()
+            .map(|u| u.map_or(vec![], |v| v.iter().map(|m| amount(*m)).collect()))
+            .collect();
         let container_usage: Vec<Vec<ContainerUsage<'_>>> = usage_amounts
             .iter()
-            .map(|per| per.iter().zip(CONTAINERS).map(|(a, name)| ContainerUsage { name, usage: &a[..] }).collect())
+            .map(|per| {
+                per.iter()
+                    .zip(CONTAINERS)
+                    .map(|(a, name)| ContainerUsage {
+                        name,
+                        usage: &a[..],
+                    })
+                    .collect()
+            })
             .collect();
         let pod_usage: Vec<Option<PodUsage<'_>>> = all_usage
             .iter()
@@ -154,7 +183,11 @@ impl World {
                 })
             })
             .collect();
-        let unlisted: Vec<PodUsage<'_>> = pod_usage[self.pods.len()..].iter().flatten().copied().collect();
+        let unlisted: Vec<PodUsage<'_>> = pod_usage[self.pods.len()..]
+            .iter()
+            .flatten()
+            .copied()
+            .collect();
         let pods: Vec<Pod<'_>> = self
             .pods
             .iter()
@@ -164,7 +197,10 @@ impl World {
                 phase: p.phase,
                 deleting: p.deleting,
                 start_ms: p.start_ms,
-                ready: p.ready.map(|(status, t)| ReadyCondition { status, last_transition_ms: t }),
+                ready: p.ready.map(|(status, t)| ReadyCondition {
+                    status,
+                    last_transition_ms: t,
+                }),
                 containers: &containers[i],
                 pod_requests: None,
                 usage: pod_usage[i].as_ref(),
@@ -177,7 +213,9 @@ impl World {
                 Input::Usage => MetricInput::ResourceUsage,
                 Input::PerPod(values, unlisted) => MetricInput::PerPod { values, unlisted },
                 Input::Object(v) => MetricInput::Object { value_milli: *v },
-                Input::External(values) => MetricInput::External { values_milli: values },
+                Input::External(values) => MetricInput::External {
+                    values_milli: values,
+                },
                 Input::Error(text) => MetricInput::FetchError(text),
             })
             .collect();
@@ -209,13 +247,20 @@ pub(super) fn spec_with(source: MetricSource) -> HpaSpec {
     HpaSpec {
         min_replicas: 1,
         max_replicas: 1000,
-        metrics: vec![MetricSpec { source, description: "test metric".into() }],
+        metrics: vec![MetricSpec {
+            source,
+            description: "test metric".into(),
+        }],
         behavior: None,
     }
 }
 
 pub(super) fn cpu_utilization(target: i32) -> MetricSource {
-    MetricSource::Resource { resource: "cpu".into(), container: None, target: ResourceTarget::Utilization(target) }
+    MetricSource::Resource {
+        resource: "cpu".into(),
+        container: None,
+        target: ResourceTarget::Utilization(target),
+    }
 }
 
 pub(super) fn container_utilization(container: &str, target: i32) -> MetricSource {
@@ -227,7 +272,10 @@ pub(super) fn container_utilization(container: &str, target: i32) -> MetricSourc
 }
 
 pub(super) fn pods_metric(target: i64) -> MetricSource {
-    MetricSource::Pods { metric: "qps".into(), target_average_milli: target }
+    MetricSource::Pods {
+        metric: "qps".into(),
+        target_average_milli: target,
+    }
 }
 
 pub(super) fn object_metric(target: ValueTarget) -> MetricSource {
@@ -240,7 +288,11 @@ pub(super) fn object_metric(target: ValueTarget) -> MetricSource {
 }
 
 pub(super) fn external_metric(target: ValueTarget) -> MetricSource {
-    MetricSource::External { metric: "qps".into(), selector_text: "<nil>".into(), target }
+    MetricSource::External {
+        metric: "qps".into(),
+        selector_text: "<nil>".into(),
+        target,
+    }
 }
 
 /// `n` copies of a pod.

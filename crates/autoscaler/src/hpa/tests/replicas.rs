@@ -24,7 +24,13 @@ fn value(replicas: i32, value: i64) -> Expect {
 }
 
 /// Runs the world with a one-metric spec and compares the metric's outcome.
-fn check(name: &str, world: World, source: MetricSource, settings: &ControllerSettings, expect: Expect) {
+fn check(
+    name: &str,
+    world: World,
+    source: MetricSource,
+    settings: &ControllerSettings,
+    expect: Expect,
+) {
     let spec = spec_with(source);
     let d = world.run(&spec, settings, &mut HpaState::default(), NOW);
     let m = &d.metrics[0];
@@ -33,14 +39,24 @@ fn check(name: &str, world: World, source: MetricSource, settings: &ControllerSe
             assert_eq!(m.error, None, "{name}: unexpected error");
             assert_eq!(m.proposal, Some(replicas), "{name}: proposal");
             assert_eq!(
-                (m.current.average_utilization, m.current.average_value_milli, m.current.value_milli),
+                (
+                    m.current.average_utilization,
+                    m.current.average_value_milli,
+                    m.current.value_milli
+                ),
                 (pct, average, val),
                 "{name}: current value"
             );
         }
         Fails(text) => {
-            let error = m.error.as_deref().unwrap_or_else(|| panic!("{name}: expected an error, got {m:?}"));
-            assert!(error.contains(text), "{name}: error {error:?} lacks {text:?}");
+            let error = m
+                .error
+                .as_deref()
+                .unwrap_or_else(|| panic!("{name}: expected an error, got {m:?}"));
+            assert!(
+                error.contains(text),
+                "{name}: error {error:?} lacks {text:?}"
+            );
             assert_eq!(m.proposal, None, "{name}");
         }
     }
@@ -367,9 +383,19 @@ fn resource_utilization_vectors() {
 fn container_resource_vectors() {
     let s = testing_settings();
     let c2 = |target| container_utilization("container2", target);
-    let with = |levels: &[[i64; 2]]| -> Vec<P> { levels.iter().map(|l| P::new(1000).uses_containers(l)).collect() };
+    let with = |levels: &[[i64; 2]]| -> Vec<P> {
+        levels
+            .iter()
+            .map(|l| P::new(1000).uses_containers(l))
+            .collect()
+    };
     let cases: Vec<(&str, World, MetricSource, Expect)> = vec![
-        ("ContainerScaleUp", w(3, with(&[[1000, 300], [1000, 500], [1000, 700]])), c2(30), util(5, 50, 500)),
+        (
+            "ContainerScaleUp",
+            w(3, with(&[[1000, 300], [1000, 500], [1000, 700]])),
+            c2(30),
+            util(5, 50, 500),
+        ),
         (
             "ScaleUpContainerHotCpuLessScale",
             w(
@@ -401,7 +427,13 @@ fn container_resource_vectors() {
                 2,
                 with(&[[1000, 500], [9000, 700]])
                     .into_iter()
-                    .chain(pods(2, P::new(1000).unready().phase(PodPhase::Failed).uses_containers(&[1000])))
+                    .chain(pods(
+                        2,
+                        P::new(1000)
+                            .unready()
+                            .phase(PodPhase::Failed)
+                            .uses_containers(&[1000]),
+                    ))
                     .collect(),
             ),
             c2(30),
@@ -409,7 +441,16 @@ fn container_resource_vectors() {
         ),
         (
             "ContainerScaleDown",
-            w(5, with(&[[1000, 100], [1000, 300], [1000, 500], [1000, 250], [1000, 250]])),
+            w(
+                5,
+                with(&[
+                    [1000, 100],
+                    [1000, 300],
+                    [1000, 500],
+                    [1000, 250],
+                    [1000, 250],
+                ]),
+            ),
             c2(50),
             util(3, 28, 280),
         ),
@@ -430,7 +471,13 @@ fn container_resource_vectors() {
         ),
         (
             "derived: container absent from a pod's metrics counts as missing",
-            w(2, vec![P::new(1000).uses_containers(&[500, 600]), P::new(1000).uses_containers(&[500])]),
+            w(
+                2,
+                vec![
+                    P::new(1000).uses_containers(&[500, 600]),
+                    P::new(1000).uses_containers(&[500]),
+                ],
+            ),
             c2(30),
             util(2, 60, 600),
         ),
@@ -449,25 +496,59 @@ fn container_resource_vectors() {
 #[test]
 fn plain_metric_vectors() {
     let s = testing_settings();
-    let per_pod = |values: &[i64]| vec![Input::PerPod(values.iter().map(|v| Some(*v)).collect(), vec![])];
+    let per_pod = |values: &[i64]| {
+        vec![Input::PerPod(
+            values.iter().map(|v| Some(*v)).collect(),
+            vec![],
+        )]
+    };
     let cases: Vec<(&str, World, MetricSource, Expect)> = vec![
-        ("ScaleUpCM", w(3, pods(3, P::new(0))).inputs(per_pod(&[20000, 10000, 30000])), pods_metric(15000), avg(4, 20000)),
+        (
+            "ScaleUpCM",
+            w(3, pods(3, P::new(0))).inputs(per_pod(&[20000, 10000, 30000])),
+            pods_metric(15000),
+            avg(4, 20000),
+        ),
         (
             "ScaleUpCMUnreadyHotCpuNoLessScale (readiness is ignored for Pods metrics)",
-            w(3, vec![P::new(0).cool(), P::new(0).cool(), P::new(0).unready().hot()])
-                .inputs(per_pod(&[50000, 10000, 30000])),
+            w(
+                3,
+                vec![
+                    P::new(0).cool(),
+                    P::new(0).cool(),
+                    P::new(0).unready().hot(),
+                ],
+            )
+            .inputs(per_pod(&[50000, 10000, 30000])),
             pods_metric(15000),
             avg(6, 30000),
         ),
         (
             "ScaleUpCMUnreadyHotCpuScaleWouldScaleDown",
-            w(3, vec![P::new(0).unready().hot(), P::new(0).cool(), P::new(0).unready().hot()])
-                .inputs(per_pod(&[50000, 15000, 30000])),
+            w(
+                3,
+                vec![
+                    P::new(0).unready().hot(),
+                    P::new(0).cool(),
+                    P::new(0).unready().hot(),
+                ],
+            )
+            .inputs(per_pod(&[50000, 15000, 30000])),
             pods_metric(15000),
             avg(7, 31666),
         ),
-        ("ScaleDownCM", w(5, pods(5, P::new(0))).inputs(per_pod(&[12000; 5])), pods_metric(20000), avg(3, 12000)),
-        ("ToleranceCM", w(3, pods(3, P::new(0))).inputs(per_pod(&[20000, 21000, 21000])), pods_metric(20000), avg(3, 20666)),
+        (
+            "ScaleDownCM",
+            w(5, pods(5, P::new(0))).inputs(per_pod(&[12000; 5])),
+            pods_metric(20000),
+            avg(3, 12000),
+        ),
+        (
+            "ToleranceCM",
+            w(3, pods(3, P::new(0))).inputs(per_pod(&[20000, 21000, 21000])),
+            pods_metric(20000),
+            avg(3, 20666),
+        ),
         (
             "PlainMetricReplicaCalcMissingMetricsNoChangeEq",
             w(5, pods(5, P::new(0))).inputs(per_pod(&[20000, 19000, 21000])),
@@ -488,7 +569,10 @@ fn plain_metric_vectors() {
         ),
         (
             "derived: Pods metric with unlisted values averages them in",
-            w(2, pods(2, P::new(0))).inputs(vec![Input::PerPod(vec![Some(10000), Some(10000)], vec![40000])]),
+            w(2, pods(2, P::new(0))).inputs(vec![Input::PerPod(
+                vec![Some(10000), Some(10000)],
+                vec![40000],
+            )]),
             pods_metric(10000),
             avg(4, 20000),
         ),
@@ -500,14 +584,35 @@ fn plain_metric_vectors() {
         ),
         (
             "derived: AverageValue cpu uses the CPU readiness rules",
-            w(3, vec![P::new(1000).uses(400), P::new(1000).uses(400), P::new(1000).uses(900).hot()]),
-            MetricSource::Resource { resource: "cpu".into(), container: None, target: ResourceTarget::AverageValue(400) },
+            w(
+                3,
+                vec![
+                    P::new(1000).uses(400),
+                    P::new(1000).uses(400),
+                    P::new(1000).uses(900).hot(),
+                ],
+            ),
+            MetricSource::Resource {
+                resource: "cpu".into(),
+                container: None,
+                target: ResourceTarget::AverageValue(400),
+            },
             avg(4, 800),
         ),
         (
             "derived: AverageValue memory counts unready pods in full",
-            World { resource: "memory", ..w(2, vec![P::new(1000).uses(1000), P::new(1000).uses(1000).unready()]) },
-            MetricSource::Resource { resource: "memory".into(), container: None, target: ResourceTarget::AverageValue(1000) },
+            World {
+                resource: "memory",
+                ..w(
+                    2,
+                    vec![P::new(1000).uses(1000), P::new(1000).uses(1000).unready()],
+                )
+            },
+            MetricSource::Resource {
+                resource: "memory".into(),
+                container: None,
+                target: ResourceTarget::AverageValue(1000),
+            },
             avg(4, 2000),
         ),
     ];
@@ -636,17 +741,51 @@ fn computed_tolerance_vector() {
     // TestReplicaCalcComputedToleranceAlgImplementation: 10 pods at 150m of ~300m requests.
     let requests = [400, 200, 310, 290, 302, 298, 301, 299, 300, 300];
     let world = w(10, requests.iter().map(|r| P::new(*r).uses(150)).collect());
-    check("ComputedTolerance 56 %", world.clone(), cpu_utilization(56), &testing_settings(), util(9, 50, 300));
-    check("ComputedTolerance 55 %", world, cpu_utilization(55), &testing_settings(), util(10, 50, 300));
+    check(
+        "ComputedTolerance 56 %",
+        world.clone(),
+        cpu_utilization(56),
+        &testing_settings(),
+        util(9, 50, 300),
+    );
+    check(
+        "ComputedTolerance 55 %",
+        world,
+        cpu_utilization(55),
+        &testing_settings(),
+        util(10, 50, 300),
+    );
 }
 
 #[test]
 fn compat_switches_select_older_behaviour() {
-    let old = ControllerSettings { compat: Compat::oldest(), ..testing_settings() };
-    let over_100 =
-        w(4, vec![P::new(1000).uses(200).unready(), P::new(1000).uses(100), P::new(2000).uses(100), P::new(2000)]);
-    check("rc-res-missing-scaledown-target-over-100, 100 % fill", over_100, cpu_utilization(300), &old, util(1, 6, 200));
-    let absent = w(2, vec![P::new(1000).uses_containers(&[500, 600]), P::new(1000).uses_containers(&[500])]);
+    let old = ControllerSettings {
+        compat: Compat::oldest(),
+        ..testing_settings()
+    };
+    let over_100 = w(
+        4,
+        vec![
+            P::new(1000).uses(200).unready(),
+            P::new(1000).uses(100),
+            P::new(2000).uses(100),
+            P::new(2000),
+        ],
+    );
+    check(
+        "rc-res-missing-scaledown-target-over-100, 100 % fill",
+        over_100,
+        cpu_utilization(300),
+        &old,
+        util(1, 6, 200),
+    );
+    let absent = w(
+        2,
+        vec![
+            P::new(1000).uses_containers(&[500, 600]),
+            P::new(1000).uses_containers(&[500]),
+        ],
+    );
     check(
         "absent container fails the metric in older releases",
         absent,
@@ -655,20 +794,35 @@ fn compat_switches_select_older_behaviour() {
         Fails("container container2 not present in metrics for pod test-namespace/test-pod-1"),
     );
     let wrap = w(2, pods(2, P::new(0))).inputs(vec![Input::External(vec![i64::MAX, 2])]);
-    check("external sum wraps without caps", wrap, external_metric(ValueTarget::Value(1000)), &old, value(i32::MIN, i64::MIN + 1));
+    check(
+        "external sum wraps without caps",
+        wrap,
+        external_metric(ValueTarget::Value(1000)),
+        &old,
+        value(i32::MIN, i64::MIN + 1),
+    );
 }
 
 #[test]
 fn group_pods_vectors() {
     let s = testing_settings();
     let now = NOW;
-    let sample = |ts: i64, window: i64| Some(calc::Sample { value: 1, timestamp_ms: ts, window_ms: window });
+    let sample = |ts: i64, window: i64| {
+        Some(calc::Sample {
+            value: 1,
+            timestamp_ms: ts,
+            window_ms: window,
+        })
+    };
     let pod = |phase, start: Option<i64>, ready: Option<(ConditionStatus, i64)>| Pod {
         name: "p",
         phase,
         deleting: false,
         start_ms: start,
-        ready: ready.map(|(status, t)| ReadyCondition { status, last_transition_ms: t }),
+        ready: ready.map(|(status, t)| ReadyCondition {
+            status,
+            last_transition_ms: t,
+        }),
         containers: &[],
         pod_requests: None,
         usage: None,
@@ -677,8 +831,20 @@ fn group_pods_vectors() {
     use ConditionStatus::{False as F, True as T};
     let succeeded = PodPhase::Succeeded;
     let cases: Vec<(&str, Pod<'_>, Option<calc::Sample>, bool, calc::Group)> = vec![
-        ("count in a ready pod - memory", pod(succeeded, None, None), sample(now, 60_000), false, Ready),
-        ("unready a pod without ready condition - CPU", pod(succeeded, Some(now), None), sample(0, 0), true, Unready),
+        (
+            "count in a ready pod - memory",
+            pod(succeeded, None, None),
+            sample(now, 60_000),
+            false,
+            Ready,
+        ),
+        (
+            "unready a pod without ready condition - CPU",
+            pod(succeeded, Some(now), None),
+            sample(0, 0),
+            true,
+            Unready,
+        ),
         (
             "count in a ready pod with fresh metrics during initialization period - CPU",
             pod(succeeded, Some(now - 60_000), Some((T, now - 30_000))),
@@ -721,28 +887,71 @@ fn group_pods_vectors() {
             true,
             Ready,
         ),
-        ("a missing pod", pod(succeeded, Some(now - 180_000), None), None, true, Missing),
-        ("pending without sample is unready", pod(PodPhase::Pending, None, None), None, true, Unready),
-        ("failed is ignored", pod(PodPhase::Failed, None, None), sample(0, 0), true, Ignored),
-        ("no start time is unready for cpu", pod(PodPhase::Running, None, Some((T, 0))), sample(0, 0), true, Unready),
+        (
+            "a missing pod",
+            pod(succeeded, Some(now - 180_000), None),
+            None,
+            true,
+            Missing,
+        ),
+        (
+            "pending without sample is unready",
+            pod(PodPhase::Pending, None, None),
+            None,
+            true,
+            Unready,
+        ),
+        (
+            "failed is ignored",
+            pod(PodPhase::Failed, None, None),
+            sample(0, 0),
+            true,
+            Ignored,
+        ),
+        (
+            "no start time is unready for cpu",
+            pod(PodPhase::Running, None, Some((T, 0))),
+            sample(0, 0),
+            true,
+            Unready,
+        ),
         (
             "sample exactly one window after the transition counts",
-            pod(PodPhase::Running, Some(now - 60_000), Some((T, now - 60_000))),
+            pod(
+                PodPhase::Running,
+                Some(now - 60_000),
+                Some((T, now - 60_000)),
+            ),
             sample(now, 60_000),
             true,
             Ready,
         ),
         (
             "Unknown readiness during initialization with a fresh sample counts",
-            pod(PodPhase::Running, Some(now - 60_000), Some((ConditionStatus::Unknown, now - 60_000))),
+            pod(
+                PodPhase::Running,
+                Some(now - 60_000),
+                Some((ConditionStatus::Unknown, now - 60_000)),
+            ),
             sample(now, 30_000),
             true,
             Ready,
         ),
     ];
     for (name, p, sample, cpu, expect) in cases {
-        assert_eq!(calc::group(&p, sample.as_ref(), cpu, &s, now), expect, "{name}");
+        assert_eq!(
+            calc::group(&p, sample.as_ref(), cpu, &s, now),
+            expect,
+            "{name}"
+        );
     }
-    let deleting = Pod { deleting: true, ..pod(PodPhase::Running, Some(0), Some((T, 0))) };
-    assert_eq!(calc::group(&deleting, sample(0, 0).as_ref(), true, &s, now), Ignored, "deleting");
+    let deleting = Pod {
+        deleting: true,
+        ..pod(PodPhase::Running, Some(0), Some((T, 0)))
+    };
+    assert_eq!(
+        calc::group(&deleting, sample(0, 0).as_ref(), true, &s, now),
+        Ignored,
+        "deleting"
+    );
 }
