@@ -1,5 +1,7 @@
 //! The `headroom` command line.
 
+mod hpa_evaluate;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -14,8 +16,14 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Horizontal Pod Autoscaler tools.
+    #[command(subcommand)]
+    Hpa(hpa_evaluate::HpaCommand),
+}
 
 fn main() {
-    let _cli = Cli::parse();
+    match Cli::parse().command {
+        Command::Hpa(command) => std::process::exit(hpa_evaluate::run(command)),
+    }
 }
