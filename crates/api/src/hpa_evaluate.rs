@@ -122,6 +122,16 @@ pub fn evaluate(req: &EvaluateRequest) -> Result<EvaluateResponse, EvaluateError
     };
     let spec = req.hpa.to_spec(&opts)?;
     let now_ms = observe::time(&req.now, "now")?;
+    if req.scale.spec_replicas < 0 {
+        return Err(
+            InputError::new("scale.specReplicas", "must be greater than or equal to 0").into(),
+        );
+    }
+    if req.scale.status_replicas.is_some_and(|r| r < 0) {
+        return Err(
+            InputError::new("scale.statusReplicas", "must be greater than or equal to 0").into(),
+        );
+    }
     let mut state = state_from_json(req.state.as_ref())?;
     let namespace = req.hpa.metadata.namespace.as_deref().unwrap_or("default");
     let mut decision = Decision::default();
