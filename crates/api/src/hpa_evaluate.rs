@@ -64,7 +64,7 @@ pub enum EvaluateError {
         source: serde_json::Error,
     },
     /// The API server would reject the HPA.
-    #[error("invalid HPA (as hpa.spec): {0}")]
+    #[error("the API server would reject this HPA (paths are under `hpa`): {0}")]
     InvalidHpa(#[from] HpaValidationError),
     #[error("invalid request: {0}")]
     Input(#[from] InputError),

@@ -8,6 +8,7 @@
 
 mod normalize;
 mod replicas;
+mod scenarios;
 
 use super::*;
 
