@@ -7,6 +7,7 @@ use autoscaler::hpa::{
     HpaSpec, HpaState, MetricInput, MetricSource, MetricSpec, Observation, Pod, PodPhase, PodUsage,
     ReadyCondition, ResourceAmount, ResourceTarget, ValueTarget,
 };
+use autoscaler::hpa::{ResolvedSample, UsageSample};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
 const PODS: usize = 30;
@@ -111,6 +112,49 @@ fn bench_reconcile(c: &mut Criterion) {
                     black_box(&spec),
                     &settings,
                     black_box(&obs),
+                    &mut state,
+                    now,
+                    &mut decision,
+                );
+                black_box(decision.desired_replicas)
+            })
+        });
+    }
+
+    // The same pods as the simulator would hand them over: requests resolved once per pod.
+    let resolved: Vec<ResolvedSample> = usage_amounts
+        .iter()
+        .map(|u| ResolvedSample {
+            request_milli: Some(500),
+            sample: Some(UsageSample {
+                value: u[0].milli,
+                timestamp_ms: now0 - 15_000,
+                window_ms: 15_000,
+            }),
+        })
+        .collect();
+    let resolved_inputs = [MetricInput::ResolvedUsage {
+        per_pod: &resolved,
+        unlisted: &[],
+    }];
+    let obs_resolved = Observation {
+        metrics: &resolved_inputs,
+        ..obs
+    };
+    for (name, spec) in [
+        ("legacy", cpu_spec(None)),
+        ("behavior", cpu_spec(Some(Behavior::default()))),
+    ] {
+        let mut state = HpaState::default();
+        let mut decision = Decision::default();
+        let mut now = now0;
+        c.bench_function(&format!("hpa_reconcile_cpu_30_pods_resolved_{name}"), |b| {
+            b.iter(|| {
+                now += 15_000;
+                reconcile(
+                    black_box(&spec),
+                    &settings,
+                    black_box(&obs_resolved),
                     &mut state,
                     now,
                     &mut decision,

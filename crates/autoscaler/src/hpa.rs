@@ -43,7 +43,7 @@ mod tests;
 pub use calc::CurrentValue;
 pub use observation::{
     ConditionStatus, Container, ContainerUsage, MetricInput, Observation, Pod, PodPhase, PodUsage,
-    ReadyCondition, ResourceAmount,
+    ReadyCondition, ResolvedSample, ResourceAmount, UsageSample,
 };
 pub use spec::{
     Behavior, Compat, ControllerSettings, HpaSpec, MetricSource, MetricSpec, PolicyKind,

@@ -6,7 +6,8 @@
 //! unready) once, which is all the rebalance needs.
 
 use super::observation::{
-    amount_of, ConditionStatus, MetricInput, Observation, Pod, PodPhase, PodUsage,
+    amount_of, ConditionStatus, MetricInput, Observation, Pod, PodPhase, PodUsage, ResolvedSample,
+    UsageSample,
 };
 use super::spec::{Compat, ControllerSettings, MetricSource, ResourceTarget, ValueTarget};
 use super::Reason;
@@ -73,11 +74,16 @@ pub(crate) fn propose(
                 container,
                 target,
             },
-            MetricInput::ResourceUsage,
+            MetricInput::ResourceUsage | MetricInput::ResolvedUsage { .. },
         ) => {
-            let samples = SampleSource::Usage {
-                resource,
-                container: container.as_deref(),
+            let samples = match input {
+                MetricInput::ResolvedUsage { per_pod, unlisted } => {
+                    SampleSource::Resolved { per_pod, unlisted }
+                }
+                _ => SampleSource::Usage {
+                    resource,
+                    container: container.as_deref(),
+                },
             };
             let wrap = |e: String| {
                 fail(format!(
@@ -187,14 +193,6 @@ fn external_fetch_failure(ctx: &Ctx<'_, '_>, source: &MetricSource, text: &str) 
     }
 }
 
-/// One pod's sample: value (milli), timestamp and window.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Sample {
-    pub(super) value: i64,
-    pub(super) timestamp_ms: i64,
-    pub(super) window_ms: i64,
-}
-
 /// Where a pod-based metric's samples come from.
 enum SampleSource<'a> {
     /// The resource metrics API (`metrics.k8s.io`), for a resource and optionally one container.
@@ -205,6 +203,11 @@ enum SampleSource<'a> {
     /// A custom Pods metric, aligned with the pod list.
     PerPod {
         values: &'a [Option<i64>],
+        unlisted: &'a [i64],
+    },
+    /// Resource samples and requests the caller already resolved, aligned with the pod list.
+    Resolved {
+        per_pod: &'a [ResolvedSample],
         unlisted: &'a [i64],
     },
 }
@@ -245,23 +248,52 @@ impl SampleSource<'_> {
                 }
                 Ok(())
             }
+            SampleSource::Resolved { per_pod, unlisted } => {
+                if per_pod.iter().all(|r| r.sample.is_none()) && unlisted.is_empty() {
+                    return Err("no metrics returned from resource metrics API".to_string());
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// A listed pod's request for the metric (`calculateRequests`).
+    fn request(
+        &self,
+        index: usize,
+        pod: &Pod<'_>,
+        container: Option<&str>,
+        resource: &str,
+        compat: &Compat,
+    ) -> Result<i64, String> {
+        match self {
+            SampleSource::Resolved { per_pod, .. } => per_pod
+                .get(index)
+                .and_then(|r| r.request_milli)
+                .ok_or_else(|| format!("missing request for {resource} in Pod {}", pod.name)),
+            _ => pod_request(pod, container, resource, compat),
         }
     }
 
     /// The sample of listed pod `index`.
-    fn pod(&self, index: usize, pod: &Pod<'_>) -> Option<Sample> {
+    fn pod(&self, index: usize, pod: &Pod<'_>) -> Option<UsageSample> {
         match self {
             SampleSource::Usage {
                 resource,
                 container,
             } => usage_sample(pod.usage?, resource, *container),
             SampleSource::PerPod { values, .. } => {
-                values.get(index).copied().flatten().map(|value| Sample {
-                    value,
-                    timestamp_ms: 0,
-                    window_ms: 0,
-                })
+                values
+                    .get(index)
+                    .copied()
+                    .flatten()
+                    .map(|value| UsageSample {
+                        value,
+                        timestamp_ms: 0,
+                        window_ms: 0,
+                    })
             }
+            SampleSource::Resolved { per_pod, .. } => per_pod.get(index).and_then(|r| r.sample),
         }
     }
 
@@ -278,7 +310,7 @@ impl SampleSource<'_> {
                     .filter_map(|u| usage_sample(u, resource, *container));
                 samples.fold((0, 0), |(n, sum), s| (n + 1, sum + i128::from(s.value)))
             }
-            SampleSource::PerPod { unlisted, .. } => (
+            SampleSource::PerPod { unlisted, .. } | SampleSource::Resolved { unlisted, .. } => (
                 unlisted.len() as i64,
                 unlisted.iter().map(|v| i128::from(*v)).sum(),
             ),
@@ -288,7 +320,11 @@ impl SampleSource<'_> {
 
 /// A PodMetrics entry's value for `resource`: the sum over its containers, none when any
 /// container lacks the resource (or there are no containers); or just the named container's.
-fn usage_sample(usage: &PodUsage<'_>, resource: &str, container: Option<&str>) -> Option<Sample> {
+fn usage_sample(
+    usage: &PodUsage<'_>,
+    resource: &str,
+    container: Option<&str>,
+) -> Option<UsageSample> {
     let value = match container {
         Some(name) => amount_of(
             usage.containers.iter().find(|c| c.name == name)?.usage,
@@ -305,7 +341,7 @@ fn usage_sample(usage: &PodUsage<'_>, resource: &str, container: Option<&str>) -
             sum
         }
     };
-    Some(Sample {
+    Some(UsageSample {
         value,
         timestamp_ms: usage.timestamp_ms,
         window_ms: usage.window_ms,
@@ -324,7 +360,7 @@ pub(super) enum Group {
 /// `groupPods` for one pod. `cpu` turns on the CPU-initialization rules.
 pub(super) fn group(
     pod: &Pod<'_>,
-    sample: Option<&Sample>,
+    sample: Option<&UsageSample>,
     cpu: bool,
     settings: &ControllerSettings,
     now_ms: i64,
@@ -396,7 +432,7 @@ fn group_all(
         let class = group(pod, sample.as_ref(), cpu, ctx.settings, ctx.now_ms);
         let request = match requests {
             Some((container, _)) => {
-                match pod_request(pod, container, resource, &ctx.settings.compat) {
+                match samples.request(i, pod, container, resource, &ctx.settings.compat) {
                     Ok(r) => i128::from(r),
                     Err(e) => {
                         request_error.get_or_insert(e);

@@ -110,8 +110,35 @@ pub enum MetricInput<'a> {
     Object { value_milli: i64 },
     /// An External metric: one value per returned series (summed by the controller).
     External { values_milli: &'a [i64] },
+    /// A (Container)Resource metric whose per-pod request and sample the caller resolved
+    /// itself, aligned with `Observation::pods`, plus the values of unlisted pods' samples.
+    /// Equivalent to [`MetricInput::ResourceUsage`] over the same pods, without walking
+    /// containers each sync: a caller that tracks pods (the simulator) resolves a pod's
+    /// request once, when the pod is created.
+    ResolvedUsage {
+        per_pod: &'a [ResolvedSample],
+        unlisted: &'a [i64],
+    },
     /// The fetch failed; the text is the metrics client's error.
     FetchError(&'a str),
+}
+
+/// One pod's resolved view for one resource metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResolvedSample {
+    /// The pod's request for the metric's resource (and container), as `calculateRequests`
+    /// computes it; `None`: a container lacks the request (the metric then fails).
+    pub request_milli: Option<i64>,
+    /// The pod's usage sample, as the metrics client derives it from PodMetrics.
+    pub sample: Option<UsageSample>,
+}
+
+/// A usage sample of one pod: value in milli-units, the PodMetrics timestamp and window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsageSample {
+    pub value: i64,
+    pub timestamp_ms: i64,
+    pub window_ms: i64,
 }
 
 /// `resource` in `amounts`, if present.

@@ -95,6 +95,8 @@ pub(super) struct World {
     /// Per-container usage of PodMetrics entries for pods not in the list.
     pub unlisted: Vec<Vec<i64>>,
     pub inputs: Vec<Input>,
+    /// Hand resource metrics to the engine pre-resolved ([`MetricInput::ResolvedUsage`]).
+    pub resolved: bool,
 }
 
 const CONTAINERS: [&str; 2] = ["container1", "container2"];
@@ -108,6 +110,7 @@ impl World {
             pods,
             unlisted: vec![],
             inputs: vec![Input::Usage],
+            resolved: false,
         }
     }
 
@@ -207,10 +210,15 @@ impl World {
                 usage: pod_usage[i].as_ref(),
             })
             .collect();
+        let (resolved, resolved_unlisted) = self.resolve();
         let inputs: Vec<MetricInput<'_>> = self
             .inputs
             .iter()
             .map(|i| match i {
+                Input::Usage if self.resolved => MetricInput::ResolvedUsage {
+                    per_pod: &resolved,
+                    unlisted: &resolved_unlisted,
+                },
                 Input::Usage => MetricInput::ResourceUsage,
                 Input::PerPod(values, unlisted) => MetricInput::PerPod { values, unlisted },
                 Input::Object(v) => MetricInput::Object { value_milli: *v },
@@ -231,6 +239,35 @@ impl World {
         let mut decision = Decision::default();
         reconcile(spec, settings, &obs, state, now, &mut decision);
         decision
+    }
+}
+
+impl World {
+    /// What a caller tracking pods would resolve for a pod-level resource metric: the pod's
+    /// request (both containers) and its usage summed over containers.
+    fn resolve(&self) -> (Vec<ResolvedSample>, Vec<i64>) {
+        let sum = |usage: &Vec<i64>, ts: i64| {
+            (usage.len() == CONTAINERS.len()).then(|| UsageSample {
+                value: usage.iter().sum(),
+                timestamp_ms: ts,
+                window_ms: 60_000,
+            })
+        };
+        let per_pod = self
+            .pods
+            .iter()
+            .map(|p| ResolvedSample {
+                request_milli: p.request.map(|r| r * 2),
+                sample: p.usage.as_ref().and_then(|u| sum(u, p.usage_ts)),
+            })
+            .collect();
+        let unlisted = self
+            .unlisted
+            .iter()
+            .filter_map(|u| sum(u, 0))
+            .map(|s| s.value)
+            .collect();
+        (per_pod, unlisted)
     }
 }
 

@@ -31,7 +31,38 @@ fn check(
     settings: &ControllerSettings,
     expect: Expect,
 ) {
+    let pod_level = matches!(
+        source,
+        MetricSource::Resource {
+            container: None,
+            ..
+        }
+    );
     let spec = spec_with(source);
+    if pod_level && world.inputs.iter().all(|i| matches!(i, Input::Usage)) {
+        // The pre-resolved observation must decide exactly as the full one.
+        let full = world.run(&spec, settings, &mut HpaState::default(), NOW);
+        let resolved = World {
+            resolved: true,
+            ..world.clone()
+        };
+        let fast = resolved.run(&spec, settings, &mut HpaState::default(), NOW);
+        let m = (&full.metrics[0], &fast.metrics[0]);
+        assert_eq!(
+            (m.0.proposal, m.0.current),
+            (m.1.proposal, m.1.current),
+            "{name}: resolved path"
+        );
+        assert_eq!(
+            m.0.error.is_some(),
+            m.1.error.is_some(),
+            "{name}: resolved path error"
+        );
+        assert_eq!(
+            full.desired_replicas, fast.desired_replicas,
+            "{name}: resolved path"
+        );
+    }
     let d = world.run(&spec, settings, &mut HpaState::default(), NOW);
     let m = &d.metrics[0];
     match expect {
@@ -808,7 +839,7 @@ fn group_pods_vectors() {
     let s = testing_settings();
     let now = NOW;
     let sample = |ts: i64, window: i64| {
-        Some(calc::Sample {
+        Some(UsageSample {
             value: 1,
             timestamp_ms: ts,
             window_ms: window,
@@ -830,7 +861,7 @@ fn group_pods_vectors() {
     use calc::Group::*;
     use ConditionStatus::{False as F, True as T};
     let succeeded = PodPhase::Succeeded;
-    let cases: Vec<(&str, Pod<'_>, Option<calc::Sample>, bool, calc::Group)> = vec![
+    let cases: Vec<(&str, Pod<'_>, Option<UsageSample>, bool, calc::Group)> = vec![
         (
             "count in a ready pod - memory",
             pod(succeeded, None, None),
