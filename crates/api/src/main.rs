@@ -1,5 +1,6 @@
 //! The `headroom` command line.
 
+mod hpa_evaluate;
 mod run;
 mod validate;
 
@@ -40,6 +41,9 @@ enum Command {
     Validate { file: PathBuf },
     /// Print the JSON Schema of the scenario format (for the YAML language server).
     Schema,
+    /// Horizontal Pod Autoscaler tools.
+    #[command(subcommand)]
+    Hpa(hpa_evaluate::HpaCommand),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -65,5 +69,6 @@ fn main() -> ExitCode {
         ),
         Command::Validate { file } => validate::validate(&file),
         Command::Schema => validate::schema(),
+        Command::Hpa(command) => ExitCode::from(hpa_evaluate::run(command) as u8),
     }
 }
