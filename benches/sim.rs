@@ -44,7 +44,11 @@ fn whole_runs(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut g = c.benchmark_group("run");
     g.sample_size(10);
-    for name in ["quickstart", "production", "bench-large"] {
+    // Under `cargo test` (no `--bench`), benches run once as smoke tests in the dev profile:
+    // leave the large scenario to real benchmark runs.
+    let benchmarking = std::env::args().any(|a| a == "--bench");
+    let names: &[&str] = if benchmarking { &["quickstart", "production", "bench-large"] } else { &["quickstart", "production"] };
+    for &name in names {
         let path = root.join("scenarios").join(format!("{name}.yaml"));
         let scenario = match sim::scenario::load(&path) {
             Ok(s) => s,
