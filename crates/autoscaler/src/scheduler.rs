@@ -300,10 +300,11 @@ impl Scheduler {
     }
 
     /// DefaultPreemption for a pod that failed with `fit`. `Err` is the PostFilter message,
-    /// `preemption: ` included.
+    /// `preemption: ` included. The dry runs happen in forks of `snap`, which is left as it
+    /// was found; acting on the result is the caller's job.
     pub fn preempt(
         &self,
-        snap: &ClusterSnapshot,
+        snap: &mut ClusterSnapshot,
         pod_id: PodId,
         pod: &PodSchedulingSpec,
         fit: &FitError,
@@ -314,10 +315,11 @@ impl Scheduler {
             .map_err(|m| format!("preemption: {m}"))
     }
 
-    /// A full attempt: schedule, and preempt if the pod fits nowhere.
+    /// A full attempt: schedule, and preempt if the pod fits nowhere. `snap` is only
+    /// borrowed mutably for preemption's dry runs and is left unchanged.
     pub fn schedule(
         &mut self,
-        snap: &ClusterSnapshot,
+        snap: &mut ClusterSnapshot,
         pod_id: PodId,
         pod: &PodSchedulingSpec,
         pdbs: &[Pdb],

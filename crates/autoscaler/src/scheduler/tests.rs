@@ -362,7 +362,7 @@ fn fit_error_aggregates_reasons_like_kube_scheduler() {
         tainted("g2"),
         tainted("g3"),
     ];
-    let snap = cluster(nodes, vec![]);
+    let mut snap = cluster(nodes, vec![]);
     let mut sched = Scheduler::new(SchedulerConfig::default()).unwrap();
     let p = pod(2000, MI);
     let err = sched
@@ -373,7 +373,8 @@ fn fit_error_aggregates_reasons_like_kube_scheduler() {
         "0/5 nodes are available: 2 Insufficient cpu, 3 node(s) had untolerated taint {nvidia.com/gpu: true}."
     );
     // No pod to preempt on the small nodes; the tainted ones are unresolvable.
-    let ScheduleOutcome::Unschedulable(err) = sched.schedule(&snap, PodId(1), &p, &[], &mut rng(1))
+    let ScheduleOutcome::Unschedulable(err) =
+        sched.schedule(&mut snap, PodId(1), &p, &[], &mut rng(1))
     else {
         panic!("expected unschedulable")
     };
@@ -388,7 +389,7 @@ fn fit_error_aggregates_reasons_like_kube_scheduler() {
         ..p.clone()
     };
     let ScheduleOutcome::Unschedulable(err) =
-        sched.schedule(&snap, PodId(1), &never, &[], &mut rng(1))
+        sched.schedule(&mut snap, PodId(1), &never, &[], &mut rng(1))
     else {
         panic!("expected unschedulable")
     };
@@ -1050,13 +1051,20 @@ fn check_preemption(
     preemptor_cpu: i64,
     expect: Result<(u32, Vec<u64>, usize), &str>,
 ) {
-    let snap = preemption_cluster(pods);
+    let mut snap = preemption_cluster(pods);
     let mut sched = Scheduler::new(SchedulerConfig::default()).unwrap();
     let p = PodSchedulingSpec {
         priority: 1000,
         ..pod(preemptor_cpu, GI)
     };
-    let got = match sched.schedule(&snap, PodId(99), &p, pdbs, &mut rng(9)) {
+    let before = dump(&snap);
+    let outcome = sched.schedule(&mut snap, PodId(99), &p, pdbs, &mut rng(9));
+    assert_eq!(
+        dump(&snap),
+        before,
+        "preemption's dry runs must leave the snapshot unchanged"
+    );
+    let got = match outcome {
         ScheduleOutcome::Nominated { preemption, .. } => Ok((
             preemption.node.0,
             preemption.victims.iter().map(|v| v.0).collect(),
@@ -1386,4 +1394,100 @@ fn pdb_with_empty_selector_covers_nothing_in_preemption() {
         1000,
         Ok((0, vec![0], 0)),
     );
+}
+
+/// Everything observable about a snapshot, plus the filter verdicts of a few probe pods
+/// (spread and anti-affinity read the incremental indexes) on every node.
+fn dump(snap: &ClusterSnapshot) -> String {
+    let mut out = String::new();
+    for &n in snap.node_ids() {
+        let i = snap.node(n).unwrap();
+        out += &format!(
+            "{n:?} {:?} {:?} {:?} {:?}\n",
+            i.spec, i.requested, i.non_zero_requested, i.pods
+        );
+    }
+    for (p, b) in snap.pods() {
+        out += &format!("{p:?} {:?} {} {:?}\n", b.node, b.start_ms, b.terminating);
+    }
+    for &n in snap.node_ids() {
+        for (p, nom) in snap.nominated_to(n) {
+            out += &format!("nominated {p:?} {nom:?}\n");
+        }
+    }
+    let probes = [
+        PodSchedulingSpec {
+            topology_spread: vec![spread(well_known::ZONE, 1, "web")],
+            ..app_pod("web")
+        },
+        PodSchedulingSpec {
+            pod_anti_affinity: anti("web", well_known::HOSTNAME),
+            ..app_pod("api")
+        },
+        app_pod("web"),
+    ];
+    for p in &probes {
+        let pre = PreFilter::new(snap, p, None);
+        for &n in snap.node_ids() {
+            out += &format!("{n:?} {:?}\n", pre.filter(n).err().map(|r| r.to_string()));
+        }
+    }
+    out
+}
+
+#[test]
+fn fork_and_revert_restore_the_snapshot() {
+    let web_anti = PodSchedulingSpec {
+        pod_anti_affinity: anti("api", well_known::HOSTNAME),
+        ..app_pod("web")
+    };
+    let mut snap = cluster(
+        six_nodes(),
+        vec![
+            (0, app_pod("web")),
+            (1, web_anti.clone()),
+            (2, app_pod("web")),
+            (4, app_pod("db")),
+        ],
+    );
+    snap.nominate(PodId(77), &pod(100, MI), NodeId(3));
+    let before = dump(&snap);
+    let fork = snap.fork();
+    let n6 = snap.add_node(Arc::new(node("n6", "c", 4000, 8 * GI)));
+    snap.bind(PodId(1), Arc::new(app_pod("web")), n6, 5);
+    snap.bind(PodId(2), Arc::new(web_anti), NodeId(5), 5);
+    snap.set_terminating(PodId(1000), Termination::Preempted);
+    snap.unbind(PodId(1002));
+    snap.set_taints(
+        NodeId(3),
+        vec![taint(
+            "ToBeDeletedByClusterAutoscaler",
+            "1",
+            TaintEffect::NoSchedule,
+        )],
+    );
+    snap.set_unschedulable(NodeId(4), true);
+    let inner = snap.fork();
+    assert_eq!(snap.remove_node(NodeId(1)), vec![PodId(1001)]);
+    snap.clear_nomination(PodId(77));
+    snap.nominate(PodId(78), &pod(100, MI), NodeId(2));
+    snap.commit(inner);
+    assert_ne!(dump(&snap), before);
+    snap.revert(fork);
+    assert_eq!(dump(&snap), before);
+    assert_eq!(
+        snap.add_node(Arc::new(node("n6", "c", 4000, 8 * GI))),
+        n6,
+        "reverted ids are handed out again"
+    );
+    // A reverted inner fork leaves the outer fork's changes.
+    let outer = snap.fork();
+    snap.bind(PodId(3), Arc::new(app_pod("web")), NodeId(5), 9);
+    let mid = dump(&snap);
+    let inner = snap.fork();
+    snap.remove_node(NodeId(5));
+    snap.revert(inner);
+    assert_eq!(dump(&snap), mid);
+    snap.commit(outer);
+    assert_eq!(snap.pod(PodId(3)).unwrap().node, NodeId(5));
 }
