@@ -254,12 +254,14 @@ fn inter_pod_affinity_filter() {
         namespace: "other".into(),
         ..app_pod("db")
     };
-    let cases: Vec<(
-        &str,
+    // (case, bound pods by node index, incoming pod, expected verdict per node)
+    type Case = (
+        &'static str,
         Vec<(usize, PodSchedulingSpec)>,
         PodSchedulingSpec,
-        [&str; 6],
-    )> = vec![
+        [&'static str; 6],
+    );
+    let cases: Vec<Case> = vec![
         (
             "anti by hostname",
             vec![(0, app_pod("db"))],
