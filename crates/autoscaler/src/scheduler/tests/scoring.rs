@@ -267,3 +267,71 @@ fn spread_and_inter_pod_scores_normalize_like_the_plugins() {
         &[0, 0, 100],
     );
 }
+
+#[test]
+fn taint_and_node_affinity_scores() {
+    let soft = |k: &str| taint(k, "1", TaintEffect::PreferNoSchedule);
+    let mut nodes = vec![
+        node("n0", "a", 8000, 32 * GI),
+        node("n1", "a", 8000, 32 * GI),
+        node("n2", "b", 8000, 32 * GI),
+    ];
+    nodes[0].taints = vec![
+        soft("x"),
+        soft("y"),
+        taint("z", "1", TaintEffect::NoSchedule),
+    ];
+    nodes[1].taints = vec![soft("x")];
+    let taint_score = |s: &super::super::scores::NodeScore| s.taint_toleration;
+    let affinity_score = |s: &super::super::scores::NodeScore| s.node_affinity;
+    // Untolerated PreferNoSchedule taints 2, 1, 0, reversed: 100 − 100 × n ÷ 2.
+    check_scores(
+        nodes.clone(),
+        vec![],
+        pod(100, MI),
+        taint_score,
+        &[0, 50, 100],
+    );
+    // A toleration for x (any effect) leaves 1, 0, 0; a NoSchedule-only one does not count.
+    let tolerating = |effect| PodSchedulingSpec {
+        tolerations: vec![tol("x", TolerationOperator::Exists, "", effect)],
+        ..pod(100, MI)
+    };
+    check_scores(
+        nodes.clone(),
+        vec![],
+        tolerating(None),
+        taint_score,
+        &[0, 100, 100],
+    );
+    check_scores(
+        nodes.clone(),
+        vec![],
+        tolerating(Some(TaintEffect::NoSchedule)),
+        taint_score,
+        &[0, 50, 100],
+    );
+    // Preferred terms: zone a weighs 30, hostname n2 weighs 10: raw 30, 30, 10.
+    let term = |k: &str, v: &str| NodeSelectorTerm {
+        match_expressions: vec![req(k, SelectorOperator::In, &[v])],
+        match_fields: vec![],
+    };
+    let preferring = PodSchedulingSpec {
+        node_affinity: NodeAffinity {
+            required: vec![],
+            preferred: vec![
+                (30, term(well_known::ZONE, "a")),
+                (10, term(well_known::HOSTNAME, "n2")),
+            ],
+        },
+        ..pod(100, MI)
+    };
+    check_scores(
+        nodes.clone(),
+        vec![],
+        preferring,
+        affinity_score,
+        &[100, 100, 33],
+    );
+    check_scores(nodes, vec![], pod(100, MI), affinity_score, &[0, 0, 0]);
+}
