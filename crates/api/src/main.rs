@@ -1,5 +1,10 @@
 //! The `headroom` command line.
 
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -14,8 +19,16 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Check a scenario file (and the manifests and traces it references) without running it.
+    Validate { file: PathBuf },
+    /// Print the JSON Schema of the scenario format (for the YAML language server).
+    Schema,
+}
 
-fn main() {
-    let _cli = Cli::parse();
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Validate { file } => validate::validate(&file),
+        Command::Schema => validate::schema(),
+    }
 }

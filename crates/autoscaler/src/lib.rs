@@ -9,6 +9,8 @@
 //!   tolerations, selectors, affinity, topology spread, the scheduling view of pods and nodes.
 //! - [`scheduler`]: kube-scheduler semantics: filters, scores, preemption.
 //! - [`hpa`]: the Horizontal Pod Autoscaler controller.
+//! - [`quantity`]: Kubernetes Quantity strings parsed to exact integers.
 
 pub mod model;
+pub mod quantity;
 pub mod scheduler;
