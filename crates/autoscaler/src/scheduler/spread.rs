@@ -163,6 +163,9 @@ fn count_domains(
     counts: &mut [Vec<i64>],
     create: bool,
 ) {
+    if !create && cs.iter().all(|c| c.is_hostname) {
+        return;
+    }
     let index = snap.index();
     let cols: Vec<(&[u32], &[u32])> = cs
         .iter()
