@@ -235,10 +235,14 @@ impl ClusterSnapshot {
     }
 
     fn update_spec(&mut self, node: NodeId, f: impl FnOnce(&mut NodeSchedulingSpec)) {
+        // Keep the old spec only for a fork: holding it otherwise would make `make_mut` copy.
+        let forked = self.forks > 0;
         let info = self.node_mut(node);
-        let old = info.spec.clone();
+        let old = forked.then(|| info.spec.clone());
         f(Arc::make_mut(&mut info.spec));
-        self.log(undo::Undo::Spec(node, old));
+        if let Some(old) = old {
+            self.log(undo::Undo::Spec(node, old));
+        }
     }
 
     /// Binds a pod to a node (the scheduler's assume + bind). Binding a pod id that is
@@ -339,8 +343,9 @@ impl ClusterSnapshot {
         }
     }
 
-    pub fn has_nominations(&self) -> bool {
-        !self.nominated.is_empty()
+    /// Every nomination, in pod id order.
+    pub fn nominations(&self) -> impl Iterator<Item = (PodId, &Nomination)> + '_ {
+        self.nominated.iter().map(|(&p, n)| (p, n))
     }
 
     pub fn nomination(&self, pod: PodId) -> Option<&Nomination> {
