@@ -146,7 +146,8 @@ pub(crate) struct Index {
     pub classes: Vec<PodClass>,
     class_lookup: HashMap<ClassKey, u32>,
     pub selectors: Vec<SelectorEntry>,
-    selector_lookup: HashMap<(String, LabelSelector), u32>,
+    /// Namespace, then selector: two levels so a lookup needs no owned key.
+    selector_lookup: HashMap<String, HashMap<LabelSelector, u32>>,
     pub topology: Vec<TopologyKey>,
     topology_lookup: HashMap<String, u32>,
     /// Classes with any pod (anti-)affinity term, in class order.
@@ -410,8 +411,11 @@ impl ClusterSnapshot {
     /// on first use.
     pub(crate) fn selector_id(&self, namespace: &str, selector: &LabelSelector) -> u32 {
         let mut index = self.index.borrow_mut();
-        let key = (namespace.to_string(), selector.clone());
-        if let Some(&id) = index.selector_lookup.get(&key) {
+        if let Some(&id) = index
+            .selector_lookup
+            .get(namespace)
+            .and_then(|m| m.get(selector))
+        {
             return id;
         }
         let id = index.selectors.len() as u32;
@@ -437,7 +441,11 @@ impl ClusterSnapshot {
             }
         }
         index.selectors.push(entry);
-        index.selector_lookup.insert(key, id);
+        index
+            .selector_lookup
+            .entry(namespace.to_string())
+            .or_default()
+            .insert(selector.clone(), id);
         id
     }
 
