@@ -149,11 +149,22 @@ fn slot(node_domain: &[u32], i: usize) -> usize {
     }
 }
 
-/// Empty per-slot counts (all domains absent) for each constraint.
-fn absent_counts(snap: &ClusterSnapshot, cs: &[Constraint]) -> Vec<Vec<i64>> {
+/// Empty per-slot counts (all domains absent) for each constraint; none for hostname
+/// constraints when `per_node_hostnames` (the score reads those per node).
+fn absent_counts(
+    snap: &ClusterSnapshot,
+    cs: &[Constraint],
+    per_node_hostnames: bool,
+) -> Vec<Vec<i64>> {
     let index = snap.index();
     cs.iter()
-        .map(|c| vec![-1; index.topology[c.topo as usize].domains.len() + 1])
+        .map(|c| {
+            if per_node_hostnames && c.is_hostname {
+                Vec::new()
+            } else {
+                vec![-1; index.topology[c.topo as usize].domains.len() + 1]
+            }
+        })
         .collect()
 }
 
@@ -219,7 +230,7 @@ pub(crate) fn prefilter(snap: &ClusterSnapshot, pod: &PodSchedulingSpec) -> Hard
             constraints: Vec::new(),
         };
     }
-    let mut counts = absent_counts(snap, &cs);
+    let mut counts = absent_counts(snap, &cs, false);
     count_domains(snap, pod, &cs, true, &mut counts, true);
     let constraints = cs
         .into_iter()
@@ -281,7 +292,7 @@ pub(crate) fn score(
     if cs.is_empty() {
         return vec![0; feasible.len()];
     }
-    let mut counts = absent_counts(snap, &cs);
+    let mut counts = absent_counts(snap, &cs, true);
     let index = snap.index();
     let doms: Vec<&[u32]> = cs
         .iter()
