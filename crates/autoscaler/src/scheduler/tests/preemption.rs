@@ -188,3 +188,57 @@ fn pdb_with_empty_selector_covers_nothing_in_preemption() {
         Ok((0, vec![0], 0)),
     );
 }
+
+#[test]
+fn nomination_lifecycle_after_preemption() {
+    let mut snap = preemption_cluster(&[
+        (0, 10, 0, "a"),
+        (0, 10, 5, "a"),
+        (1, 2000, 0, "a"),
+        (1, 2000, 0, "a"),
+        (2, 2000, 0, "a"),
+        (2, 2000, 0, "a"),
+    ]);
+    let mut sched = Scheduler::new(SchedulerConfig::default()).unwrap();
+    let p = PodSchedulingSpec {
+        priority: 1000,
+        ..pod(1000, GI)
+    };
+    let ScheduleOutcome::Nominated { preemption, .. } =
+        sched.schedule(&mut snap, PodId(99), &p, &[], &mut rng(3))
+    else {
+        panic!("expected a preemption")
+    };
+    assert_eq!(
+        (preemption.node, preemption.victims.clone()),
+        (NodeId(0), vec![PodId(1)])
+    );
+    // The caller deletes the victim gracefully and nominates the preemptor.
+    snap.set_terminating(PodId(1), Termination::Preempted);
+    snap.nominate(PodId(99), &p, preemption.node);
+    // While the victim terminates, the preemptor waits instead of preempting again.
+    let ScheduleOutcome::Unschedulable(err) =
+        sched.schedule(&mut snap, PodId(99), &p, &[], &mut rng(3))
+    else {
+        panic!("expected to wait")
+    };
+    assert!(
+        err.to_string()
+            .ends_with("preemption: not eligible due to a terminating pod on the nominated node."),
+        "{err}"
+    );
+    // Once it is gone, the room is reserved: a lower-priority pod cannot take it ...
+    snap.unbind(PodId(1));
+    let low = PodSchedulingSpec {
+        priority: 5,
+        ..pod(1000, GI)
+    };
+    assert!(sched
+        .schedule_one(&snap, PodId(100), &low, &mut rng(3))
+        .is_err());
+    // ... and the preemptor lands on its nominated node.
+    assert_eq!(
+        sched.schedule(&mut snap, PodId(99), &p, &[], &mut rng(3)),
+        ScheduleOutcome::Scheduled(NodeId(0))
+    );
+}
