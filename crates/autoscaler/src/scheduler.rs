@@ -75,7 +75,9 @@ use rand::Rng;
 
 pub use filters::{Code, FilterResult, PreFilter, Reason, Rejection};
 pub use preemption::{Pdb, Preemption};
-pub use snapshot::{ClusterSnapshot, NodeId, NodeInfo, PodId, Termination};
+pub use snapshot::{
+    BoundPod, ClusterSnapshot, Fork, NodeId, NodeInfo, Nomination, PodId, Termination,
+};
 pub use spread::SYSTEM_DEFAULT_CONSTRAINTS;
 
 use crate::model::PodSchedulingSpec;
