@@ -213,10 +213,11 @@ fn select_victims_in_fork(
         }
     }
     victims.sort_unstable();
-    assert!(
-        !victims.is_empty(),
-        "a node that failed filters fits without removing any pod"
-    );
+    // Only possible if the FitError is stale (the node fits as it is now): nothing to do
+    // here, as kube-scheduler's "expected at least one victim" error.
+    if victims.is_empty() {
+        return Err(Rejection::unresolvable(Reason::NoPreemptionVictims));
+    }
     let victims = victims
         .iter()
         .map(|&i| {
