@@ -227,10 +227,12 @@ impl ClusterSnapshot {
         pods
     }
 
+    /// Cordons or uncordons a node. Panics if the node is not in the snapshot.
     pub fn set_unschedulable(&mut self, node: NodeId, unschedulable: bool) {
         self.update_spec(node, |s| s.unschedulable = unschedulable);
     }
 
+    /// Replaces a node's taints. Panics if the node is not in the snapshot.
     pub fn set_taints(&mut self, node: NodeId, taints: Vec<Taint>) {
         self.update_spec(node, |s| s.taints = taints);
     }
@@ -246,8 +248,10 @@ impl ClusterSnapshot {
         }
     }
 
-    /// Binds a pod to a node (the scheduler's assume + bind). Binding a pod id that is
-    /// already bound is a caller bug.
+    /// Binds a pod to a node (the scheduler's assume + bind), clearing its nomination.
+    ///
+    /// # Panics
+    /// If the pod is already bound or the node is not in the snapshot: caller bugs.
     pub fn bind(&mut self, pod: PodId, spec: Arc<PodSchedulingSpec>, node: NodeId, start_ms: i64) {
         assert!(
             !self.pods.contains_key(&pod),
