@@ -5,9 +5,12 @@
 //!   and non-zero requested resources, bound pods), bound pods (spec, node, start time,
 //!   terminating or not) and nominations. The simulator mutates it as the cluster changes
 //!   (`add_node`, `remove_node`, `set_unschedulable`, `set_taints`, `bind`, `unbind`,
-//!   `set_terminating`, `nominate`). It is cheap to `clone()`: the cluster-autoscaler forks it
-//!   for what-if simulations (binpacking, drain) and calls [`ClusterSnapshot::fits`], which
-//!   runs exactly the filters below and nothing else.
+//!   `set_terminating`, `nominate`). The cluster-autoscaler runs its what-if simulations
+//!   (binpacking, drain) on it with [`ClusterSnapshot::fork`] / `revert` / `commit`
+//!   (O(changes)) or on a `clone()`, and calls [`ClusterSnapshot::fits`] (or one
+//!   [`PreFilter`] per pod and its `filter` per node), which runs exactly the filters below
+//!   and nothing else. Nodes need a unique `kubernetes.io/hostname` label for hostname
+//!   topology terms, template nodes included.
 //! - [`filters`] holds one function per Filter plugin, each giving `Ok(())` or a
 //!   [`Rejection`] with kube-scheduler's reason strings; [`PreFilter`] is the per-pod state
 //!   they share.
@@ -41,12 +44,22 @@
 //! No clock, no global RNG, no iteration over hash maps: the same snapshot, calls and RNG
 //! stream give the same placements.
 //!
+//! # Reason strings
+//! Filter reasons are kube-scheduler's, aggregated as its FitError prints them (counts
+//! sorted as strings, then the PostFilter message). TaintToleration names the taint
+//! (`node(s) had untolerated taint {key: value}`) as Kubernetes did up to 1.34; later
+//! releases print `node(s) had untolerated taint(s)`.
+//!
 //! # Deviations from kube-scheduler
 //! - Pods carry pod-level requests, so the non-zero request rule (100m / 200 MiB) applies to
 //!   the pod's total rather than per container.
 //! - Nominated pods reserve their requests in the resource fit of pods of equal or lower
 //!   priority; they are not added to topology spread or inter-pod affinity counts.
 //! - Host ports, volumes, images and namespace selectors of affinity terms are not modeled.
+//! - Among equally scored nodes the winner is drawn uniformly by reservoir sampling in node
+//!   order (kube-scheduler samples in heap order); the distribution is the same.
+//! - An empty snapshot gives a FitError printed as `no nodes available to schedule pods`
+//!   (kube-scheduler's ErrNoNodesAvailable).
 
 pub mod filters;
 mod interpod;
@@ -62,7 +75,9 @@ use rand::Rng;
 
 pub use filters::{Code, FilterResult, PreFilter, Reason, Rejection};
 pub use preemption::{Pdb, Preemption};
-pub use snapshot::{ClusterSnapshot, NodeId, NodeInfo, PodId, Termination};
+pub use snapshot::{
+    BoundPod, ClusterSnapshot, Fork, NodeId, NodeInfo, Nomination, PodId, Termination,
+};
 pub use spread::SYSTEM_DEFAULT_CONSTRAINTS;
 
 use crate::model::PodSchedulingSpec;
@@ -300,10 +315,11 @@ impl Scheduler {
     }
 
     /// DefaultPreemption for a pod that failed with `fit`. `Err` is the PostFilter message,
-    /// `preemption: ` included.
+    /// `preemption: ` included. The dry runs happen in forks of `snap`, which is left as it
+    /// was found; acting on the result is the caller's job.
     pub fn preempt(
         &self,
-        snap: &ClusterSnapshot,
+        snap: &mut ClusterSnapshot,
         pod_id: PodId,
         pod: &PodSchedulingSpec,
         fit: &FitError,
@@ -314,10 +330,11 @@ impl Scheduler {
             .map_err(|m| format!("preemption: {m}"))
     }
 
-    /// A full attempt: schedule, and preempt if the pod fits nowhere.
+    /// A full attempt: schedule, and preempt if the pod fits nowhere. `snap` is only
+    /// borrowed mutably for preemption's dry runs and is left unchanged.
     pub fn schedule(
         &mut self,
-        snap: &ClusterSnapshot,
+        snap: &mut ClusterSnapshot,
         pod_id: PodId,
         pod: &PodSchedulingSpec,
         pdbs: &[Pdb],

@@ -2,6 +2,7 @@
 //! kube-scheduler prints) and `PreFilter`, the per-pod state every filter reads (kube-
 //! scheduler's CycleState after PreFilter).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use super::interpod::{self, InterPodFilter};
@@ -218,8 +219,10 @@ pub fn filter_resources_fit(
 pub struct PreFilter<'a> {
     pub(crate) snap: &'a ClusterSnapshot,
     pub(crate) pod: &'a PodSchedulingSpec,
-    pub(crate) pod_id: Option<PodId>,
     pub(crate) request: Resources,
+    /// Requests reserved per node by pods nominated there with priority at least the pod's
+    /// own (the nominator's reservation, `RunFilterPluginsWithNominatedPods`).
+    reserved: BTreeMap<NodeId, Resources>,
     spread: HardSpread,
     interpod: InterPodFilter,
 }
@@ -235,8 +238,8 @@ impl<'a> PreFilter<'a> {
         PreFilter {
             snap,
             pod,
-            pod_id,
             request: pod_request(pod),
+            reserved: reservations(snap, pod, pod_id),
             spread: spread::prefilter(snap, pod),
             interpod: interpod::prefilter(snap, pod),
         }
@@ -254,25 +257,28 @@ impl<'a> PreFilter<'a> {
         filter_node_name(self.pod, spec)?;
         filter_taint_toleration(self.pod, spec)?;
         filter_node_affinity(self.pod, spec)?;
-        filter_resources_fit(&self.request, info, &self.reserved_on(node))?;
+        let reserved = self.reserved.get(&node).unwrap_or(&Resources::ZERO);
+        filter_resources_fit(&self.request, info, reserved)?;
         self.spread.filter(self.snap, node)?;
         self.interpod.filter(self.snap, node)
     }
+}
 
-    /// Requests of pods nominated to `node` with priority at least the pod's own (the
-    /// nominator's reservation, `RunFilterPluginsWithNominatedPods`).
-    fn reserved_on(&self, node: NodeId) -> Resources {
-        let mut reserved = Resources::ZERO;
-        if !self.snap.has_nominations() {
-            return reserved;
+/// Per node, the requests of the other pods nominated there whose priority is at least
+/// `pod`'s.
+fn reservations(
+    snap: &ClusterSnapshot,
+    pod: &PodSchedulingSpec,
+    pod_id: Option<PodId>,
+) -> BTreeMap<NodeId, Resources> {
+    let mut reserved: BTreeMap<NodeId, Resources> = BTreeMap::new();
+    for (id, n) in snap.nominations() {
+        if Some(id) != pod_id && n.priority >= pod.priority {
+            let r = reserved.entry(n.node).or_insert(Resources::ZERO);
+            *r = r.add(&n.request);
         }
-        for (id, n) in self.snap.nominated_to(node) {
-            if Some(id) != self.pod_id && n.priority >= self.pod.priority {
-                reserved = reserved.add(&n.request);
-            }
-        }
-        reserved
     }
+    reserved
 }
 
 impl ClusterSnapshot {

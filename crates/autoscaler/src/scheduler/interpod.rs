@@ -192,7 +192,8 @@ impl InterPodFilter {
             }
             // The first pod of a group with affinity to itself may go anywhere the labels
             // exist, provided no pod in the cluster matches yet.
-            if !pods_exist && !(self.affinity_counts.is_empty() && self.self_matches_affinity) {
+            let first_of_group = self.affinity_counts.is_empty() && self.self_matches_affinity;
+            if !pods_exist && !first_of_group {
                 return Err(Rejection::unresolvable(Reason::AffinityRulesNotMatch));
             }
         }

@@ -54,7 +54,7 @@ struct Candidate {
 /// message (without the `preemption: ` prefix).
 pub(crate) fn preempt(
     cfg: &SchedulerConfig,
-    snap: &ClusterSnapshot,
+    snap: &mut ClusterSnapshot,
     pod_id: PodId,
     pod: &PodSchedulingSpec,
     fit: &FitError,
@@ -79,11 +79,10 @@ pub(crate) fn preempt(
     }
     let num_candidates = num_candidates(cfg, potential.len());
     let offset = rng.random_range(0..potential.len());
-    let mut work = snap.clone();
     let (mut non_violating, mut violating, mut statuses) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..potential.len() {
         let node = potential[(offset + i) % potential.len()];
-        match select_victims(&mut work, pod_id, pod, node, pdbs) {
+        match select_victims(snap, pod_id, pod, node, pdbs) {
             Ok(c) if c.num_pdb_violations == 0 => non_violating.push(c),
             Ok(c) => violating.push(c),
             Err(r) => statuses.push(r),
@@ -156,9 +155,21 @@ fn num_candidates(cfg: &SchedulerConfig, potential: usize) -> usize {
         .min(potential)
 }
 
-/// `SelectVictimsOnNode`, on a working copy of the snapshot that is restored before
-/// returning.
+/// `SelectVictimsOnNode`, inside a fork of the snapshot that is reverted before returning.
 fn select_victims(
+    snap: &mut ClusterSnapshot,
+    pod_id: PodId,
+    pod: &PodSchedulingSpec,
+    node: NodeId,
+    pdbs: &[Pdb],
+) -> Result<Candidate, Rejection> {
+    let fork = snap.fork();
+    let result = select_victims_in_fork(snap, pod_id, pod, node, pdbs);
+    snap.revert(fork);
+    result
+}
+
+fn select_victims_in_fork(
     work: &mut ClusterSnapshot,
     pod_id: PodId,
     pod: &PodSchedulingSpec,
@@ -179,18 +190,17 @@ fn select_victims(
         work.unbind(*p);
     }
     let fits = |w: &ClusterSnapshot| PreFilter::new(w, pod, Some(pod_id)).filter(node);
-    if let Err(r) = fits(work) {
-        restore(work, &potential);
-        return Err(r);
-    }
+    fits(work)?;
     // Most important first: higher priority, then the longer-running.
     potential.sort_by_key(|(p, b)| (Reverse(b.spec.priority), b.start_ms, *p));
     let violating = pdb_violations(&potential, pdbs);
-    let order = (0..potential.len())
+    // Reprieve PDB-violating pods first, then the others, each most important first.
+    let order: Vec<usize> = (0..potential.len())
         .filter(|&i| violating[i])
-        .chain((0..potential.len()).filter(|&i| !violating[i]));
+        .chain((0..potential.len()).filter(|&i| !violating[i]))
+        .collect();
     let (mut victims, mut num_pdb_violations) = (Vec::new(), 0);
-    for i in order.collect::<Vec<_>>() {
+    for i in order {
         let (p, b) = &potential[i];
         work.bind(*p, b.spec.clone(), b.node, b.start_ms);
         if let Some(t) = b.terminating {
@@ -203,7 +213,12 @@ fn select_victims(
         }
     }
     victims.sort_unstable();
-    let victims: Vec<(PodId, i32, i64)> = victims
+    // Only possible if the FitError is stale (the node fits as it is now): nothing to do
+    // here, as kube-scheduler's "expected at least one victim" error.
+    if victims.is_empty() {
+        return Err(Rejection::unresolvable(Reason::NoPreemptionVictims));
+    }
+    let victims = victims
         .iter()
         .map(|&i| {
             (
@@ -213,33 +228,11 @@ fn select_victims(
             )
         })
         .collect();
-    let removed: Vec<(PodId, BoundPod)> = potential
-        .iter()
-        .filter(|(p, _)| victims.iter().any(|v| v.0 == *p))
-        .cloned()
-        .collect();
-    restore(work, &removed);
-    assert!(
-        !victims.is_empty(),
-        "a node that failed filters fits without removing any pod"
-    );
     Ok(Candidate {
         node,
         victims,
         num_pdb_violations,
     })
-}
-
-/// Binds back pods taken off the working snapshot.
-fn restore(work: &mut ClusterSnapshot, pods: &[(PodId, BoundPod)]) {
-    for (p, b) in pods {
-        if work.pod(*p).is_none() {
-            work.bind(*p, b.spec.clone(), b.node, b.start_ms);
-            if let Some(t) = b.terminating {
-                work.set_terminating(*p, t);
-            }
-        }
-    }
 }
 
 /// `filterPodsWithPDBViolation`: walking the victims most important first, each covering

@@ -8,9 +8,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::matching::label_selector_matches;
+
+mod undo;
+
 use crate::model::{
     LabelSelector, Labels, NodeSchedulingSpec, PodSchedulingSpec, Resources, Taint,
 };
+pub use undo::Fork;
 
 /// A node's id: its slot in the snapshot. Ids are handed out in increasing order and never
 /// reused, so iteration in id order is deterministic and survives node removals.
@@ -142,15 +146,18 @@ pub(crate) struct Index {
     pub classes: Vec<PodClass>,
     class_lookup: HashMap<ClassKey, u32>,
     pub selectors: Vec<SelectorEntry>,
-    selector_lookup: HashMap<(String, LabelSelector), u32>,
+    /// Namespace, then selector: two levels so a lookup needs no owned key.
+    selector_lookup: HashMap<String, HashMap<LabelSelector, u32>>,
     pub topology: Vec<TopologyKey>,
     topology_lookup: HashMap<String, u32>,
     /// Classes with any pod (anti-)affinity term, in class order.
     pub affinity_classes: Vec<u32>,
 }
 
-/// kube-scheduler's view of the cluster. Cheap to `clone()` (node and pod specs are shared
-/// `Arc`s), which is how the cluster-autoscaler forks it for what-if simulations.
+/// kube-scheduler's view of the cluster. Two ways to run what-if simulations on it (the
+/// cluster-autoscaler's binpacking and drain checks): `clone()` it (node and pod specs are
+/// shared `Arc`s; the rest is O(nodes × selectors + pods)), or [`fork`](Self::fork) it,
+/// mutate, and [`revert`](Self::revert) (O(changes)), as CA's own snapshot does.
 #[derive(Debug, Clone, Default)]
 pub struct ClusterSnapshot {
     nodes: Vec<Option<NodeInfo>>,
@@ -158,6 +165,10 @@ pub struct ClusterSnapshot {
     pods: BTreeMap<PodId, BoundPod>,
     nominated: BTreeMap<PodId, Nomination>,
     index: RefCell<Index>,
+    /// Inverse operations recorded while a fork is open, newest last.
+    undo: Vec<undo::Undo>,
+    /// Open forks.
+    forks: usize,
 }
 
 impl ClusterSnapshot {
@@ -184,6 +195,7 @@ impl ClusterSnapshot {
         };
         self.nodes.push(Some(info));
         self.live.push(id);
+        self.log(undo::Undo::AddNode);
         id
     }
 
@@ -194,29 +206,52 @@ impl ClusterSnapshot {
         for &p in &pods {
             self.unbind(p);
         }
-        self.nominated.retain(|_, n| n.node != node);
-        if let Some(slot) = self.nodes.get_mut(node.0 as usize) {
-            *slot = None;
+        let dropped: Vec<(PodId, Nomination)> = self
+            .nominated
+            .iter()
+            .filter(|(_, n)| n.node == node)
+            .map(|(&p, n)| (p, n.clone()))
+            .collect();
+        for (p, _) in &dropped {
+            self.nominated.remove(p);
         }
-        self.live.retain(|&n| n != node);
+        let info = self.nodes.get_mut(node.0 as usize).and_then(Option::take);
+        if let Some(info) = info {
+            self.live.retain(|&n| n != node);
+            self.log(undo::Undo::RemoveNode {
+                node,
+                info,
+                nominations: dropped,
+            });
+        }
         pods
     }
 
+    /// Cordons or uncordons a node. Panics if the node is not in the snapshot.
     pub fn set_unschedulable(&mut self, node: NodeId, unschedulable: bool) {
         self.update_spec(node, |s| s.unschedulable = unschedulable);
     }
 
+    /// Replaces a node's taints. Panics if the node is not in the snapshot.
     pub fn set_taints(&mut self, node: NodeId, taints: Vec<Taint>) {
         self.update_spec(node, |s| s.taints = taints);
     }
 
     fn update_spec(&mut self, node: NodeId, f: impl FnOnce(&mut NodeSchedulingSpec)) {
+        // Keep the old spec only for a fork: holding it otherwise would make `make_mut` copy.
+        let forked = self.forks > 0;
         let info = self.node_mut(node);
+        let old = forked.then(|| info.spec.clone());
         f(Arc::make_mut(&mut info.spec));
+        if let Some(old) = old {
+            self.log(undo::Undo::Spec(node, old));
+        }
     }
 
-    /// Binds a pod to a node (the scheduler's assume + bind). Binding a pod id that is
-    /// already bound is a caller bug.
+    /// Binds a pod to a node (the scheduler's assume + bind), clearing its nomination.
+    ///
+    /// # Panics
+    /// If the pod is already bound or the node is not in the snapshot: caller bugs.
     pub fn bind(&mut self, pod: PodId, spec: Arc<PodSchedulingSpec>, node: NodeId, start_ms: i64) {
         assert!(
             !self.pods.contains_key(&pod),
@@ -229,8 +264,11 @@ impl ClusterSnapshot {
         info.requested = info.requested.add(&req);
         info.non_zero_requested = info.non_zero_requested.add(&nz);
         info.pods.push(pod);
-        self.nominated.remove(&pod);
+        if let Some(old) = self.nominated.remove(&pod) {
+            self.log(undo::Undo::Nomination(pod, Some(old)));
+        }
         self.count_class(class, node, 1, true);
+        self.log(undo::Undo::Bind(pod));
         self.pods.insert(
             pod,
             BoundPod {
@@ -251,26 +289,45 @@ impl ClusterSnapshot {
         let info = self.node_mut(bound.node);
         info.requested = info.requested.sub(&req);
         info.non_zero_requested = info.non_zero_requested.sub(&nz);
-        info.pods.retain(|&p| p != pod);
+        let at = info
+            .pods
+            .iter()
+            .position(|&p| p == pod)
+            .expect("bound pod is on its node");
+        info.pods.remove(at);
         self.count_class(bound.class, bound.node, -1, bound.terminating.is_none());
+        if self.forks > 0 {
+            self.undo.push(undo::Undo::Unbind(pod, bound.clone(), at));
+        }
         Some(bound)
     }
 
     /// Marks a bound pod as terminating: it keeps its resources until unbound, but no longer
     /// counts for topology spread (kube-scheduler skips pods with a deletion timestamp).
     pub fn set_terminating(&mut self, pod: PodId, why: Termination) {
+        self.set_termination_state(pod, Some(why));
+    }
+
+    fn set_termination_state(&mut self, pod: PodId, state: Option<Termination>) {
         let Some(bound) = self.pods.get_mut(&pod) else {
             return;
         };
-        let was_counted = bound.terminating.is_none();
-        bound.terminating = Some(why);
+        let old = std::mem::replace(&mut bound.terminating, state);
         let (class, node) = (bound.class, bound.node);
-        if was_counted {
+        // Only the change between counted (not terminating) and not counted matters.
+        let delta: i64 = match (old.is_none(), state.is_none()) {
+            (true, false) => -1,
+            (false, true) => 1,
+            _ => 0,
+        };
+        if delta != 0 {
             let index = self.index.get_mut();
             for &s in &index.classes[class as usize].selectors {
-                index.selectors[s as usize].per_node[node.0 as usize] -= 1;
+                let c = &mut index.selectors[s as usize].per_node[node.0 as usize];
+                *c = (i64::from(*c) + delta) as u32;
             }
         }
+        self.log(undo::Undo::Terminating(pod, old));
     }
 
     /// Records that `pod` is nominated to `node` (after preemption); its requests are
@@ -281,15 +338,19 @@ impl ClusterSnapshot {
             priority: spec.priority,
             request: pod_request(spec),
         };
-        self.nominated.insert(pod, n);
+        let old = self.nominated.insert(pod, n);
+        self.log(undo::Undo::Nomination(pod, old));
     }
 
     pub fn clear_nomination(&mut self, pod: PodId) {
-        self.nominated.remove(&pod);
+        if let Some(old) = self.nominated.remove(&pod) {
+            self.log(undo::Undo::Nomination(pod, Some(old)));
+        }
     }
 
-    pub fn has_nominations(&self) -> bool {
-        !self.nominated.is_empty()
+    /// Every nomination, in pod id order.
+    pub fn nominations(&self) -> impl Iterator<Item = (PodId, &Nomination)> + '_ {
+        self.nominated.iter().map(|(&p, n)| (p, n))
     }
 
     pub fn nomination(&self, pod: PodId) -> Option<&Nomination> {
@@ -354,8 +415,11 @@ impl ClusterSnapshot {
     /// on first use.
     pub(crate) fn selector_id(&self, namespace: &str, selector: &LabelSelector) -> u32 {
         let mut index = self.index.borrow_mut();
-        let key = (namespace.to_string(), selector.clone());
-        if let Some(&id) = index.selector_lookup.get(&key) {
+        if let Some(&id) = index
+            .selector_lookup
+            .get(namespace)
+            .and_then(|m| m.get(selector))
+        {
             return id;
         }
         let id = index.selectors.len() as u32;
@@ -381,7 +445,11 @@ impl ClusterSnapshot {
             }
         }
         index.selectors.push(entry);
-        index.selector_lookup.insert(key, id);
+        index
+            .selector_lookup
+            .entry(namespace.to_string())
+            .or_default()
+            .insert(selector.clone(), id);
         id
     }
 

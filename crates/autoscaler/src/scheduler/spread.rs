@@ -2,6 +2,8 @@
 //! policies, matchLabelKeys) and the ScheduleAnyway score, including kube-scheduler's
 //! default system constraints for pods owned by a workload.
 
+use std::borrow::Cow;
+
 use super::filters::{FilterResult, Reason, Rejection};
 use super::matching::{
     first_untolerated_hard_taint, label_selector_matches, required_node_affinity_matches,
@@ -62,12 +64,16 @@ impl Constraint {
     }
 }
 
-/// `matchLabelKeys`: the pod's values for those keys are ANDed into the selector.
-fn merge_match_label_keys(
-    sel: &LabelSelector,
+/// `matchLabelKeys`: the pod's values for those keys are ANDed into the selector (borrowed
+/// as is when there are none, the common case on the hot path).
+fn merge_match_label_keys<'a>(
+    sel: &'a LabelSelector,
     keys: &[String],
     pod: &PodSchedulingSpec,
-) -> LabelSelector {
+) -> Cow<'a, LabelSelector> {
+    if keys.iter().all(|k| !pod.labels.contains_key(k)) {
+        return Cow::Borrowed(sel);
+    }
     let mut merged = sel.clone();
     for key in keys {
         if let Some(v) = pod.labels.get(key) {
@@ -78,7 +84,7 @@ fn merge_match_label_keys(
             });
         }
     }
-    merged
+    Cow::Owned(merged)
 }
 
 fn constraints(
@@ -102,20 +108,21 @@ fn default_constraints(snap: &ClusterSnapshot, pod: &PodSchedulingSpec) -> Vec<C
     else {
         return Vec::new();
     };
+    // Built directly (not through a TopologySpreadConstraint) to keep this per-pod path
+    // free of allocations: minDomains 1, nodeAffinityPolicy Honor, nodeTaintsPolicy Ignore.
+    let selector_id = snap.selector_id(&pod.namespace, selector);
+    let self_match = label_selector_matches(selector, &pod.labels);
     SYSTEM_DEFAULT_CONSTRAINTS
         .iter()
-        .map(|&(key, max_skew)| {
-            let c = TopologySpreadConstraint {
-                max_skew,
-                topology_key: key.to_string(),
-                when_unsatisfiable: WhenUnsatisfiable::ScheduleAnyway,
-                label_selector: selector.clone(),
-                min_domains: None,
-                node_affinity_policy: SpreadPolicy::Honor,
-                node_taints_policy: SpreadPolicy::Ignore,
-                match_label_keys: Vec::new(),
-            };
-            Constraint::new(snap, pod, &c)
+        .map(|&(key, max_skew)| Constraint {
+            max_skew: i64::from(max_skew),
+            topo: snap.topology_id(key),
+            min_domains: 1,
+            selector: selector_id,
+            honor_affinity: true,
+            honor_taints: false,
+            self_match,
+            is_hostname: key == well_known::HOSTNAME,
         })
         .collect()
 }
@@ -142,11 +149,22 @@ fn slot(node_domain: &[u32], i: usize) -> usize {
     }
 }
 
-/// Empty per-slot counts (all domains absent) for each constraint.
-fn absent_counts(snap: &ClusterSnapshot, cs: &[Constraint]) -> Vec<Vec<i64>> {
+/// Empty per-slot counts (all domains absent) for each constraint; none for hostname
+/// constraints when `per_node_hostnames` (the score reads those per node).
+fn absent_counts(
+    snap: &ClusterSnapshot,
+    cs: &[Constraint],
+    per_node_hostnames: bool,
+) -> Vec<Vec<i64>> {
     let index = snap.index();
     cs.iter()
-        .map(|c| vec![-1; index.topology[c.topo as usize].domains.len() + 1])
+        .map(|c| {
+            if per_node_hostnames && c.is_hostname {
+                Vec::new()
+            } else {
+                vec![-1; index.topology[c.topo as usize].domains.len() + 1]
+            }
+        })
         .collect()
 }
 
@@ -163,6 +181,9 @@ fn count_domains(
     counts: &mut [Vec<i64>],
     create: bool,
 ) {
+    if !create && cs.iter().all(|c| c.is_hostname) {
+        return;
+    }
     let index = snap.index();
     let cols: Vec<(&[u32], &[u32])> = cs
         .iter()
@@ -209,7 +230,7 @@ pub(crate) fn prefilter(snap: &ClusterSnapshot, pod: &PodSchedulingSpec) -> Hard
             constraints: Vec::new(),
         };
     }
-    let mut counts = absent_counts(snap, &cs);
+    let mut counts = absent_counts(snap, &cs, false);
     count_domains(snap, pod, &cs, true, &mut counts, true);
     let constraints = cs
         .into_iter()
@@ -271,7 +292,7 @@ pub(crate) fn score(
     if cs.is_empty() {
         return vec![0; feasible.len()];
     }
-    let mut counts = absent_counts(snap, &cs);
+    let mut counts = absent_counts(snap, &cs, true);
     let index = snap.index();
     let doms: Vec<&[u32]> = cs
         .iter()

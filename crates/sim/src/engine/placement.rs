@@ -116,7 +116,7 @@ impl Placement {
         let pdbs = pdbs();
         match self
             .scheduler
-            .preempt(&self.snapshot, pid(pod), spec, &err, &pdbs, rng)
+            .preempt(&mut self.snapshot, pid(pod), spec, &err, &pdbs, rng)
         {
             Ok(p) => {
                 for other in &p.clear_nominations {
