@@ -11,7 +11,7 @@ use crate::manifest::common::IntOrString;
 use crate::manifest::hpa::HorizontalPodAutoscaler;
 use crate::scenario::cron::CronSchedule;
 use crate::scenario::load::objects::Objects;
-use crate::scenario::load::pod::pod_template;
+use crate::scenario::load::pod::{pod_template, seconds};
 use crate::scenario::load::pools::distribution;
 use crate::scenario::load::trace::load_trace;
 use crate::scenario::load::{Ctx, LoadError, Origin};
@@ -516,8 +516,16 @@ fn job_spec(
         parallelism,
         completions,
         backoff_limit,
-        active_deadline: j.active_deadline_seconds.map(SimDuration::from_secs),
-        ttl_after_finished: j.ttl_seconds_after_finished.map(SimDuration::from_secs),
+        active_deadline: seconds(
+            ctx,
+            j.active_deadline_seconds,
+            &at.key("activeDeadlineSeconds"),
+        )?,
+        ttl_after_finished: seconds(
+            ctx,
+            j.ttl_seconds_after_finished,
+            &at.key("ttlSecondsAfterFinished"),
+        )?,
         run_time: run_time.unwrap_or(Distribution::Constant(SimDuration::from_secs(300))),
         failure_probability,
     })
@@ -567,7 +575,11 @@ fn cron_job(
             Some(KPolicy::Forbid) => ConcurrencyPolicy::Forbid,
             Some(KPolicy::Replace) => ConcurrencyPolicy::Replace,
         },
-        starting_deadline: c.spec.starting_deadline_seconds.map(SimDuration::from_secs),
+        starting_deadline: seconds(
+            ctx,
+            c.spec.starting_deadline_seconds,
+            &at.keys("spec.startingDeadlineSeconds"),
+        )?,
         suspend: c.spec.suspend.unwrap_or(false),
         successful_jobs_history_limit: c.spec.successful_jobs_history_limit.unwrap_or(3),
         failed_jobs_history_limit: c.spec.failed_jobs_history_limit.unwrap_or(1),
