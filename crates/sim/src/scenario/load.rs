@@ -227,7 +227,7 @@ impl Ctx {
         let src = &self.sources[at.src];
         LoadError {
             file: src.file.clone(),
-            location: src.shift(yaml::locate(&src.text, 0, &at.path)),
+            location: src.shift(locate_nearest(&src.text, &at.path)),
             path: path_text(&at.path),
             message: message.into(),
             hint,
@@ -258,7 +258,7 @@ impl Ctx {
     /// `file:line` of a node, for warnings.
     pub fn place(&self, at: &Origin) -> String {
         let src = &self.sources[at.src];
-        match src.shift(yaml::locate(&src.text, 0, &at.path)) {
+        match src.shift(locate_nearest(&src.text, &at.path)) {
             Some((line, _)) => format!("{}:{line}", src.file.display()),
             None => src.file.display().to_string(),
         }
@@ -292,6 +292,14 @@ impl Ctx {
         })?;
         Ok((path, text))
     }
+}
+
+/// The position of `path`, or of its nearest ancestor present in the document (a defaulted
+/// field is absent; its parent is the closest place to point at).
+fn locate_nearest(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
+    (0..=path.len())
+        .rev()
+        .find_map(|n| yaml::locate(text, 0, &path[..n]))
 }
 
 /// Reads a text file, refusing big, binary or non-UTF-8 files before any parsing.

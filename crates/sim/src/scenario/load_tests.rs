@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::scenario::model::ConcurrencyPolicy;
+use crate::scenario::model::{CapacityType, ConcurrencyPolicy, IntOrPercent, LoadModel};
 
 const BASE: &str = r#"
 duration: 1h
@@ -146,4 +146,180 @@ fn rfc3339() {
     );
     assert_eq!(parse_rfc3339("2024-13-01T00:00:00Z"), None);
     assert_eq!(parse_rfc3339("yesterday"), None);
+}
+
+#[test]
+fn production_resolves_as_written() {
+    let s = load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/production.yaml"
+    )))
+    .unwrap();
+    let pool = |name: &str| s.node_pools.iter().find(|p| p.name == name).unwrap();
+    let dep = |name: &str| s.deployments.iter().find(|d| d.name == name).unwrap();
+    let gpu = pool("gpu");
+    assert_eq!(
+        (
+            gpu.instance_types[0].allocatable.gpu,
+            gpu.instance_types[0].allocatable.pods
+        ),
+        (1, 58)
+    );
+    assert_eq!(gpu.taints[0].key, "nvidia.com/gpu");
+    assert_eq!(
+        (
+            pool("general").initial_nodes,
+            pool("memory").initial_nodes,
+            pool("spot").initial_nodes
+        ),
+        (4, 2, 4)
+    );
+    assert_eq!(pool("spot").capacity_type, CapacityType::Spot);
+    assert_eq!(pool("spot").labels["karpenter.sh/capacity-type"], "spot");
+
+    let gw = dep("api-gateway");
+    let sched = &gw.template.scheduling;
+    assert_eq!(
+        (
+            gw.namespace.as_str(),
+            sched.priority,
+            sched.priority_class_name.as_str()
+        ),
+        ("edge", 1_000_000, "tier-1-mission-critical")
+    );
+    assert_eq!(sched.topology_spread.len(), 2);
+    assert_eq!(
+        gw.template.containers[0].limits,
+        autoscaler::model::Resources {
+            cpu_m: 1000,
+            memory_bytes: 1 << 30,
+            gpu: 0,
+            pods: 0
+        }
+    );
+    assert_eq!(gw.template.termination_grace, SimDuration::from_secs(45));
+    match &gw.load {
+        Some(LoadModel::Trace { step, values }) => {
+            assert_eq!(*step, SimDuration::from_secs(60));
+            // July 1 .. August 31 1995, per minute; peak 405 requests/min × 40 / 60 s.
+            assert!(values.len() > 80_000, "{}", values.len());
+            let peak = values.iter().cloned().fold(0.0, f64::max);
+            assert!((peak - 270.0).abs() < 1e-9, "{peak}");
+            assert!((values[0] - 42.0 * 40.0 / 60.0).abs() < 1e-9);
+        }
+        other => panic!("{other:?}"),
+    }
+    // The log-shipper sidecar adds to the worker's request.
+    let worker = dep("queue-worker");
+    assert_eq!(worker.template.scheduling.requests.cpu_m, 550);
+    assert_eq!(
+        worker.template.scheduling.requests.memory_bytes,
+        (2 << 30) + (64 << 20)
+    );
+    assert!(worker.template.init_containers[0].sidecar);
+    assert_eq!(dep("inference").template.scheduling.requests.gpu, 1);
+
+    let pdb = s.pdbs.iter().find(|p| p.name == "api-gateway").unwrap();
+    assert_eq!(pdb.max_unavailable, Some(IntOrPercent::Int(0)));
+    let backup = s
+        .cron_jobs
+        .iter()
+        .find(|c| c.name == "nightly-backup")
+        .unwrap();
+    assert_eq!(
+        (
+            backup.schedule.text.as_str(),
+            backup.concurrency_policy,
+            backup.job.backoff_limit
+        ),
+        ("0 2 * * *", ConcurrencyPolicy::Forbid, 3)
+    );
+    let analytics = s.cron_jobs.iter().find(|c| c.name == "analytics").unwrap();
+    assert_eq!(
+        analytics.job.template.scheduling.preemption_policy,
+        autoscaler::model::PreemptionPolicy::Never
+    );
+    assert_eq!(
+        analytics.starting_deadline,
+        Some(SimDuration::from_secs(600))
+    );
+    // 2024-07-01 is the start: the first backup runs at 02:00 that day.
+    assert_eq!(
+        backup.schedule.next_after(s.start_unix_s),
+        Some(s.start_unix_s + 2 * 3600)
+    );
+    assert_eq!(s.jobs[0].start, SimDuration::from_secs(7200));
+    assert_eq!(
+        s.slos.max_pending_by_tier["tier-1-mission-critical"],
+        SimDuration::from_secs(120)
+    );
+}
+
+const LIST: &str = r#"
+duration: 1h
+nodePools: [{name: p, instanceType: m5.large, zones: [a], initialNodes: 1}]
+manifests:
+  - apiVersion: v1
+    kind: List
+    items:
+      - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {ports: [{port: 80}]}}
+      - apiVersion: scheduling.k8s.io/v1
+        kind: PriorityClass
+        metadata: {name: everyday}
+        value: 500
+        globalDefault: true
+      - apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web, namespace: shop, uid: 1234, managedFields: []}
+        spec:
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec:
+              containers:
+                - name: web
+                  resources: {limits: {cpu: 300m, memory: 100Mi}}
+              tolerations: [{operator: Exists}]
+        status: {replicas: 1}
+  - {apiVersion: v1, kind: ConfigMap, metadata: {name: cfg}, data: {a: b}}
+"#;
+
+#[test]
+fn lists_defaults_and_skipped_kinds() {
+    let s = load_text(LIST).unwrap();
+    let d = &s.deployments[0];
+    // Requests default to limits; the globalDefault class applies; replicas default to 1.
+    assert_eq!(
+        (
+            d.template.scheduling.requests.cpu_m,
+            d.template.scheduling.requests.memory_bytes
+        ),
+        (300, 100 << 20)
+    );
+    assert_eq!(
+        (
+            d.template.scheduling.priority,
+            d.replicas,
+            d.namespace.as_str()
+        ),
+        (500, 1, "shop")
+    );
+    assert_eq!(
+        d.template.scheduling.tolerations[0].operator,
+        autoscaler::model::TolerationOperator::Exists
+    );
+    assert_eq!(s.warnings, vec!["mem.yaml: skipped 2 object(s) of kinds headroom does not simulate: Service/web, ConfigMap/cfg".to_string()]);
+}
+
+#[test]
+fn manifest_rule_errors() {
+    let table: &[(&str, &str, &str)] = &[
+        ("tolerations: [{operator: Exists}]", "tolerations: [{value: x}]", "mem.yaml:25:29: manifests[0].items[2].spec.template.spec.tolerations[0].operator: Invalid value: operator must be Exists when `key` is empty, which means \"match all values and all keys\""),
+        ("{limits: {cpu: 300m, memory: 100Mi}}", "{limits: {cpu: 300m}, requests: {cpu: 400m}}", "mem.yaml:24:68: manifests[0].items[2].spec.template.spec.containers[0].resources.requests.cpu: must be less than or equal to cpu limit"),
+        ("value: 500", "value: 2000000000", "mem.yaml:12:16: manifests[0].items[1].value: must be no greater than 1000000000 (user-defined classes)"),
+    ];
+    for (from, to, expect) in table {
+        assert!(LIST.contains(from), "{from}");
+        check_err(&LIST.replacen(from, to, 1), expect);
+    }
 }
