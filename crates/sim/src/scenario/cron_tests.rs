@@ -36,7 +36,8 @@ fn civil_round_trip() {
 #[test]
 fn schedules() {
     let t0 = at(2026, 1, 1, 0, 0); // a Thursday
-    let table: &[(&str, i64, Result<&[i64], &str>)] = &[
+    type Row<'a> = (&'a str, i64, Result<&'a [i64], &'a str>);
+    let table: &[Row] = &[
         (
             "0 2 * * *",
             t0,

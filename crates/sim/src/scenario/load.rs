@@ -88,7 +88,7 @@ pub fn load_str(text: &str, origin: &Path) -> Result<Scenario, LoadError> {
             "the file is empty; a scenario needs at least `duration` and `nodePools`".into(),
         ));
     }
-    let spec: ScenarioSpec = yaml::parse_node(text, 0, &[]).map_err(|e| ctx.from_yaml(0, e))?;
+    let spec: ScenarioSpec = yaml::parse_node(text, 0, &[]).map_err(|e| ctx.yaml_err(0, e))?;
     build(&mut ctx, &spec)
 }
 
@@ -245,7 +245,7 @@ impl Ctx {
         }
     }
 
-    pub fn from_yaml(&self, src: usize, e: YamlError) -> LoadError {
+    pub fn yaml_err(&self, src: usize, e: YamlError) -> LoadError {
         LoadError {
             file: self.sources[src].file.clone(),
             location: self.sources[src].shift(e.location),
