@@ -115,7 +115,7 @@ fn build(ctx: &mut Ctx, spec: &ScenarioSpec) -> Result<Scenario, LoadError> {
     };
     let node_pools = pools::node_pools(ctx, spec, &root)?;
     let objects = objects::collect(ctx, spec, &root)?;
-    let resolved = workloads::resolve(ctx, spec, &root, objects, step)?;
+    let resolved = workloads::resolve(ctx, spec, &root, objects)?;
     let name = spec.name.clone().unwrap_or_else(|| {
         ctx.sources[0]
             .file

@@ -323,3 +323,39 @@ fn manifest_rule_errors() {
         check_err(&LIST.replacen(from, to, 1), expect);
     }
 }
+
+/// Output of `kubectl get deploy,pdb,svc -o yaml`, status, managedFields and all.
+#[test]
+fn kubectl_get_output_loads_unchanged() {
+    let text = "duration: 1h\nnodePools: [{name: p, instanceType: m5.large, zones: [a], initialNodes: 1}]\nmanifests: [{path: kubectl-get.yaml}]\n";
+    let origin = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/data/manifests/scenario.yaml"
+    ));
+    let s = load_str(text, origin).unwrap();
+    let d = &s.deployments[0];
+    assert_eq!(
+        (d.namespace.as_str(), d.name.as_str(), d.replicas),
+        ("shop", "checkout", 4)
+    );
+    let sched = &d.template.scheduling;
+    assert_eq!(
+        (sched.requests.cpu_m, sched.requests.memory_bytes),
+        (500, 512 << 20)
+    );
+    assert_eq!(
+        sched.pod_anti_affinity.required[0].topology_key,
+        "kubernetes.io/hostname"
+    );
+    assert_eq!(sched.topology_spread[0].min_domains, Some(3));
+    assert_eq!(
+        sched.topology_spread[0].node_taints_policy,
+        autoscaler::model::SpreadPolicy::Honor
+    );
+    assert_eq!(sched.tolerations[0].toleration_seconds, Some(300));
+    assert_eq!(d.template.termination_grace, SimDuration::from_secs(60));
+    assert_eq!(d.template.annotations["prometheus.io/scrape"], "true");
+    assert_eq!(s.pdbs[0].min_available, Some(IntOrPercent::Percent(75)));
+    assert_eq!(s.warnings.len(), 1);
+    assert!(s.warnings[0].ends_with("kubectl-get.yaml: skipped 1 object(s) of kinds headroom does not simulate: Service/checkout"), "{}", s.warnings[0]);
+}

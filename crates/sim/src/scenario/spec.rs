@@ -499,5 +499,15 @@ fn string_schema(pattern: &str, description: &str) -> schemars::schema::Schema {
 
 /// The JSON Schema of the scenario format.
 pub fn json_schema() -> schemars::schema::RootSchema {
-    schemars::schema_for!(ScenarioSpec)
+    let mut root = schemars::schema_for!(ScenarioSpec);
+    // Structs standing for "exactly one of these keys" (serde_yaml reads enums only from
+    // tags) say so in the schema, so editors flag `{}` and two kinds at once.
+    for name in ["DistributionSpec", "LoadSpec"] {
+        if let Some(schemars::schema::Schema::Object(o)) = root.definitions.get_mut(name) {
+            let object = o.object();
+            object.min_properties = Some(1);
+            object.max_properties = Some(1);
+        }
+    }
+    root
 }

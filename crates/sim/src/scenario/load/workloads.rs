@@ -43,7 +43,6 @@ pub(crate) fn resolve(
     spec: &ScenarioSpec,
     root: &Origin,
     objects: Objects,
-    _step: SimDuration,
 ) -> Result<Resolved, LoadError> {
     let classes = priority_classes(ctx, &objects)?;
     let names = WorkloadNames::new(ctx, &objects)?;
