@@ -359,3 +359,45 @@ fn kubectl_get_output_loads_unchanged() {
     assert_eq!(s.warnings.len(), 1);
     assert!(s.warnings[0].ends_with("kubectl-get.yaml: skipped 1 object(s) of kinds headroom does not simulate: Service/checkout"), "{}", s.warnings[0]);
 }
+
+/// A scenario in tests/data/traces with one Deployment whose load is `trace`.
+fn trace_scenario(trace: &str) -> Result<Scenario, LoadError> {
+    let text = format!(
+        "{BASE}workloads:\n  api:\n    load:\n      trace: {trace}\n    capacity: {{cpuPerRps: 1m, maxRpsPerPod: 10}}\n"
+    );
+    load_str(
+        &text,
+        Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/data/traces/scenario.yaml"
+        )),
+    )
+}
+
+#[test]
+fn traces() {
+    let s = trace_scenario("{path: small.csv, timeColumn: t, valueColumn: rps, scale: 2}").unwrap();
+    match &s.deployments[0].load {
+        // Per minute: mean of 10 and 20, then 30, a gap repeating 30, then 50; times 2.
+        Some(LoadModel::Trace { step, values }) => {
+            assert_eq!(
+                (*step, values.as_slice()),
+                (SimDuration::from_secs(60), &[30.0, 60.0, 60.0, 100.0][..])
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/traces");
+    let table = [
+        ("{path: bad-number.csv, timeColumn: t, valueColumn: rps}", format!("{dir}/bad-number.csv:3:1: column `rps`: `ten` is not a number")),
+        ("{path: small.csv, valueColumn: requests}", format!("{dir}/scenario.yaml:24:45: workloads.api.load.trace.valueColumn: `{dir}/small.csv` has no column `requests`; its columns are t, rps")),
+        ("{path: small.csv, valueColumn: rps, scale: -1}", format!("{dir}/scenario.yaml:24:57: workloads.api.load.trace.scale: must be a non-negative number")),
+    ];
+    for (trace, expect) in table {
+        assert_eq!(
+            trace_scenario(trace).unwrap_err().to_string(),
+            expect,
+            "{trace}"
+        );
+    }
+}
