@@ -46,7 +46,7 @@ fn broken_corpus() {
         ("bad-distribution.yaml", format!("{b}/bad-distribution.yaml:7:25: nodePools[0].provisioningDelay.lognormel: unknown field `lognormel`, expected one of `constant`, `lognormal`, `uniform`, `exponential`\nhint: did you mean `lognormal`?")),
         ("unknown-priority-class.yaml", format!("{b}/unknown-priority-class.yaml:16:30: manifests[0].spec.template.spec.priorityClassName: no PriorityClass with name tier-1 was found")),
         ("hpa-target-missing.yaml", format!("{b}/hpa-target-missing.yaml:12:69: manifests[0].spec.scaleTargetRef.name: no Deployment `default/web` in the manifests")),
-        ("unknown-workload.yaml", format!("{b}/unknown-workload.yaml:9:5: workloads.api: no Deployment, Job or CronJob named `api` in the manifests")),
+        ("unknown-workload.yaml", format!("{b}/unknown-workload.yaml:9:5: workloads.api: no Deployment, Job or CronJob named `api` in the manifests (use `namespace/name` if the name is ambiguous)")),
     ];
     for (file, expect) in table {
         check(&format!("{b}/{file}"), expect);

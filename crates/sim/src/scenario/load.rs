@@ -5,8 +5,10 @@
 //! Kubernetes objects, inline or from files (`objects`) -> resolve node pools (`pools`),
 //! priority, pod templates and workloads (`workloads`), traces (`trace`) -> [`Scenario`].
 
+mod demand;
 mod objects;
 mod pod;
+mod policy;
 mod pools;
 mod trace;
 mod workloads;
@@ -23,6 +25,9 @@ use crate::time::SimDuration;
 
 /// Scenario, manifest and trace files above this size are refused before parsing.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// All the files of one scenario together (scenario, manifests, traces) may not exceed this.
+pub const MAX_TOTAL_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A scenario that cannot be loaded: where, which field, what is wrong, and maybe a hint.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -75,6 +80,7 @@ pub fn load_str(text: &str, origin: &Path) -> Result<Scenario, LoadError> {
             line_offset: 0,
         }],
         warnings: Vec::new(),
+        bytes_read: std::cell::Cell::new(text.len() as u64),
     };
     if text.len() as u64 > MAX_FILE_BYTES {
         return Err(ctx.plain(0, too_large(text.len() as u64)));
@@ -210,6 +216,9 @@ impl Source {
 pub(crate) struct Ctx {
     pub sources: Vec<Source>,
     pub warnings: Vec<String>,
+    /// Bytes of all files read so far, bounded by [`MAX_TOTAL_BYTES`] (a scenario may name
+    /// the same big file many times).
+    pub bytes_read: std::cell::Cell<u64>,
 }
 
 impl Ctx {
@@ -281,7 +290,14 @@ impl Ctx {
                     format!("`{}` is a directory, not a file", path.display()),
                 ))
             }
-            Ok(_) => {}
+            Ok(m) => {
+                let total = self.bytes_read.get().saturating_add(m.len());
+                if total > MAX_TOTAL_BYTES {
+                    let why = format!("reading `{}` takes the scenario's files over {MAX_TOTAL_BYTES} bytes (64 MiB) in all", path.display());
+                    return Err(self.err(at, why));
+                }
+                self.bytes_read.set(total);
+            }
         }
         let text = read_text(&path, limit).map_err(|message| LoadError {
             file: path.clone(),

@@ -401,3 +401,26 @@ fn traces() {
         );
     }
 }
+
+#[test]
+fn all_files_together_are_bounded() {
+    let dir = std::env::temp_dir().join(format!("headroom-total-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // 4 MiB of comments: a valid, empty manifest file.
+    std::fs::write(
+        dir.join("big.yaml"),
+        "# padding padding padding padding padding padding padding\n".repeat(72_000),
+    )
+    .unwrap();
+    let entries = "  - path: big.yaml\n".repeat(20);
+    let text = format!("duration: 1h\nnodePools: [{{name: p, instanceType: m5.large, zones: [a]}}]\nmanifests:\n{entries}");
+    let err = load_str(&text, &dir.join("s.yaml"))
+        .unwrap_err()
+        .to_string();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        err.contains(":20:11: manifests[16].path: reading `")
+            && err.ends_with("takes the scenario's files over 67108864 bytes (64 MiB) in all"),
+        "{err}"
+    );
+}
