@@ -9,7 +9,9 @@
 //!   tolerations, selectors, affinity, topology spread, the scheduling view of pods and nodes.
 //! - [`scheduler`]: kube-scheduler semantics: filters, scores, preemption.
 //! - [`hpa`]: the Horizontal Pod Autoscaler controller.
-//! - [`quantity`]: Kubernetes Quantity strings parsed to exact integers.
+//! - [`quantity`]: Kubernetes Quantity strings parsed to exact integers, and rendered back.
 
+pub mod hpa;
 pub mod model;
 pub mod quantity;
+pub mod scheduler;

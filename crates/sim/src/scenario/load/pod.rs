@@ -64,6 +64,8 @@ pub(crate) fn pod_template(
         priority_class_name: class_name,
         preemption_policy,
         node_name: s.node_name.clone(),
+        // Set by the owner: a Deployment's ReplicaSet selector; Jobs get none.
+        controller_selector: None,
     };
     Ok(PodTemplate {
         scheduling: Arc::new(scheduling),

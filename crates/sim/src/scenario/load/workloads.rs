@@ -4,6 +4,7 @@
 //! refer to the others).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use autoscaler::model::LabelSelector;
 
@@ -153,6 +154,9 @@ fn deployment(
     }
     let selector = d.spec.selector.to_model();
     check_selector(ctx, &selector, &template, at)?;
+    // kube-scheduler's default topology spread applies to pods a ReplicaSet owns.
+    let mut template = template;
+    Arc::make_mut(&mut template.scheduling).controller_selector = Some(selector.clone());
     let (load, capacity) = match (model, env.model_at(model)) {
         (Some((_, w)), Some(w_at)) => load_and_capacity(ctx, w, &w_at)?,
         _ => (None, no_capacity()),
