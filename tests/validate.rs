@@ -47,6 +47,11 @@ fn broken_corpus() {
         ("unknown-priority-class.yaml", format!("{b}/unknown-priority-class.yaml:16:30: manifests[0].spec.template.spec.priorityClassName: no PriorityClass with name tier-1 was found")),
         ("hpa-target-missing.yaml", format!("{b}/hpa-target-missing.yaml:12:69: manifests[0].spec.scaleTargetRef.name: no Deployment `default/web` in the manifests")),
         ("unknown-workload.yaml", format!("{b}/unknown-workload.yaml:9:5: workloads.api: no Deployment, Job or CronJob named `api` in the manifests (use `namespace/name` if the name is ambiguous)")),
+        ("hpa-invalid.yaml", format!("{b}/hpa-invalid.yaml:28:61: manifests[1].spec.metrics[0].resource.target.averageUtilization: Invalid value: 0: must be greater than 0")),
+        ("hpa-v1.yaml", format!("{b}/hpa-v1.yaml:7:17: manifests[0].apiVersion: HorizontalPodAutoscaler autoscaling/v1 is not supported; write it as autoscaling/v2")),
+        ("cron-tz.yaml", format!("{b}/cron-tz.yaml:11:17: manifests[0].spec.schedule: cannot use TZ or CRON_TZ in schedule, use timeZone field instead")),
+        ("pdb-both.yaml", format!("{b}/pdb-both.yaml:11:7: manifests[0].spec: minAvailable and maxUnavailable cannot be both set")),
+        ("missing-kind.yaml", format!("{b}/missing-kind.yaml:7:5: manifests[0]: missing `kind`: expected a Kubernetes object (Deployment, HorizontalPodAutoscaler, PodDisruptionBudget, PriorityClass, Job, CronJob or List)")),
     ];
     for (file, expect) in table {
         check(&format!("{b}/{file}"), expect);

@@ -211,7 +211,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// Reads `a.b[0].c` (serde_path_to_error's rendering) back into segments.
-fn parse_path_text(p: &str) -> Vec<Seg> {
+pub fn parse_path_text(p: &str) -> Vec<Seg> {
     let mut segs = Vec::new();
     if p == "." || p.is_empty() {
         return segs;

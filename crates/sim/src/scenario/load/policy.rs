@@ -4,7 +4,7 @@
 use autoscaler::model::PreemptionPolicy;
 
 use crate::manifest::common::IntOrString;
-use crate::manifest::hpa::HorizontalPodAutoscaler;
+use crate::manifest::hpa::{HorizontalPodAutoscaler, ValidationOptions};
 use crate::scenario::load::objects::Objects;
 use crate::scenario::load::workloads::{ns, MAX_REPLICAS};
 use crate::scenario::load::{Ctx, LoadError, Origin};
@@ -92,23 +92,20 @@ pub(crate) fn hpas(
                 hint,
             ));
         }
-        let min = h.spec.min_replicas.unwrap_or(1);
-        if min < 1 {
-            return Err(ctx.err(
-                &at.keys("spec.minReplicas"),
-                "must be greater than or equal to 1",
-            ));
+        // The API server's own validation (shared with `headroom hpa evaluate`); its field
+        // paths are relative to the object, so they locate in the manifest.
+        if let Err(e) = h.to_spec(&ValidationOptions::default()) {
+            let first = &e.errors[0];
+            let mut field = at.clone();
+            field
+                .path
+                .extend(crate::scenario::yaml::parse_path_text(&first.path));
+            return Err(ctx.err(&field, first.detail.clone()));
         }
         if h.spec.max_replicas > MAX_REPLICAS {
             return Err(ctx.err(
                 &at.keys("spec.maxReplicas"),
                 format!("must be at most {MAX_REPLICAS}"),
-            ));
-        }
-        if h.spec.max_replicas < min {
-            return Err(ctx.err(
-                &at.keys("spec.maxReplicas"),
-                "must be greater than or equal to `minReplicas`",
             ));
         }
         let mut h = h.clone();
