@@ -393,7 +393,7 @@ impl JsonSchema for Dur {
     }
     fn json_schema(_: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
         string_schema(
-            r"^(0|([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$",
+            r"^(0|(?=[0-9])([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$",
             "A duration: `500ms`, `90s`, `5m`, `1h30m`, `14d`.",
         )
     }
