@@ -250,12 +250,7 @@ fn check_selector(
             "Invalid value: empty selector is invalid for deployment",
         ));
     }
-    let labels = &template.scheduling.labels;
-    if selector
-        .match_labels
-        .iter()
-        .any(|(k, v)| labels.get(k) != Some(v))
-    {
+    if !selector.matches(&template.scheduling.labels) {
         return Err(ctx.err(
             &at.keys("spec.template.metadata.labels"),
             "Invalid value: `selector` does not match template `labels`",
