@@ -26,6 +26,9 @@ use crate::time::SimDuration;
 /// Scenario, manifest and trace files above this size are refused before parsing.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Bounds `duration / step` (timeline rows, usage samples).
+pub const MAX_STEPS: i64 = 10_000_000;
+
 /// All the files of one scenario together (scenario, manifests, traces) may not exceed this.
 pub const MAX_TOTAL_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -110,6 +113,12 @@ fn build(ctx: &mut Ctx, spec: &ScenarioSpec) -> Result<Scenario, LoadError> {
     if step <= SimDuration::ZERO {
         return Err(ctx.err(&root.key("step"), "must be greater than zero"));
     }
+    let steps = spec.duration.0.as_millis() / step.as_millis();
+    if steps > MAX_STEPS {
+        let why =
+            format!("gives {steps} steps over `duration`; at most {MAX_STEPS} (use a larger step)");
+        return Err(ctx.err(&root.key("step"), why));
+    }
     let start_unix_s = match &spec.start {
         None => 1_704_067_200, // 2024-01-01T00:00:00Z, a Monday.
         Some(s) => parse_rfc3339(s).ok_or_else(|| {
@@ -134,7 +143,7 @@ fn build(ctx: &mut Ctx, spec: &ScenarioSpec) -> Result<Scenario, LoadError> {
         duration: spec.duration.0,
         step,
         start_unix_s,
-        settings: settings(spec),
+        settings: settings(ctx, spec, &root)?,
         node_pools,
         priority_classes: resolved.priority_classes,
         deployments: resolved.deployments,
@@ -147,32 +156,63 @@ fn build(ctx: &mut Ctx, spec: &ScenarioSpec) -> Result<Scenario, LoadError> {
     })
 }
 
-/// Applies the Kubernetes defaults to the controller settings.
-fn settings(spec: &ScenarioSpec) -> Settings {
+/// Applies the Kubernetes defaults to the controller settings and checks their ranges.
+fn settings(ctx: &Ctx, spec: &ScenarioSpec, root: &Origin) -> Result<Settings, LoadError> {
     let s = &spec.settings;
     let or = |d: Option<crate::scenario::spec::Dur>, secs: i64| {
         d.map_or(SimDuration::from_secs(secs), |d| d.0)
     };
-    Settings {
+    let hpa_at = root.keys("settings.hpa");
+    let positive = |d: SimDuration, at: Origin| {
+        if d > SimDuration::ZERO {
+            Ok(d)
+        } else {
+            Err(ctx.err(&at, "must be greater than zero"))
+        }
+    };
+    let tolerance = s.hpa.tolerance.unwrap_or(0.1);
+    if !(0.0..1.0).contains(&tolerance) {
+        return Err(ctx.err(
+            &hpa_at.key("tolerance"),
+            "must be at least 0 and less than 1",
+        ));
+    }
+    let event_budget = s.event_budget.unwrap_or(200_000_000);
+    if event_budget == 0 {
+        return Err(ctx.err(
+            &root.keys("settings.eventBudget"),
+            "must be greater than zero",
+        ));
+    }
+    Ok(Settings {
         scheduler: SchedulerSettings {
             scoring: match s.scheduler.scoring_strategy {
                 Some(ScoringStrategySpec::MostAllocated) => ScoringStrategy::MostAllocated,
                 _ => ScoringStrategy::LeastAllocated,
             },
-            pod_initial_backoff: or(s.scheduler.pod_initial_backoff, 1),
-            pod_max_backoff: or(s.scheduler.pod_max_backoff, 10),
+            pod_initial_backoff: positive(
+                or(s.scheduler.pod_initial_backoff, 1),
+                root.keys("settings.scheduler.podInitialBackoff"),
+            )?,
+            pod_max_backoff: positive(
+                or(s.scheduler.pod_max_backoff, 10),
+                root.keys("settings.scheduler.podMaxBackoff"),
+            )?,
         },
         hpa: HpaControllerSettings {
-            sync_period: or(s.hpa.sync_period, 15),
-            tolerance: s.hpa.tolerance.unwrap_or(0.1),
+            sync_period: positive(or(s.hpa.sync_period, 15), hpa_at.key("syncPeriod"))?,
+            tolerance,
             cpu_initialization_period: or(s.hpa.cpu_initialization_period, 300),
             initial_readiness_delay: or(s.hpa.initial_readiness_delay, 30),
             downscale_stabilization: or(s.hpa.downscale_stabilization, 300),
-            metrics_resolution: or(s.hpa.metrics_resolution, 15),
+            metrics_resolution: positive(
+                or(s.hpa.metrics_resolution, 15),
+                hpa_at.key("metricsResolution"),
+            )?,
             metrics_scrape_lag: or(s.hpa.metrics_scrape_lag, 15),
         },
-        event_budget: s.event_budget.unwrap_or(200_000_000),
-    }
+        event_budget,
+    })
 }
 
 /// Where a node sits: which source (one YAML document), which path.

@@ -424,3 +424,16 @@ fn all_files_together_are_bounded() {
         "{err}"
     );
 }
+
+#[test]
+fn settings_ranges() {
+    let table: &[(&str, &str, &str)] = &[
+        ("duration: 1h", "duration: 4h\nstep: 1ms\n", "mem.yaml:3:7: step: gives 14400000 steps over `duration`; at most 10000000 (use a larger step)"),
+        ("duration: 1h", "duration: 1h\nsettings: {hpa: {tolerance: 1.5}}", "mem.yaml:3:29: settings.hpa.tolerance: must be at least 0 and less than 1"),
+        ("duration: 1h", "duration: 1h\nsettings: {hpa: {syncPeriod: 0s}}", "mem.yaml:3:30: settings.hpa.syncPeriod: must be greater than zero"),
+        ("duration: 1h", "duration: 1h\nsettings: {eventBudget: 0}", "mem.yaml:3:25: settings.eventBudget: must be greater than zero"),
+    ];
+    for (from, to, expect) in table {
+        check_err(&BASE.replacen(from, to, 1), expect);
+    }
+}
