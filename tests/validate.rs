@@ -136,3 +136,14 @@ fn committed_schema_is_current() {
     );
     assert_eq!(schema["additionalProperties"], serde_json::json!(false));
 }
+
+#[test]
+fn warnings_go_to_stderr_and_still_exit_0() {
+    let out = headroom(&["validate", "tests/data/valid/kubectl-get.yaml"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ok: 1 node pool, 1 deployment, 0 HPAs, 1 PDB, 2 priority classes, 0 jobs, 0 cron jobs, 1 warning\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "warning: tests/data/valid/../manifests/kubectl-get.yaml: skipped 1 object(s) of kinds headroom does not simulate: Service/checkout\n"
+    );
+}
