@@ -52,6 +52,7 @@ fn broken_corpus() {
         ("cron-tz.yaml", format!("{b}/cron-tz.yaml:11:17: manifests[0].spec.schedule: cannot use TZ or CRON_TZ in schedule, use timeZone field instead")),
         ("pdb-both.yaml", format!("{b}/pdb-both.yaml:11:7: manifests[0].spec: minAvailable and maxUnavailable cannot be both set")),
         ("missing-kind.yaml", format!("{b}/missing-kind.yaml:7:5: manifests[0]: missing `kind`: expected a Kubernetes object (Deployment, HorizontalPodAutoscaler, PodDisruptionBudget, PriorityClass, Job, CronJob or List)")),
+        ("alias-bomb.yaml", format!("{b}/alias-bomb.yaml: manifests[0].spec.strategy.a5[0][5][1][8][2]: repetition limit exceeded")),
     ];
     for (file, expect) in table {
         check(&format!("{b}/{file}"), expect);
