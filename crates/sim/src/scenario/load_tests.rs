@@ -437,3 +437,12 @@ fn settings_ranges() {
         check_err(&BASE.replacen(from, to, 1), expect);
     }
 }
+
+#[test]
+fn merge_keys_are_refused_with_a_hint() {
+    let err = load_text(
+        "duration: 1h\nnodePools:\n  - <<: {instanceType: m5.large}\n    name: p\n    zones: [a]\n",
+    )
+    .unwrap_err();
+    assert_eq!(err.to_string().lines().next_back(), Some("hint: YAML merge keys (`<<: *anchor`) are not supported; write the fields out (anchors and aliases alone work)"));
+}

@@ -138,6 +138,9 @@ pub fn from_serde_yaml(e: &serde_yaml::Error, path: &str) -> YamlError {
             message.truncate(i);
             Some(hint)
         }
+        None if message.starts_with("unknown field `<<`") => {
+            Some("YAML merge keys (`<<: *anchor`) are not supported; write the fields out (anchors and aliases alone work)".into())
+        }
         None => unknown_name_hint(&message),
     };
     YamlError {
