@@ -16,6 +16,7 @@ pub(crate) fn no_capacity() -> CapacityModel {
         memory_bytes_baseline: 0.0,
         memory_bytes_per_rps: 0.0,
         max_rps_per_pod: f64::INFINITY,
+        queue: false,
     }
 }
 
@@ -76,6 +77,7 @@ pub(crate) fn load_and_capacity(
                 memory_bytes_baseline: f(c.memory_baseline, 1e9),
                 memory_bytes_per_rps: f(c.memory_per_rps, 1e9),
                 max_rps_per_pod: c.max_rps_per_pod,
+                queue: c.queue,
             }
         }
     };

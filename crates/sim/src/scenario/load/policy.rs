@@ -4,11 +4,13 @@
 use autoscaler::model::PreemptionPolicy;
 
 use crate::manifest::common::IntOrString;
-use crate::manifest::hpa::{HorizontalPodAutoscaler, ValidationOptions};
+use crate::manifest::hpa::ValidationOptions;
 use crate::scenario::load::objects::Objects;
 use crate::scenario::load::workloads::{ns, MAX_REPLICAS};
 use crate::scenario::load::{Ctx, LoadError, Origin};
-use crate::scenario::model::{Deployment, IntOrPercent, PodDisruptionBudget, PriorityClass, Slos};
+use crate::scenario::model::{
+    Deployment, Hpa, IntOrPercent, PodDisruptionBudget, PriorityClass, Slos,
+};
 use crate::scenario::spec::ScenarioSpec;
 
 /// The PriorityClasses of the manifests plus the two built-in system classes.
@@ -61,7 +63,7 @@ pub(crate) fn hpas(
     ctx: &Ctx,
     objects: &Objects,
     deployments: &[Deployment],
-) -> Result<Vec<HorizontalPodAutoscaler>, LoadError> {
+) -> Result<Vec<Hpa>, LoadError> {
     let mut out = Vec::new();
     for (at, h) in &objects.hpas {
         let namespace = ns(&h.metadata.namespace);
@@ -92,25 +94,33 @@ pub(crate) fn hpas(
                 hint,
             ));
         }
-        // The API server's own validation (shared with `headroom hpa evaluate`); its field
-        // paths are relative to the object, so they locate in the manifest.
-        if let Err(e) = h.to_spec(&ValidationOptions::default()) {
-            let first = &e.errors[0];
-            let mut field = at.clone();
-            field
-                .path
-                .extend(crate::scenario::yaml::parse_path_text(&first.path));
-            return Err(ctx.err(&field, first.detail.clone()));
-        }
         if h.spec.max_replicas > MAX_REPLICAS {
             return Err(ctx.err(
                 &at.keys("spec.maxReplicas"),
                 format!("must be at most {MAX_REPLICAS}"),
             ));
         }
-        let mut h = h.clone();
-        h.metadata.namespace = Some(namespace);
-        out.push(h);
+        // The API server's own validation and defaulting (shared with `headroom hpa
+        // evaluate`); its field paths are relative to the object, so they locate in the
+        // manifest.
+        let spec = h.to_spec(&ValidationOptions::default()).map_err(|e| {
+            let first = &e.errors[0];
+            let mut field = at.clone();
+            field
+                .path
+                .extend(crate::scenario::yaml::parse_path_text(&first.path));
+            ctx.err(&field, first.detail.clone())
+        })?;
+        let deployment = deployments
+            .iter()
+            .position(|d| d.namespace == namespace && d.name == target.name)
+            .expect("checked above");
+        out.push(Hpa {
+            namespace,
+            name: h.metadata.name.clone(),
+            deployment,
+            spec,
+        });
     }
     Ok(out)
 }

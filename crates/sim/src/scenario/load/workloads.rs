@@ -25,7 +25,7 @@ use crate::time::SimDuration;
 pub(crate) struct Resolved {
     pub priority_classes: Vec<PriorityClass>,
     pub deployments: Vec<Deployment>,
-    pub hpas: Vec<crate::manifest::hpa::HorizontalPodAutoscaler>,
+    pub hpas: Vec<Hpa>,
     pub pdbs: Vec<PodDisruptionBudget>,
     pub jobs: Vec<Job>,
     pub cron_jobs: Vec<CronJob>,
