@@ -46,7 +46,13 @@ fn broken_corpus() {
         ("bad-distribution.yaml", format!("{b}/bad-distribution.yaml:7:25: nodePools[0].provisioningDelay.lognormel: unknown field `lognormel`, expected one of `constant`, `lognormal`, `uniform`, `exponential`\nhint: did you mean `lognormal`?")),
         ("unknown-priority-class.yaml", format!("{b}/unknown-priority-class.yaml:16:30: manifests[0].spec.template.spec.priorityClassName: no PriorityClass with name tier-1 was found")),
         ("hpa-target-missing.yaml", format!("{b}/hpa-target-missing.yaml:12:69: manifests[0].spec.scaleTargetRef.name: no Deployment `default/web` in the manifests")),
-        ("unknown-workload.yaml", format!("{b}/unknown-workload.yaml:9:5: workloads.api: no Deployment, Job or CronJob named `api` in the manifests")),
+        ("unknown-workload.yaml", format!("{b}/unknown-workload.yaml:9:5: workloads.api: no Deployment, Job or CronJob named `api` in the manifests (use `namespace/name` if the name is ambiguous)")),
+        ("hpa-invalid.yaml", format!("{b}/hpa-invalid.yaml:28:61: manifests[1].spec.metrics[0].resource.target.averageUtilization: Invalid value: 0: must be greater than 0")),
+        ("hpa-v1.yaml", format!("{b}/hpa-v1.yaml:7:17: manifests[0].apiVersion: HorizontalPodAutoscaler autoscaling/v1 is not supported; write it as autoscaling/v2")),
+        ("cron-tz.yaml", format!("{b}/cron-tz.yaml:11:17: manifests[0].spec.schedule: cannot use TZ or CRON_TZ in schedule, use timeZone field instead")),
+        ("pdb-both.yaml", format!("{b}/pdb-both.yaml:11:7: manifests[0].spec: minAvailable and maxUnavailable cannot be both set")),
+        ("missing-kind.yaml", format!("{b}/missing-kind.yaml:7:5: manifests[0]: missing `kind`: expected a Kubernetes object (Deployment, HorizontalPodAutoscaler, PodDisruptionBudget, PriorityClass, Job, CronJob or List)")),
+        ("alias-bomb.yaml", format!("{b}/alias-bomb.yaml: manifests[0].spec.strategy.a5[0][5][1][8][2]: repetition limit exceeded")),
     ];
     for (file, expect) in table {
         check(&format!("{b}/{file}"), expect);
@@ -130,4 +136,15 @@ fn committed_schema_is_current() {
         serde_json::json!(["duration", "nodePools"])
     );
     assert_eq!(schema["additionalProperties"], serde_json::json!(false));
+}
+
+#[test]
+fn warnings_go_to_stderr_and_still_exit_0() {
+    let out = headroom(&["validate", "tests/data/valid/kubectl-get.yaml"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ok: 1 node pool, 1 deployment, 0 HPAs, 1 PDB, 2 priority classes, 0 jobs, 0 cron jobs, 1 warning\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "warning: tests/data/valid/../manifests/kubectl-get.yaml: skipped 1 object(s) of kinds headroom does not simulate: Service/checkout\n"
+    );
 }

@@ -210,7 +210,10 @@ fn parse_field(field: &str, def: FieldDef) -> Result<(u64, bool), String> {
         let mut v = start;
         while v <= end {
             bits |= 1 << v;
-            v += step;
+            match v.checked_add(step) {
+                Some(next) => v = next,
+                None => break,
+            }
         }
     }
     Ok((bits, star))

@@ -159,3 +159,21 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn printed_durations_parse_back(ms in 0i64..=i64::MAX / 2) {
+            let text = DurationText(SimDuration(ms)).to_string();
+            proptest::prop_assert_eq!(parse_duration(&text), Ok(SimDuration(ms)), "{}", text);
+        }
+
+        #[test]
+        fn any_text_parses_or_errs(text in ".{0,24}") {
+            let _ = parse_duration(&text);
+        }
+    }
+}

@@ -5,8 +5,10 @@
 //! Kubernetes objects, inline or from files (`objects`) -> resolve node pools (`pools`),
 //! priority, pod templates and workloads (`workloads`), traces (`trace`) -> [`Scenario`].
 
+mod demand;
 mod objects;
 mod pod;
+mod policy;
 mod pools;
 mod trace;
 mod workloads;
@@ -23,6 +25,12 @@ use crate::time::SimDuration;
 
 /// Scenario, manifest and trace files above this size are refused before parsing.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Bounds `duration / step` (timeline rows, usage samples).
+pub const MAX_STEPS: i64 = 10_000_000;
+
+/// All the files of one scenario together (scenario, manifests, traces) may not exceed this.
+pub const MAX_TOTAL_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A scenario that cannot be loaded: where, which field, what is wrong, and maybe a hint.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -75,6 +83,7 @@ pub fn load_str(text: &str, origin: &Path) -> Result<Scenario, LoadError> {
             line_offset: 0,
         }],
         warnings: Vec::new(),
+        bytes_read: std::cell::Cell::new(text.len() as u64),
     };
     if text.len() as u64 > MAX_FILE_BYTES {
         return Err(ctx.plain(0, too_large(text.len() as u64)));
@@ -88,7 +97,7 @@ pub fn load_str(text: &str, origin: &Path) -> Result<Scenario, LoadError> {
             "the file is empty; a scenario needs at least `duration` and `nodePools`".into(),
         ));
     }
-    let spec: ScenarioSpec = yaml::parse_node(text, 0, &[]).map_err(|e| ctx.from_yaml(0, e))?;
+    let spec: ScenarioSpec = yaml::parse_node(text, 0, &[]).map_err(|e| ctx.yaml_err(0, e))?;
     build(&mut ctx, &spec)
 }
 
@@ -104,6 +113,12 @@ fn build(ctx: &mut Ctx, spec: &ScenarioSpec) -> Result<Scenario, LoadError> {
     if step <= SimDuration::ZERO {
         return Err(ctx.err(&root.key("step"), "must be greater than zero"));
     }
+    let steps = spec.duration.0.as_millis() / step.as_millis();
+    if steps > MAX_STEPS {
+        let why =
+            format!("gives {steps} steps over `duration`; at most {MAX_STEPS} (use a larger step)");
+        return Err(ctx.err(&root.key("step"), why));
+    }
     let start_unix_s = match &spec.start {
         None => 1_704_067_200, // 2024-01-01T00:00:00Z, a Monday.
         Some(s) => parse_rfc3339(s).ok_or_else(|| {
@@ -115,7 +130,7 @@ fn build(ctx: &mut Ctx, spec: &ScenarioSpec) -> Result<Scenario, LoadError> {
     };
     let node_pools = pools::node_pools(ctx, spec, &root)?;
     let objects = objects::collect(ctx, spec, &root)?;
-    let resolved = workloads::resolve(ctx, spec, &root, objects, step)?;
+    let resolved = workloads::resolve(ctx, spec, &root, objects)?;
     let name = spec.name.clone().unwrap_or_else(|| {
         ctx.sources[0]
             .file
@@ -128,7 +143,7 @@ fn build(ctx: &mut Ctx, spec: &ScenarioSpec) -> Result<Scenario, LoadError> {
         duration: spec.duration.0,
         step,
         start_unix_s,
-        settings: settings(spec),
+        settings: settings(ctx, spec, &root)?,
         node_pools,
         priority_classes: resolved.priority_classes,
         deployments: resolved.deployments,
@@ -141,32 +156,63 @@ fn build(ctx: &mut Ctx, spec: &ScenarioSpec) -> Result<Scenario, LoadError> {
     })
 }
 
-/// Applies the Kubernetes defaults to the controller settings.
-fn settings(spec: &ScenarioSpec) -> Settings {
+/// Applies the Kubernetes defaults to the controller settings and checks their ranges.
+fn settings(ctx: &Ctx, spec: &ScenarioSpec, root: &Origin) -> Result<Settings, LoadError> {
     let s = &spec.settings;
     let or = |d: Option<crate::scenario::spec::Dur>, secs: i64| {
         d.map_or(SimDuration::from_secs(secs), |d| d.0)
     };
-    Settings {
+    let hpa_at = root.keys("settings.hpa");
+    let positive = |d: SimDuration, at: Origin| {
+        if d > SimDuration::ZERO {
+            Ok(d)
+        } else {
+            Err(ctx.err(&at, "must be greater than zero"))
+        }
+    };
+    let tolerance = s.hpa.tolerance.unwrap_or(0.1);
+    if !(0.0..1.0).contains(&tolerance) {
+        return Err(ctx.err(
+            &hpa_at.key("tolerance"),
+            "must be at least 0 and less than 1",
+        ));
+    }
+    let event_budget = s.event_budget.unwrap_or(200_000_000);
+    if event_budget == 0 {
+        return Err(ctx.err(
+            &root.keys("settings.eventBudget"),
+            "must be greater than zero",
+        ));
+    }
+    Ok(Settings {
         scheduler: SchedulerSettings {
             scoring: match s.scheduler.scoring_strategy {
                 Some(ScoringStrategySpec::MostAllocated) => ScoringStrategy::MostAllocated,
                 _ => ScoringStrategy::LeastAllocated,
             },
-            pod_initial_backoff: or(s.scheduler.pod_initial_backoff, 1),
-            pod_max_backoff: or(s.scheduler.pod_max_backoff, 10),
+            pod_initial_backoff: positive(
+                or(s.scheduler.pod_initial_backoff, 1),
+                root.keys("settings.scheduler.podInitialBackoff"),
+            )?,
+            pod_max_backoff: positive(
+                or(s.scheduler.pod_max_backoff, 10),
+                root.keys("settings.scheduler.podMaxBackoff"),
+            )?,
         },
         hpa: HpaControllerSettings {
-            sync_period: or(s.hpa.sync_period, 15),
-            tolerance: s.hpa.tolerance.unwrap_or(0.1),
+            sync_period: positive(or(s.hpa.sync_period, 15), hpa_at.key("syncPeriod"))?,
+            tolerance,
             cpu_initialization_period: or(s.hpa.cpu_initialization_period, 300),
             initial_readiness_delay: or(s.hpa.initial_readiness_delay, 30),
             downscale_stabilization: or(s.hpa.downscale_stabilization, 300),
-            metrics_resolution: or(s.hpa.metrics_resolution, 15),
+            metrics_resolution: positive(
+                or(s.hpa.metrics_resolution, 15),
+                hpa_at.key("metricsResolution"),
+            )?,
             metrics_scrape_lag: or(s.hpa.metrics_scrape_lag, 15),
         },
-        event_budget: s.event_budget.unwrap_or(200_000_000),
-    }
+        event_budget,
+    })
 }
 
 /// Where a node sits: which source (one YAML document), which path.
@@ -210,6 +256,9 @@ impl Source {
 pub(crate) struct Ctx {
     pub sources: Vec<Source>,
     pub warnings: Vec<String>,
+    /// Bytes of all files read so far, bounded by [`MAX_TOTAL_BYTES`] (a scenario may name
+    /// the same big file many times).
+    pub bytes_read: std::cell::Cell<u64>,
 }
 
 impl Ctx {
@@ -227,7 +276,7 @@ impl Ctx {
         let src = &self.sources[at.src];
         LoadError {
             file: src.file.clone(),
-            location: src.shift(yaml::locate(&src.text, 0, &at.path)),
+            location: src.shift(locate_nearest(&src.text, &at.path)),
             path: path_text(&at.path),
             message: message.into(),
             hint,
@@ -245,7 +294,7 @@ impl Ctx {
         }
     }
 
-    pub fn from_yaml(&self, src: usize, e: YamlError) -> LoadError {
+    pub fn yaml_err(&self, src: usize, e: YamlError) -> LoadError {
         LoadError {
             file: self.sources[src].file.clone(),
             location: self.sources[src].shift(e.location),
@@ -258,7 +307,7 @@ impl Ctx {
     /// `file:line` of a node, for warnings.
     pub fn place(&self, at: &Origin) -> String {
         let src = &self.sources[at.src];
-        match src.shift(yaml::locate(&src.text, 0, &at.path)) {
+        match src.shift(locate_nearest(&src.text, &at.path)) {
             Some((line, _)) => format!("{}:{line}", src.file.display()),
             None => src.file.display().to_string(),
         }
@@ -281,7 +330,14 @@ impl Ctx {
                     format!("`{}` is a directory, not a file", path.display()),
                 ))
             }
-            Ok(_) => {}
+            Ok(m) => {
+                let total = self.bytes_read.get().saturating_add(m.len());
+                if total > MAX_TOTAL_BYTES {
+                    let why = format!("reading `{}` takes the scenario's files over {MAX_TOTAL_BYTES} bytes (64 MiB) in all", path.display());
+                    return Err(self.err(at, why));
+                }
+                self.bytes_read.set(total);
+            }
         }
         let text = read_text(&path, limit).map_err(|message| LoadError {
             file: path.clone(),
@@ -292,6 +348,14 @@ impl Ctx {
         })?;
         Ok((path, text))
     }
+}
+
+/// The position of `path`, or of its nearest ancestor present in the document (a defaulted
+/// field is absent; its parent is the closest place to point at).
+fn locate_nearest(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
+    (0..=path.len())
+        .rev()
+        .find_map(|n| yaml::locate(text, 0, &path[..n]))
 }
 
 /// Reads a text file, refusing big, binary or non-UTF-8 files before any parsing.
@@ -347,7 +411,7 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
         return None;
     }
-    let mut rest = &s[19..];
+    let mut rest = s.get(19..)?;
     if let Some(frac) = rest.strip_prefix('.') {
         let n = frac.bytes().take_while(u8::is_ascii_digit).count();
         if n == 0 {
@@ -359,9 +423,10 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         "Z" | "z" => 0,
         _ if rest.len() == 6
             && (rest.starts_with('+') || rest.starts_with('-'))
-            && &rest[3..4] == ":" =>
+            && rest.get(3..4) == Some(":") =>
         {
-            let (oh, om): (i64, i64) = (rest[1..3].parse().ok()?, rest[4..6].parse().ok()?);
+            let (oh, om): (i64, i64) =
+                (rest.get(1..3)?.parse().ok()?, rest.get(4..6)?.parse().ok()?);
             let sign = if rest.starts_with('-') { -1 } else { 1 };
             sign * (oh * 3600 + om * 60)
         }
@@ -374,3 +439,7 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
 #[cfg(test)]
 #[path = "load_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "load_props.rs"]
+mod props;

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::scenario::model::ConcurrencyPolicy;
+use crate::scenario::model::{CapacityType, ConcurrencyPolicy, IntOrPercent, LoadModel};
 
 const BASE: &str = r#"
 duration: 1h
@@ -146,4 +146,303 @@ fn rfc3339() {
     );
     assert_eq!(parse_rfc3339("2024-13-01T00:00:00Z"), None);
     assert_eq!(parse_rfc3339("yesterday"), None);
+}
+
+#[test]
+fn production_resolves_as_written() {
+    let s = load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/production.yaml"
+    )))
+    .unwrap();
+    let pool = |name: &str| s.node_pools.iter().find(|p| p.name == name).unwrap();
+    let dep = |name: &str| s.deployments.iter().find(|d| d.name == name).unwrap();
+    let gpu = pool("gpu");
+    assert_eq!(
+        (
+            gpu.instance_types[0].allocatable.gpu,
+            gpu.instance_types[0].allocatable.pods
+        ),
+        (1, 58)
+    );
+    assert_eq!(gpu.taints[0].key, "nvidia.com/gpu");
+    assert_eq!(
+        (
+            pool("general").initial_nodes,
+            pool("memory").initial_nodes,
+            pool("spot").initial_nodes
+        ),
+        (4, 2, 4)
+    );
+    assert_eq!(pool("spot").capacity_type, CapacityType::Spot);
+    assert_eq!(pool("spot").labels["karpenter.sh/capacity-type"], "spot");
+
+    let gw = dep("api-gateway");
+    let sched = &gw.template.scheduling;
+    assert_eq!(
+        (
+            gw.namespace.as_str(),
+            sched.priority,
+            sched.priority_class_name.as_str()
+        ),
+        ("edge", 1_000_000, "tier-1-mission-critical")
+    );
+    assert_eq!(sched.topology_spread.len(), 2);
+    assert_eq!(
+        gw.template.containers[0].limits,
+        autoscaler::model::Resources {
+            cpu_m: 1000,
+            memory_bytes: 1 << 30,
+            gpu: 0,
+            pods: 0
+        }
+    );
+    assert_eq!(gw.template.termination_grace, SimDuration::from_secs(45));
+    match &gw.load {
+        Some(LoadModel::Trace { step, values }) => {
+            assert_eq!(*step, SimDuration::from_secs(60));
+            // July 1 .. August 31 1995, per minute; peak 405 requests/min × 40 / 60 s.
+            assert!(values.len() > 80_000, "{}", values.len());
+            let peak = values.iter().cloned().fold(0.0, f64::max);
+            assert!((peak - 270.0).abs() < 1e-9, "{peak}");
+            assert!((values[0] - 42.0 * 40.0 / 60.0).abs() < 1e-9);
+        }
+        other => panic!("{other:?}"),
+    }
+    // The log-shipper sidecar adds to the worker's request.
+    let worker = dep("queue-worker");
+    assert_eq!(worker.template.scheduling.requests.cpu_m, 550);
+    assert_eq!(
+        worker.template.scheduling.requests.memory_bytes,
+        (2 << 30) + (64 << 20)
+    );
+    assert!(worker.template.init_containers[0].sidecar);
+    assert_eq!(dep("inference").template.scheduling.requests.gpu, 1);
+
+    let pdb = s.pdbs.iter().find(|p| p.name == "api-gateway").unwrap();
+    assert_eq!(pdb.max_unavailable, Some(IntOrPercent::Int(0)));
+    let backup = s
+        .cron_jobs
+        .iter()
+        .find(|c| c.name == "nightly-backup")
+        .unwrap();
+    assert_eq!(
+        (
+            backup.schedule.text.as_str(),
+            backup.concurrency_policy,
+            backup.job.backoff_limit
+        ),
+        ("0 2 * * *", ConcurrencyPolicy::Forbid, 3)
+    );
+    let analytics = s.cron_jobs.iter().find(|c| c.name == "analytics").unwrap();
+    assert_eq!(
+        analytics.job.template.scheduling.preemption_policy,
+        autoscaler::model::PreemptionPolicy::Never
+    );
+    assert_eq!(
+        analytics.starting_deadline,
+        Some(SimDuration::from_secs(600))
+    );
+    // 2024-07-01 is the start: the first backup runs at 02:00 that day.
+    assert_eq!(
+        backup.schedule.next_after(s.start_unix_s),
+        Some(s.start_unix_s + 2 * 3600)
+    );
+    assert_eq!(s.jobs[0].start, SimDuration::from_secs(7200));
+    assert_eq!(
+        s.slos.max_pending_by_tier["tier-1-mission-critical"],
+        SimDuration::from_secs(120)
+    );
+}
+
+const LIST: &str = r#"
+duration: 1h
+nodePools: [{name: p, instanceType: m5.large, zones: [a], initialNodes: 1}]
+manifests:
+  - apiVersion: v1
+    kind: List
+    items:
+      - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {ports: [{port: 80}]}}
+      - apiVersion: scheduling.k8s.io/v1
+        kind: PriorityClass
+        metadata: {name: everyday}
+        value: 500
+        globalDefault: true
+      - apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web, namespace: shop, uid: 1234, managedFields: []}
+        spec:
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec:
+              containers:
+                - name: web
+                  resources: {limits: {cpu: 300m, memory: 100Mi}}
+              tolerations: [{operator: Exists}]
+        status: {replicas: 1}
+  - {apiVersion: v1, kind: ConfigMap, metadata: {name: cfg}, data: {a: b}}
+"#;
+
+#[test]
+fn lists_defaults_and_skipped_kinds() {
+    let s = load_text(LIST).unwrap();
+    let d = &s.deployments[0];
+    // Requests default to limits; the globalDefault class applies; replicas default to 1.
+    assert_eq!(
+        (
+            d.template.scheduling.requests.cpu_m,
+            d.template.scheduling.requests.memory_bytes
+        ),
+        (300, 100 << 20)
+    );
+    assert_eq!(
+        (
+            d.template.scheduling.priority,
+            d.replicas,
+            d.namespace.as_str()
+        ),
+        (500, 1, "shop")
+    );
+    assert_eq!(
+        d.template.scheduling.tolerations[0].operator,
+        autoscaler::model::TolerationOperator::Exists
+    );
+    assert_eq!(s.warnings, vec!["mem.yaml: skipped 2 object(s) of kinds headroom does not simulate: Service/web, ConfigMap/cfg".to_string()]);
+}
+
+#[test]
+fn manifest_rule_errors() {
+    let table: &[(&str, &str, &str)] = &[
+        ("tolerations: [{operator: Exists}]", "tolerations: [{value: x}]", "mem.yaml:25:29: manifests[0].items[2].spec.template.spec.tolerations[0].operator: Invalid value: operator must be Exists when `key` is empty, which means \"match all values and all keys\""),
+        ("{limits: {cpu: 300m, memory: 100Mi}}", "{limits: {cpu: 300m}, requests: {cpu: 400m}}", "mem.yaml:24:68: manifests[0].items[2].spec.template.spec.containers[0].resources.requests.cpu: must be less than or equal to cpu limit"),
+        ("value: 500", "value: 2000000000", "mem.yaml:12:16: manifests[0].items[1].value: must be no greater than 1000000000 (user-defined classes)"),
+    ];
+    for (from, to, expect) in table {
+        assert!(LIST.contains(from), "{from}");
+        check_err(&LIST.replacen(from, to, 1), expect);
+    }
+}
+
+/// Output of `kubectl get deploy,pdb,svc -o yaml`, status, managedFields and all.
+#[test]
+fn kubectl_get_output_loads_unchanged() {
+    let text = "duration: 1h\nnodePools: [{name: p, instanceType: m5.large, zones: [a], initialNodes: 1}]\nmanifests: [{path: kubectl-get.yaml}]\n";
+    let origin = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/data/manifests/scenario.yaml"
+    ));
+    let s = load_str(text, origin).unwrap();
+    let d = &s.deployments[0];
+    assert_eq!(
+        (d.namespace.as_str(), d.name.as_str(), d.replicas),
+        ("shop", "checkout", 4)
+    );
+    let sched = &d.template.scheduling;
+    assert_eq!(
+        (sched.requests.cpu_m, sched.requests.memory_bytes),
+        (500, 512 << 20)
+    );
+    assert_eq!(
+        sched.pod_anti_affinity.required[0].topology_key,
+        "kubernetes.io/hostname"
+    );
+    assert_eq!(sched.topology_spread[0].min_domains, Some(3));
+    assert_eq!(
+        sched.topology_spread[0].node_taints_policy,
+        autoscaler::model::SpreadPolicy::Honor
+    );
+    assert_eq!(sched.tolerations[0].toleration_seconds, Some(300));
+    assert_eq!(d.template.termination_grace, SimDuration::from_secs(60));
+    assert_eq!(d.template.annotations["prometheus.io/scrape"], "true");
+    assert_eq!(s.pdbs[0].min_available, Some(IntOrPercent::Percent(75)));
+    assert_eq!(s.warnings.len(), 1);
+    assert!(s.warnings[0].ends_with("kubectl-get.yaml: skipped 1 object(s) of kinds headroom does not simulate: Service/checkout"), "{}", s.warnings[0]);
+}
+
+/// A scenario in tests/data/traces with one Deployment whose load is `trace`.
+fn trace_scenario(trace: &str) -> Result<Scenario, LoadError> {
+    let text = format!(
+        "{BASE}workloads:\n  api:\n    load:\n      trace: {trace}\n    capacity: {{cpuPerRps: 1m, maxRpsPerPod: 10}}\n"
+    );
+    load_str(
+        &text,
+        Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/data/traces/scenario.yaml"
+        )),
+    )
+}
+
+#[test]
+fn traces() {
+    let s = trace_scenario("{path: small.csv, timeColumn: t, valueColumn: rps, scale: 2}").unwrap();
+    match &s.deployments[0].load {
+        // Per minute: mean of 10 and 20, then 30, a gap repeating 30, then 50; times 2.
+        Some(LoadModel::Trace { step, values }) => {
+            assert_eq!(
+                (*step, values.as_slice()),
+                (SimDuration::from_secs(60), &[30.0, 60.0, 60.0, 100.0][..])
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/traces");
+    let table = [
+        ("{path: bad-number.csv, timeColumn: t, valueColumn: rps}", format!("{dir}/bad-number.csv:3:1: column `rps`: `ten` is not a number")),
+        ("{path: small.csv, valueColumn: requests}", format!("{dir}/scenario.yaml:24:45: workloads.api.load.trace.valueColumn: `{dir}/small.csv` has no column `requests`; its columns are t, rps")),
+        ("{path: small.csv, valueColumn: rps, scale: -1}", format!("{dir}/scenario.yaml:24:57: workloads.api.load.trace.scale: must be a non-negative number")),
+    ];
+    for (trace, expect) in table {
+        assert_eq!(
+            trace_scenario(trace).unwrap_err().to_string(),
+            expect,
+            "{trace}"
+        );
+    }
+}
+
+#[test]
+fn all_files_together_are_bounded() {
+    let dir = std::env::temp_dir().join(format!("headroom-total-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // 4 MiB of comments: a valid, empty manifest file.
+    std::fs::write(
+        dir.join("big.yaml"),
+        "# padding padding padding padding padding padding padding\n".repeat(72_000),
+    )
+    .unwrap();
+    let entries = "  - path: big.yaml\n".repeat(20);
+    let text = format!("duration: 1h\nnodePools: [{{name: p, instanceType: m5.large, zones: [a]}}]\nmanifests:\n{entries}");
+    let err = load_str(&text, &dir.join("s.yaml"))
+        .unwrap_err()
+        .to_string();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        err.contains(":20:11: manifests[16].path: reading `")
+            && err.ends_with("takes the scenario's files over 67108864 bytes (64 MiB) in all"),
+        "{err}"
+    );
+}
+
+#[test]
+fn settings_ranges() {
+    let table: &[(&str, &str, &str)] = &[
+        ("duration: 1h", "duration: 4h\nstep: 1ms\n", "mem.yaml:3:7: step: gives 14400000 steps over `duration`; at most 10000000 (use a larger step)"),
+        ("duration: 1h", "duration: 1h\nsettings: {hpa: {tolerance: 1.5}}", "mem.yaml:3:29: settings.hpa.tolerance: must be at least 0 and less than 1"),
+        ("duration: 1h", "duration: 1h\nsettings: {hpa: {syncPeriod: 0s}}", "mem.yaml:3:30: settings.hpa.syncPeriod: must be greater than zero"),
+        ("duration: 1h", "duration: 1h\nsettings: {eventBudget: 0}", "mem.yaml:3:25: settings.eventBudget: must be greater than zero"),
+    ];
+    for (from, to, expect) in table {
+        check_err(&BASE.replacen(from, to, 1), expect);
+    }
+}
+
+#[test]
+fn merge_keys_are_refused_with_a_hint() {
+    let err = load_text(
+        "duration: 1h\nnodePools:\n  - <<: {instanceType: m5.large}\n    name: p\n    zones: [a]\n",
+    )
+    .unwrap_err();
+    assert_eq!(err.to_string().lines().next_back(), Some("hint: YAML merge keys (`<<: *anchor`) are not supported; write the fields out (anchors and aliases alone work)"));
 }

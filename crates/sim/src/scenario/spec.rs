@@ -398,7 +398,7 @@ impl JsonSchema for Dur {
     }
     fn json_schema(_: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
         string_schema(
-            r"^(0|([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$",
+            r"^(0|(?=[0-9])([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$",
             "A duration: `500ms`, `90s`, `5m`, `1h30m`, `14d`.",
         )
     }
@@ -504,5 +504,15 @@ fn string_schema(pattern: &str, description: &str) -> schemars::schema::Schema {
 
 /// The JSON Schema of the scenario format.
 pub fn json_schema() -> schemars::schema::RootSchema {
-    schemars::schema_for!(ScenarioSpec)
+    let mut root = schemars::schema_for!(ScenarioSpec);
+    // Structs standing for "exactly one of these keys" (serde_yaml reads enums only from
+    // tags) say so in the schema, so editors flag `{}` and two kinds at once.
+    for name in ["DistributionSpec", "LoadSpec"] {
+        if let Some(schemars::schema::Schema::Object(o)) = root.definitions.get_mut(name) {
+            let object = o.object();
+            object.min_properties = Some(1);
+            object.max_properties = Some(1);
+        }
+    }
+    root
 }

@@ -138,6 +138,9 @@ pub fn from_serde_yaml(e: &serde_yaml::Error, path: &str) -> YamlError {
             message.truncate(i);
             Some(hint)
         }
+        None if message.starts_with("unknown field `<<`") => {
+            Some("YAML merge keys (`<<: *anchor`) are not supported; write the fields out (anchors and aliases alone work)".into())
+        }
         None => unknown_name_hint(&message),
     };
     YamlError {
@@ -211,7 +214,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// Reads `a.b[0].c` (serde_path_to_error's rendering) back into segments.
-fn parse_path_text(p: &str) -> Vec<Seg> {
+pub fn parse_path_text(p: &str) -> Vec<Seg> {
     let mut segs = Vec::new();
     if p == "." || p.is_empty() {
         return segs;

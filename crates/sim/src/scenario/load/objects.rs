@@ -115,7 +115,7 @@ fn visit(
 ) -> Result<(), LoadError> {
     let text = &ctx.sources[at.src].text;
     let header: Option<Header> =
-        yaml::parse_node(text, 0, &at.path).map_err(|e| ctx.from_yaml(at.src, e))?;
+        yaml::parse_node(text, 0, &at.path).map_err(|e| ctx.yaml_err(at.src, e))?;
     // An empty document (a trailing `---`) holds no object.
     let Some(header) = header else { return Ok(()) };
     let Some(kind) = header.kind else {
@@ -123,7 +123,7 @@ fn visit(
     };
     macro_rules! file {
         ($list:ident) => {{
-            let obj = yaml::parse_node(text, 0, &at.path).map_err(|e| ctx.from_yaml(at.src, e))?;
+            let obj = yaml::parse_node(text, 0, &at.path).map_err(|e| ctx.yaml_err(at.src, e))?;
             out.$list.push((at.clone(), obj));
         }};
     }

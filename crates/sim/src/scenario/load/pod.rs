@@ -39,12 +39,12 @@ pub(crate) fn pod_template(
     let grace_s = s
         .termination_grace_period_seconds
         .unwrap_or(DEFAULT_GRACE_S);
-    if grace_s < 0 {
-        return Err(ctx.err(
-            &spec_at.key("terminationGracePeriodSeconds"),
-            "must be greater than or equal to 0",
-        ));
-    }
+    let termination_grace = seconds(
+        ctx,
+        Some(grace_s),
+        &spec_at.key("terminationGracePeriodSeconds"),
+    )?
+    .expect("given a value");
     let mut tolerations = Vec::new();
     for (i, tol) in s.tolerations.iter().enumerate() {
         tolerations.push(toleration(ctx, tol, &spec_at.key("tolerations").index(i))?);
@@ -71,7 +71,7 @@ pub(crate) fn pod_template(
         scheduling: Arc::new(scheduling),
         containers,
         init_containers,
-        termination_grace: SimDuration::from_secs(grace_s),
+        termination_grace,
         annotations: t.metadata.annotations.clone(),
         startup,
     })
@@ -94,14 +94,16 @@ pub fn effective_requests(
     let mut init_peak = Resources::ZERO;
     for c in init {
         if c.sidecar {
-            sidecars = sidecars.add(&c.requests);
+            sidecars = add_saturating(sidecars, &c.requests);
             init_peak = max(init_peak, sidecars);
         } else {
-            init_peak = max(init_peak, sidecars.add(&c.requests));
+            init_peak = max(init_peak, add_saturating(sidecars, &c.requests));
         }
     }
-    let running = app.iter().fold(sidecars, |acc, c| acc.add(&c.requests));
-    let total = max(running, init_peak).add(overhead);
+    let running = app
+        .iter()
+        .fold(sidecars, |acc, c| add_saturating(acc, &c.requests));
+    let total = add_saturating(max(running, init_peak), overhead);
     Resources { pods: 1, ..total }
 }
 
@@ -126,7 +128,7 @@ fn containers(
         for (name, q) in &c.resources.limits {
             if !c.resources.requests.contains_key(name) {
                 let one = resources_of(&[(name.clone(), *q)].into_iter().collect());
-                requests = requests.add(&one);
+                requests = add_saturating(requests, &one);
             }
         }
         for (name, req, lim) in [
@@ -282,6 +284,31 @@ fn spread(c: &k::TopologySpreadConstraint) -> m::TopologySpreadConstraint {
         node_affinity_policy: c.node_affinity_policy.unwrap_or(SpreadPolicy::Honor),
         node_taints_policy: c.node_taints_policy.unwrap_or(SpreadPolicy::Ignore),
         match_label_keys: c.match_label_keys.clone(),
+    }
+}
+
+/// A Kubernetes `...Seconds` field as a duration: non-negative and at most 100 years (so
+/// that millisecond arithmetic cannot overflow).
+pub(crate) fn seconds(
+    ctx: &Ctx,
+    v: Option<i64>,
+    at: &Origin,
+) -> Result<Option<SimDuration>, LoadError> {
+    const MAX_S: i64 = 100 * 366 * 86_400;
+    match v {
+        None => Ok(None),
+        Some(s) if (0..=MAX_S).contains(&s) => Ok(Some(SimDuration::from_secs(s))),
+        Some(_) => Err(ctx.err(at, format!("must be between 0 and {MAX_S}"))),
+    }
+}
+
+/// Saturating: absurd quantities must give absurd requests, not an overflow.
+fn add_saturating(a: Resources, b: &Resources) -> Resources {
+    Resources {
+        cpu_m: a.cpu_m.saturating_add(b.cpu_m),
+        memory_bytes: a.memory_bytes.saturating_add(b.memory_bytes),
+        gpu: a.gpu.saturating_add(b.gpu),
+        pods: a.pods.saturating_add(b.pods),
     }
 }
 

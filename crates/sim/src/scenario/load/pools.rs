@@ -12,6 +12,9 @@ use crate::scenario::model::{CapacityType, Distribution, InstanceType, NodePool}
 use crate::scenario::spec::{CapacityTypeSpec, DistributionSpec, NodePoolSpec, Qty, ScenarioSpec};
 use crate::time::SimDuration;
 
+/// Bounds the nodes one pool may have (every queue in the engine has a bound).
+pub const MAX_NODES_PER_POOL: i32 = 100_000;
+
 /// The region of the built-in catalog.
 pub const REGION: &str = "us-east-1";
 
@@ -48,68 +51,11 @@ fn node_pool(ctx: &Ctx, p: &NodePoolSpec, at: &Origin) -> Result<NodePool, LoadE
         Some(CapacityTypeSpec::Spot) => CapacityType::Spot,
         _ => CapacityType::OnDemand,
     };
-    let names: Vec<&str> = p
-        .instance_type
-        .iter()
-        .chain(&p.instance_types)
-        .map(|n| n.0.as_str())
-        .collect();
-    if names.is_empty() {
-        return Err(ctx.err(at, "a node pool needs `instanceType` or `instanceTypes`"));
-    }
-    let allocatable_override = resources(ctx, &p.allocatable, &at.key("allocatable"))?;
-    let mut instance_types = Vec::new();
-    for name in names {
-        let mut t: InstanceType = catalog().get(name).expect("checked when read").clone();
-        if let Some(price) = p.price_usd_per_hour {
-            if !(price.is_finite() && price >= 0.0) {
-                return Err(ctx.err(&at.key("priceUsdPerHour"), "must be a non-negative number"));
-            }
-            t.on_demand_usd_per_hour = price;
-        }
-        if let Some(pct) = p.spot_savings_pct {
-            if !(0.0..=100.0).contains(&pct) {
-                return Err(ctx.err(&at.key("spotSavingsPct"), "must be between 0 and 100"));
-            }
-            t.spot_savings_pct = pct;
-        }
-        for key in p.allocatable.keys() {
-            match key.as_str() {
-                "cpu" => t.allocatable.cpu_m = allocatable_override.cpu_m,
-                "memory" => t.allocatable.memory_bytes = allocatable_override.memory_bytes,
-                "pods" => t.allocatable.pods = allocatable_override.pods,
-                _ => t.allocatable.gpu = allocatable_override.gpu,
-            }
-        }
-        instance_types.push(t);
-    }
+    let instance_types = instance_types(ctx, p, at)?;
     if p.zones.is_empty() {
         return Err(ctx.err(&at.key("zones"), "a node pool needs at least one zone"));
     }
-    let initial_nodes = p.initial_nodes.unwrap_or(p.min_nodes);
-    let max_nodes = p.max_nodes.unwrap_or(initial_nodes.max(p.min_nodes));
-    if p.min_nodes < 0 {
-        return Err(ctx.err(&at.key("minNodes"), "must be greater than or equal to 0"));
-    }
-    if max_nodes < p.min_nodes {
-        return Err(ctx.err(
-            &at.key("maxNodes"),
-            format!(
-                "must be greater than or equal to minNodes ({})",
-                p.min_nodes
-            ),
-        ));
-    }
-    if initial_nodes < p.min_nodes || initial_nodes > max_nodes {
-        return Err(ctx.err(
-            &at.key("initialNodes"),
-            format!(
-                "must be between minNodes ({}) and maxNodes ({max_nodes})",
-                p.min_nodes
-            ),
-        ));
-    }
-    let daemonset_overhead = resources(ctx, &p.daemonset_overhead, &at.key("daemonsetOverhead"))?;
+    let (min_nodes, max_nodes, initial_nodes) = sizes(ctx, p, at)?;
     let provisioning_delay = match &p.provisioning_delay {
         Some(d) => distribution(ctx, d, &at.key("provisioningDelay"))?,
         None => Distribution::LogNormal {
@@ -123,7 +69,7 @@ fn node_pool(ctx: &Ctx, p: &NodePoolSpec, at: &Origin) -> Result<NodePool, LoadE
         instance_types,
         capacity_type,
         zones: p.zones.clone(),
-        min_nodes: p.min_nodes,
+        min_nodes,
         max_nodes,
         initial_nodes,
         taints: p
@@ -136,8 +82,81 @@ fn node_pool(ctx: &Ctx, p: &NodePoolSpec, at: &Origin) -> Result<NodePool, LoadE
             })
             .collect(),
         provisioning_delay,
-        daemonset_overhead,
+        daemonset_overhead: resources(ctx, &p.daemonset_overhead, &at.key("daemonsetOverhead"))?,
     })
+}
+
+/// The pool's instance types from the catalog, with its price and allocatable overrides.
+fn instance_types(
+    ctx: &Ctx,
+    p: &NodePoolSpec,
+    at: &Origin,
+) -> Result<Vec<InstanceType>, LoadError> {
+    let names: Vec<&str> = p
+        .instance_type
+        .iter()
+        .chain(&p.instance_types)
+        .map(|n| n.0.as_str())
+        .collect();
+    if names.is_empty() {
+        return Err(ctx.err(at, "a node pool needs `instanceType` or `instanceTypes`"));
+    }
+    if p.price_usd_per_hour
+        .is_some_and(|price| !(price.is_finite() && price >= 0.0))
+    {
+        return Err(ctx.err(&at.key("priceUsdPerHour"), "must be a non-negative number"));
+    }
+    if p.spot_savings_pct
+        .is_some_and(|pct| !(0.0..=100.0).contains(&pct))
+    {
+        return Err(ctx.err(&at.key("spotSavingsPct"), "must be between 0 and 100"));
+    }
+    let allocatable = resources(ctx, &p.allocatable, &at.key("allocatable"))?;
+    let mut types = Vec::new();
+    for name in names {
+        let mut t: InstanceType = catalog().get(name).expect("checked when read").clone();
+        t.on_demand_usd_per_hour = p.price_usd_per_hour.unwrap_or(t.on_demand_usd_per_hour);
+        t.spot_savings_pct = p.spot_savings_pct.unwrap_or(t.spot_savings_pct);
+        for key in p.allocatable.keys() {
+            match key.as_str() {
+                "cpu" => t.allocatable.cpu_m = allocatable.cpu_m,
+                "memory" => t.allocatable.memory_bytes = allocatable.memory_bytes,
+                "pods" => t.allocatable.pods = allocatable.pods,
+                _ => t.allocatable.gpu = allocatable.gpu,
+            }
+        }
+        types.push(t);
+    }
+    Ok(types)
+}
+
+/// (minNodes, maxNodes, initialNodes): 0 <= min <= initial <= max <= [`MAX_NODES_PER_POOL`].
+fn sizes(ctx: &Ctx, p: &NodePoolSpec, at: &Origin) -> Result<(i32, i32, i32), LoadError> {
+    let min = p.min_nodes;
+    let initial = p.initial_nodes.unwrap_or(min);
+    let max = p.max_nodes.unwrap_or(initial.max(min));
+    if min < 0 {
+        return Err(ctx.err(&at.key("minNodes"), "must be greater than or equal to 0"));
+    }
+    if max < min {
+        return Err(ctx.err(
+            &at.key("maxNodes"),
+            format!("must be greater than or equal to minNodes ({min})"),
+        ));
+    }
+    if max > MAX_NODES_PER_POOL {
+        return Err(ctx.err(
+            &at.key("maxNodes"),
+            format!("must be at most {MAX_NODES_PER_POOL}"),
+        ));
+    }
+    if initial < min || initial > max {
+        return Err(ctx.err(
+            &at.key("initialNodes"),
+            format!("must be between minNodes ({min}) and maxNodes ({max})"),
+        ));
+    }
+    Ok((min, max, initial))
 }
 
 /// The pool's labels plus the well-known ones every node of it carries. The zone label is

@@ -132,16 +132,16 @@ fn resample(
     };
     let step_ms = step.as_millis();
     let t0 = if timed {
-        first + offset_ms
+        first.saturating_add(offset_ms)
     } else {
         offset_ms / step_ms
     };
     let mut sums: Vec<(f64, u32)> = Vec::new();
     for &(t, v) in rows {
         let bucket = if timed {
-            (t - t0).div_euclid(step_ms)
+            t.saturating_sub(t0).div_euclid(step_ms)
         } else {
-            t - t0
+            t.saturating_sub(t0)
         };
         if bucket < 0 {
             continue;
