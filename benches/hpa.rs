@@ -7,7 +7,7 @@ use autoscaler::hpa::{
     HpaSpec, HpaState, MetricInput, MetricSource, MetricSpec, Observation, Pod, PodPhase, PodUsage,
     ReadyCondition, ResourceAmount, ResourceTarget, ValueTarget,
 };
-use autoscaler::hpa::{ResolvedSample, UsageSample};
+use autoscaler::hpa::{ResolvedSample, SelectorCheck, UsageSample};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
 const PODS: usize = 30;
@@ -95,6 +95,7 @@ fn bench_reconcile(c: &mut Criterion) {
         status_replicas: PODS as i32,
         pods: &pods,
         unlisted_usage: &[],
+        selector: SelectorCheck::Valid,
         metrics: &inputs,
     };
     let settings = ControllerSettings::default();

@@ -299,6 +299,14 @@ fn hpa_evaluate_decisions() {
             Decides(4, true, vec![("/metrics/0/currentAverageUtilization", json!(90))]),
         ),
         (
+            "an empty scale selector: InvalidSelector",
+            set(request(3, 50, &["900m"; 3]), "/scale/selector", json!("")),
+            Decides(3, false, vec![
+                ("/conditions/1/reason", json!("InvalidSelector")),
+                ("/conditions/1/message", json!("the HPA target's scale is missing a selector")),
+            ]),
+        ),
+        (
             "maxReplicas 2^31-1 is fine",
             set(request(3, 50, &["900m"; 3]), "/hpa/spec/maxReplicas", json!(2147483647)),
             Decides(6, true, vec![]),

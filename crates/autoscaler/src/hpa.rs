@@ -43,7 +43,7 @@ mod tests;
 pub use calc::CurrentValue;
 pub use observation::{
     ConditionStatus, Container, ContainerUsage, MetricInput, Observation, Pod, PodPhase, PodUsage,
-    ReadyCondition, ResolvedSample, ResourceAmount, UsageSample,
+    ReadyCondition, ResolvedSample, ResourceAmount, SelectorCheck, UsageSample,
 };
 pub use spec::{
     Behavior, Compat, ControllerSettings, HpaSpec, MetricSource, MetricSpec, PolicyKind,
@@ -65,6 +65,8 @@ pub enum Reason {
     SucceededRescale,
     ValidMetricFound,
     ScalingDisabled,
+    InvalidSelector,
+    AmbiguousSelector,
     FailedGetResourceMetric,
     FailedGetContainerResourceMetric,
     FailedGetPodsMetric,
@@ -87,6 +89,8 @@ impl Reason {
             Reason::SucceededRescale => "SucceededRescale",
             Reason::ValidMetricFound => "ValidMetricFound",
             Reason::ScalingDisabled => "ScalingDisabled",
+            Reason::InvalidSelector => "InvalidSelector",
+            Reason::AmbiguousSelector => "AmbiguousSelector",
             Reason::FailedGetResourceMetric => "FailedGetResourceMetric",
             Reason::FailedGetContainerResourceMetric => "FailedGetContainerResourceMetric",
             Reason::FailedGetPodsMetric => "FailedGetPodsMetric",
@@ -169,6 +173,9 @@ impl Condition {
                 "the HPA was able to successfully calculate a replica count from {}",
                 metric.and_then(|i| spec.metrics.get(i)).map_or("", |m| m.description.as_str())
             ),
+            Reason::InvalidSelector | Reason::AmbiguousSelector => {
+                decision.selector_error.clone().unwrap_or_default()
+            }
             Reason::ScalingDisabled => "scaling is disabled since the replica count of the target is zero".into(),
             Reason::FailedGetResourceMetric
             | Reason::FailedGetContainerResourceMetric
@@ -212,6 +219,8 @@ pub struct Decision {
     pub able_to_scale: Option<Condition>,
     pub scaling_active: Option<Condition>,
     pub scaling_limited: Option<Condition>,
+    /// The message of an `InvalidSelector` / `AmbiguousSelector` condition.
+    pub selector_error: Option<String>,
 }
 
 impl Decision {
@@ -243,6 +252,7 @@ impl Decision {
         ));
         self.scaling_active = None;
         self.scaling_limited = None;
+        self.selector_error = None;
     }
 }
 
@@ -330,6 +340,11 @@ fn compute_metrics(
     now_ms: i64,
     d: &mut Decision,
 ) -> Option<i32> {
+    if let Some((reason, message)) = selector_failure(&obs.selector) {
+        d.selector_error = Some(message);
+        d.scaling_active = Some(Condition::new(ConditionType::ScalingActive, false, reason));
+        return None;
+    }
     let ctx = Ctx {
         settings,
         obs,
@@ -382,6 +397,25 @@ fn compute_metrics(
         ..Condition::new(ConditionType::ScalingActive, true, Reason::ValidMetricFound)
     });
     Some(replicas)
+}
+
+/// `validateAndParseSelector`: the condition a bad scale selector sets.
+fn selector_failure(check: &SelectorCheck<'_>) -> Option<(Reason, String)> {
+    match check {
+        SelectorCheck::Valid => None,
+        SelectorCheck::Missing => Some((
+            Reason::InvalidSelector,
+            "the HPA target's scale is missing a selector".into(),
+        )),
+        SelectorCheck::Unparsable(e) => Some((
+            Reason::InvalidSelector,
+            format!("couldn't convert selector into a corresponding internal selector object: {e}"),
+        )),
+        SelectorCheck::Ambiguous { selector, hpas } => Some((
+            Reason::AmbiguousSelector,
+            format!("pods by selector {selector} are controlled by multiple HPAs: {hpas}"),
+        )),
+    }
 }
 
 /// `tolerancesForHpa`: the cluster-wide flag, replaced per direction by `behavior.*.tolerance`.

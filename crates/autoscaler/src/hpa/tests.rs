@@ -97,6 +97,7 @@ pub(super) struct World {
     pub inputs: Vec<Input>,
     /// Hand resource metrics to the engine pre-resolved ([`MetricInput::ResolvedUsage`]).
     pub resolved: bool,
+    pub selector: SelectorCheck<'static>,
 }
 
 const CONTAINERS: [&str; 2] = ["container1", "container2"];
@@ -111,6 +112,7 @@ impl World {
             unlisted: vec![],
             inputs: vec![Input::Usage],
             resolved: false,
+            selector: SelectorCheck::Valid,
         }
     }
 
@@ -234,6 +236,7 @@ impl World {
             status_replicas: self.status_replicas,
             pods: &pods,
             unlisted_usage: &unlisted,
+            selector: self.selector,
             metrics: &inputs,
         };
         let mut decision = Decision::default();

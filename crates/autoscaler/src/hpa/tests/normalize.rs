@@ -1024,3 +1024,45 @@ fn absurd_numbers_do_not_panic() {
     let d = world.run(&legacy, &s, &mut HpaState::default(), NOW);
     assert_eq!(d.desired_replicas, i32::MAX);
 }
+
+#[test]
+fn selector_problems_stop_the_reconcile() {
+    let s = ControllerSettings::default();
+    let spec = hpa(1, 10, None);
+    let cases: Vec<(SelectorCheck<'static>, Reason, &str)> = vec![
+        (SelectorCheck::Missing, InvalidSelector, "the HPA target's scale is missing a selector"),
+        (
+            SelectorCheck::Unparsable("unable to parse requirement"),
+            InvalidSelector,
+            "couldn't convert selector into a corresponding internal selector object: unable to parse requirement",
+        ),
+        (
+            SelectorCheck::Ambiguous { selector: "app=web", hpas: "[shop/web shop/web-2]" },
+            AmbiguousSelector,
+            "pods by selector app=web are controlled by multiple HPAs: [shop/web shop/web-2]",
+        ),
+    ];
+    for (selector, reason, message) in cases {
+        let world = World {
+            selector,
+            ..asking(3, 9)
+        };
+        let mut state = HpaState::default();
+        let d = check(
+            message,
+            &spec,
+            &s,
+            &world,
+            &mut state,
+            Expect {
+                desired: 3,
+                rescale: false,
+                able: SucceededGetScale,
+                active: Some((false, reason)),
+                limited: None,
+            },
+        );
+        assert_eq!(d.scaling_active.unwrap().message(&spec, &d), message);
+        assert!(d.metrics.is_empty());
+    }
+}
