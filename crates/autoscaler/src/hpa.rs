@@ -16,7 +16,15 @@
 //!   requests, and a link to the pod's PodMetrics entry if the resource metrics API has one);
 //!   PodMetrics of pods not in that list; and one [`MetricInput`] per spec metric in spec
 //!   order (resource metrics read the pods' usage; Pods metrics give per-pod values aligned with
-//!   `pods`; Object a value; External the values of every series; or the fetch's error).
+//!   `pods`; Object a value; External the values of every series; or the fetch's error), and
+//!   the [`SelectorCheck`] of the scale's selector (normally `Valid`).
+//!
+//!   For a simulator the cheap form of a resource metric is [`MetricInput::ResolvedUsage`]:
+//!   per pod, the request (resolved once when the pod is created, as `calculateRequests`
+//!   would: the sum over containers and sidecars, or the named container's) and the current
+//!   [`UsageSample`] (value, PodMetrics timestamp and window). Pods then need no containers
+//!   and no `usage` link; only phase, deletion, start time and the Ready condition are read.
+//!   Both forms decide identically (checked by the tests on every Kubernetes vector).
 //! - [`HpaState`]: the controller's recommendation and scale-event stores for this HPA. Start
 //!   from `HpaState::default()` (never seen), pass the same value back every sync; reconcile
 //!   updates it in place. Drop it when the HPA is deleted or the controller restarts.
@@ -28,6 +36,13 @@
 //! The caller applies the decision: if `rescale`, set the target's replicas to
 //! `desired_replicas` (the scale event is already stored in the state, as after a successful
 //! update). Reconciling never fails: bad or missing metrics become conditions.
+//!
+//! Times: all `*_ms` values are milliseconds on one clock; the stores compare timestamps with
+//! Kubernetes' strictness (a recommendation exactly at the legacy cutoff counts, one exactly
+//! at a behavior window's cutoff does not).
+//!
+//! Not modelled: a failing scale read or update (`FailedGetScale`, `FailedUpdateScale`): the
+//! caller owns the scale subresource.
 //!
 //! Invariant: no clock, no I/O, no randomness; the same inputs give the same decision.
 
