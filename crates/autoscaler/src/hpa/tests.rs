@@ -6,7 +6,9 @@
 //! ("cool") unless said otherwise, and the controller's testing flags (2 min CPU
 //! initialization period, 10 s initial readiness delay, tolerance 0.1).
 
+mod behavior;
 mod normalize;
+mod plain;
 mod replicas;
 mod scenarios;
 
