@@ -530,3 +530,59 @@ fn selector_problems_stop_the_reconcile() {
         assert!(d.metrics.is_empty());
     }
 }
+
+#[test]
+fn policy_periods_start_from_both_directions_events() {
+    // Newest upstream: periodStart = current − added + removed within the period. A scale-down
+    // of 3 ten seconds ago makes the default scale-up budget start from 8, not 5.
+    let s = ControllerSettings::default();
+    let mut state = HpaState {
+        recommendations: recs(&[]),
+        scale_up_events: vec![],
+        scale_down_events: events(&[(3, 10)]),
+    };
+    let e = Expect {
+        desired: 16,
+        rescale: true,
+        able: SucceededRescale,
+        active: VALID,
+        limited: Some((true, ScaleUpLimit)),
+    };
+    check(
+        "scale-up after a scale-down",
+        &hpa(1, 30, behavior(None, None)),
+        &s,
+        &asking(5, 20),
+        &mut state,
+        e,
+    );
+    assert_eq!(state.scale_up_events, events(&[(11, 0)]));
+
+    // And a recent scale-up lowers a scale-down's start: 10 with 4 just added → Pods 1/60 s
+    // from 6 allows 5.
+    let down = Some(rules(
+        Some(0),
+        SelectPolicy::Max,
+        &[(PolicyKind::Pods, 1, 60)],
+    ));
+    let mut state = HpaState {
+        recommendations: recs(&[]),
+        scale_up_events: events(&[(4, 10)]),
+        scale_down_events: vec![],
+    };
+    let e = Expect {
+        desired: 5,
+        rescale: true,
+        able: SucceededRescale,
+        active: VALID,
+        limited: Some((true, ScaleDownLimit)),
+    };
+    check(
+        "scale-down after a scale-up",
+        &hpa(1, 30, behavior(None, down)),
+        &s,
+        &asking(10, 2),
+        &mut state,
+        e,
+    );
+}
