@@ -146,7 +146,12 @@ fn stabilize(
 
 /// `convertDesiredReplicasWithBehaviorRate`: the policies' limit, then min/max. Returns the
 /// replicas and the ScalingLimited reason.
-fn rate_limit(behavior: &Behavior, state: &HpaState, c: Counts, now_ms: i64) -> (i32, Reason) {
+pub(super) fn rate_limit(
+    behavior: &Behavior,
+    state: &HpaState,
+    c: Counts,
+    now_ms: i64,
+) -> (i32, Reason) {
     if c.proposal > c.current {
         let limit = scale_up_limit(&behavior.scale_up, state, c.current, now_ms).max(c.current);
         let (max_allowed, reason) = if c.max > limit {

@@ -7,6 +7,7 @@
 //! initialization period, 10 s initial readiness delay, tolerance 0.1).
 
 mod behavior;
+mod k8s_rules;
 mod normalize;
 mod plain;
 mod replicas;
