@@ -26,8 +26,11 @@ fn timed(iters: u64, mut f: impl FnMut()) -> Duration {
     for _ in 0..iters {
         f();
     }
+    // The kernel updates a running thread's total at scheduler ticks: a short sample can
+    // read zero; long samples (criterion's later ones, or `--sample-size 10`) are accurate
+    // to a tick.
     match (cpu0, on_cpu_ns()) {
-        (Some(a), Some(b)) => Duration::from_nanos(b - a),
+        (Some(a), Some(b)) if b > a => Duration::from_nanos(b - a),
         _ => wall0.elapsed(),
     }
 }
