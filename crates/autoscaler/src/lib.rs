@@ -14,3 +14,4 @@
 pub mod hpa;
 pub mod model;
 pub mod quantity;
+pub mod scheduler;

@@ -1,0 +1,347 @@
+//! PodTopologySpread: the DoNotSchedule filter (maxSkew, minDomains, node inclusion
+//! policies, matchLabelKeys) and the ScheduleAnyway score, including kube-scheduler's
+//! default system constraints for pods owned by a workload.
+
+use super::filters::{FilterResult, Reason, Rejection};
+use super::matching::{
+    first_untolerated_hard_taint, label_selector_matches, required_node_affinity_matches,
+};
+use super::snapshot::{ClusterSnapshot, NodeId, NO_DOMAIN};
+use crate::model::{
+    well_known, LabelSelector, NodeSchedulingSpec, PodSchedulingSpec, SelectorOperator,
+    SelectorRequirement, SpreadPolicy, TopologySpreadConstraint, WhenUnsatisfiable,
+};
+
+/// kube-scheduler's `systemDefaulting` constraints, applied (as ScheduleAnyway) to pods that
+/// declare none but are selected by a workload: (topology key, maxSkew).
+pub const SYSTEM_DEFAULT_CONSTRAINTS: [(&str, i32); 2] =
+    [(well_known::HOSTNAME, 3), (well_known::ZONE, 5)];
+
+/// One constraint resolved against the snapshot's indexes.
+#[derive(Debug, Clone)]
+pub(crate) struct Constraint {
+    max_skew: i64,
+    topo: u32,
+    min_domains: i64,
+    selector: u32,
+    honor_affinity: bool,
+    honor_taints: bool,
+    self_match: bool,
+    is_hostname: bool,
+}
+
+impl Constraint {
+    fn new(snap: &ClusterSnapshot, pod: &PodSchedulingSpec, c: &TopologySpreadConstraint) -> Self {
+        let selector = merge_match_label_keys(&c.label_selector, &c.match_label_keys, pod);
+        Constraint {
+            max_skew: i64::from(c.max_skew),
+            topo: snap.topology_id(&c.topology_key),
+            min_domains: i64::from(c.min_domains.unwrap_or(1)),
+            self_match: label_selector_matches(&selector, &pod.labels),
+            selector: snap.selector_id(&pod.namespace, &selector),
+            honor_affinity: c.node_affinity_policy == SpreadPolicy::Honor,
+            honor_taints: c.node_taints_policy == SpreadPolicy::Honor,
+            is_hostname: c.topology_key == well_known::HOSTNAME,
+        }
+    }
+
+    /// `matchNodeInclusionPolicies`: whether pods on this node count at all.
+    fn includes(
+        &self,
+        pod: &PodSchedulingSpec,
+        node: &NodeSchedulingSpec,
+        affinity_ok: &mut Option<bool>,
+    ) -> bool {
+        if self.honor_affinity
+            && !*affinity_ok.get_or_insert_with(|| required_node_affinity_matches(pod, node))
+        {
+            return false;
+        }
+        !(self.honor_taints
+            && first_untolerated_hard_taint(&node.taints, &pod.tolerations).is_some())
+    }
+}
+
+/// `matchLabelKeys`: the pod's values for those keys are ANDed into the selector.
+fn merge_match_label_keys(
+    sel: &LabelSelector,
+    keys: &[String],
+    pod: &PodSchedulingSpec,
+) -> LabelSelector {
+    let mut merged = sel.clone();
+    for key in keys {
+        if let Some(v) = pod.labels.get(key) {
+            merged.match_expressions.push(SelectorRequirement {
+                key: key.clone(),
+                operator: SelectorOperator::In,
+                values: vec![v.clone()],
+            });
+        }
+    }
+    merged
+}
+
+fn constraints(
+    snap: &ClusterSnapshot,
+    pod: &PodSchedulingSpec,
+    when: WhenUnsatisfiable,
+) -> Vec<Constraint> {
+    pod.topology_spread
+        .iter()
+        .filter(|c| c.when_unsatisfiable == when)
+        .map(|c| Constraint::new(snap, pod, c))
+        .collect()
+}
+
+/// The system default constraints, if the pod declares none and has a controller.
+fn default_constraints(snap: &ClusterSnapshot, pod: &PodSchedulingSpec) -> Vec<Constraint> {
+    let Some(selector) = pod
+        .controller_selector
+        .as_ref()
+        .filter(|s| **s != LabelSelector::default())
+    else {
+        return Vec::new();
+    };
+    SYSTEM_DEFAULT_CONSTRAINTS
+        .iter()
+        .map(|&(key, max_skew)| {
+            let c = TopologySpreadConstraint {
+                max_skew,
+                topology_key: key.to_string(),
+                when_unsatisfiable: WhenUnsatisfiable::ScheduleAnyway,
+                label_selector: selector.clone(),
+                min_domains: None,
+                node_affinity_policy: SpreadPolicy::Honor,
+                node_taints_policy: SpreadPolicy::Ignore,
+                match_label_keys: Vec::new(),
+            };
+            Constraint::new(snap, pod, &c)
+        })
+        .collect()
+}
+
+/// Per-constraint domain counts for the DoNotSchedule filter (PreFilter state).
+pub(crate) struct HardSpread {
+    constraints: Vec<(Constraint, DomainCounts)>,
+}
+
+struct DomainCounts {
+    /// Matching pods per domain slot (see [`slot`]); negative for domains no eligible node
+    /// belongs to.
+    counts: Vec<i64>,
+    /// The global minimum after minDomains.
+    min_match: i64,
+}
+
+/// A node's domain slot for a key: 0 when it lacks the label (the value "" to
+/// kube-scheduler), else the domain id + 1.
+fn slot(node_domain: &[u32], i: usize) -> usize {
+    match node_domain.get(i) {
+        Some(&d) if d != NO_DOMAIN => d as usize + 1,
+        _ => 0,
+    }
+}
+
+/// Empty per-slot counts (all domains absent) for each constraint.
+fn absent_counts(snap: &ClusterSnapshot, cs: &[Constraint]) -> Vec<Vec<i64>> {
+    let index = snap.index();
+    cs.iter()
+        .map(|c| vec![-1; index.topology[c.topo as usize].domains.len() + 1])
+        .collect()
+}
+
+/// Adds each counting node's matching pods to its domain, per constraint. A node counts if
+/// it carries every constraint's key (when `require_all`) and passes the constraint's
+/// inclusion policies. With `create`, domains become present as nodes are counted;
+/// without, only domains already present are added to, and hostname constraints (which
+/// the score counts per node) are skipped.
+fn count_domains(
+    snap: &ClusterSnapshot,
+    pod: &PodSchedulingSpec,
+    cs: &[Constraint],
+    require_all: bool,
+    counts: &mut [Vec<i64>],
+    create: bool,
+) {
+    let index = snap.index();
+    let cols: Vec<(&[u32], &[u32])> = cs
+        .iter()
+        .map(|c| {
+            let dom = &index.topology[c.topo as usize].node_domain[..];
+            (dom, &index.selectors[c.selector as usize].per_node[..])
+        })
+        .collect();
+    // Reading the node spec is only needed when some inclusion policy can exclude it.
+    let has_affinity = !pod.node_selector.is_empty() || !pod.node_affinity.required.is_empty();
+    let needs_spec = cs
+        .iter()
+        .any(|c| (c.honor_affinity && has_affinity) || c.honor_taints);
+    for &n in snap.node_ids() {
+        let i = n.0 as usize;
+        if require_all && cols.iter().any(|(dom, _)| slot(dom, i) == 0) {
+            continue;
+        }
+        let spec = needs_spec.then(|| &*snap.node(n).expect("live node").spec);
+        let mut affinity_ok = None;
+        for ((c, (dom, per_node)), dc) in cs.iter().zip(&cols).zip(counts.iter_mut()) {
+            if !create && c.is_hostname {
+                continue;
+            }
+            if spec.is_some_and(|spec| !c.includes(pod, spec, &mut affinity_ok)) {
+                continue;
+            }
+            let s = slot(dom, i);
+            if dc[s] < 0 {
+                if !create {
+                    continue;
+                }
+                dc[s] = 0;
+            }
+            dc[s] += i64::from(per_node[i]);
+        }
+    }
+}
+
+pub(crate) fn prefilter(snap: &ClusterSnapshot, pod: &PodSchedulingSpec) -> HardSpread {
+    let cs = constraints(snap, pod, WhenUnsatisfiable::DoNotSchedule);
+    if cs.is_empty() {
+        return HardSpread {
+            constraints: Vec::new(),
+        };
+    }
+    let mut counts = absent_counts(snap, &cs);
+    count_domains(snap, pod, &cs, true, &mut counts, true);
+    let constraints = cs
+        .into_iter()
+        .zip(counts)
+        .map(|(c, counts)| {
+            let present = counts.iter().filter(|&&n| n >= 0);
+            let domains = present.clone().count() as i64;
+            let min = present.copied().min().unwrap_or(i64::from(i32::MAX));
+            // Fewer eligible domains than minDomains: the global minimum is taken as 0.
+            let min_match = if domains < c.min_domains { 0 } else { min };
+            (c, DomainCounts { counts, min_match })
+        })
+        .collect();
+    HardSpread { constraints }
+}
+
+impl HardSpread {
+    /// 'existing matching num' + 'self match' - 'global minimum' must not exceed maxSkew.
+    pub(crate) fn filter(&self, snap: &ClusterSnapshot, node: NodeId) -> FilterResult {
+        if self.constraints.is_empty() {
+            return Ok(());
+        }
+        let index = snap.index();
+        for (c, dc) in &self.constraints {
+            let s = slot(
+                &index.topology[c.topo as usize].node_domain,
+                node.0 as usize,
+            );
+            if s == 0 {
+                return Err(Rejection::unresolvable(Reason::SpreadMissingLabel));
+            }
+            let matched = dc.counts[s].max(0);
+            let skew = matched + i64::from(c.self_match) - dc.min_match;
+            if skew > c.max_skew {
+                return Err(Rejection::unschedulable(Reason::SpreadConstraintsNotMatch));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The PodTopologySpread score of each feasible node, normalized to 0..=100 (PreScore,
+/// Score and NormalizeScore).
+pub(crate) fn score(
+    snap: &ClusterSnapshot,
+    pod: &PodSchedulingSpec,
+    feasible: &[NodeId],
+) -> Vec<i64> {
+    // Pods with their own constraints use their ScheduleAnyway ones; only pods with none get
+    // the system defaults, which do not require every topology label on a node.
+    let (cs, require_all) = if pod.topology_spread.is_empty() {
+        (default_constraints(snap, pod), false)
+    } else {
+        (
+            constraints(snap, pod, WhenUnsatisfiable::ScheduleAnyway),
+            true,
+        )
+    };
+    if cs.is_empty() {
+        return vec![0; feasible.len()];
+    }
+    let mut counts = absent_counts(snap, &cs);
+    let index = snap.index();
+    let doms: Vec<&[u32]> = cs
+        .iter()
+        .map(|c| &index.topology[c.topo as usize].node_domain[..])
+        .collect();
+    let ignored: Vec<bool> = feasible
+        .iter()
+        .map(|n| require_all && doms.iter().any(|dom| slot(dom, n.0 as usize) == 0))
+        .collect();
+    // Domains present among the scored nodes.
+    for (n, _) in feasible.iter().zip(&ignored).filter(|(_, &ig)| !ig) {
+        for ((c, dom), dc) in cs.iter().zip(&doms).zip(counts.iter_mut()) {
+            let s = slot(dom, n.0 as usize);
+            if !c.is_hostname && dc[s] < 0 {
+                dc[s] = 0;
+            }
+        }
+    }
+    let scored = ignored.iter().filter(|&&ig| !ig).count();
+    let weights: Vec<f64> = cs
+        .iter()
+        .zip(&counts)
+        .map(|(c, dc)| {
+            let size = if c.is_hostname {
+                scored
+            } else {
+                dc.iter().filter(|&&n| n >= 0).count()
+            };
+            ((size + 2) as f64).ln()
+        })
+        .collect();
+    drop(index);
+    count_domains(snap, pod, &cs, require_all, &mut counts, false);
+    let index = snap.index();
+    let raw: Vec<Option<i64>> = feasible
+        .iter()
+        .zip(&ignored)
+        .map(|(&n, &ig)| {
+            if ig {
+                return None;
+            }
+            let i = n.0 as usize;
+            let mut s = 0.0;
+            for ((c, dc), w) in cs.iter().zip(&counts).zip(&weights) {
+                let sl = slot(&index.topology[c.topo as usize].node_domain, i);
+                if sl == 0 {
+                    continue;
+                }
+                let cnt = if c.is_hostname {
+                    i64::from(index.selectors[c.selector as usize].per_node[i])
+                } else {
+                    dc[sl].max(0)
+                };
+                s += cnt as f64 * w + (c.max_skew - 1) as f64;
+            }
+            Some(s.round() as i64)
+        })
+        .collect();
+    normalize(&raw)
+}
+
+/// Fewer matching pods score higher: 100 × (max + min − s) ÷ max; ignored nodes score 0.
+fn normalize(raw: &[Option<i64>]) -> Vec<i64> {
+    let min = raw.iter().flatten().copied().min().unwrap_or(i64::MAX);
+    let max = raw.iter().flatten().copied().max().unwrap_or(0).max(0);
+    raw.iter()
+        .map(|s| match *s {
+            None => 0,
+            Some(_) if max == 0 => super::scores::MAX_NODE_SCORE,
+            Some(s) => super::scores::MAX_NODE_SCORE * (max + min - s) / max,
+        })
+        .collect()
+}
