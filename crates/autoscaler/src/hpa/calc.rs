@@ -318,6 +318,7 @@ pub(super) enum Group {
 }
 
 /// `groupPods` for one pod. `cpu` turns on the CPU-initialization rules.
+#[inline]
 pub(super) fn group(
     pod: &Pod<'_>,
     sample: Option<&UsageSample>,
