@@ -299,6 +299,14 @@ fn hpa_evaluate_decisions() {
             Decides(4, true, vec![("/metrics/0/currentAverageUtilization", json!(90))]),
         ),
         (
+            "an empty scale selector: InvalidSelector",
+            set(request(3, 50, &["900m"; 3]), "/scale/selector", json!("")),
+            Decides(3, false, vec![
+                ("/conditions/1/reason", json!("InvalidSelector")),
+                ("/conditions/1/message", json!("the HPA target's scale is missing a selector")),
+            ]),
+        ),
+        (
             "maxReplicas 2^31-1 is fine",
             set(request(3, 50, &["900m"; 3]), "/hpa/spec/maxReplicas", json!(2147483647)),
             Decides(6, true, vec![]),
@@ -529,4 +537,40 @@ fn hpa_evaluate_state_round_trips() {
         "the 9 recommended 15 s ago holds: {stdout}"
     );
     assert_eq!(out["conditions"][0]["reason"], "ScaleDownStabilized");
+}
+
+#[test]
+fn hpa_evaluate_golden_fixtures() {
+    // Each tests/fixtures/hpa/NAME.json request gives exactly NAME.expected.json.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/hpa");
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "json")
+                && !p.to_string_lossy().ends_with(".expected.json")
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 3, "fixtures: {names:?}");
+    for request in names {
+        let expected_path = request.with_extension("expected.json");
+        let expected: Value =
+            serde_json::from_str(&std::fs::read_to_string(&expected_path).unwrap()).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_headroom"))
+            .arg("hpa")
+            .arg("evaluate")
+            .arg(&request)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            request.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(got, expected, "{}", request.display());
+    }
 }

@@ -16,7 +16,15 @@
 //!   requests, and a link to the pod's PodMetrics entry if the resource metrics API has one);
 //!   PodMetrics of pods not in that list; and one [`MetricInput`] per spec metric in spec
 //!   order (resource metrics read the pods' usage; Pods metrics give per-pod values aligned with
-//!   `pods`; Object a value; External the values of every series; or the fetch's error).
+//!   `pods`; Object a value; External the values of every series; or the fetch's error), and
+//!   the [`SelectorCheck`] of the scale's selector (normally `Valid`).
+//!
+//!   For a simulator the cheap form of a resource metric is [`MetricInput::ResolvedUsage`]:
+//!   per pod, the request (resolved once when the pod is created, as `calculateRequests`
+//!   would: the sum over containers and sidecars, or the named container's) and the current
+//!   [`UsageSample`] (value, PodMetrics timestamp and window). Pods then need no containers
+//!   and no `usage` link; only phase, deletion, start time and the Ready condition are read.
+//!   Both forms decide identically (checked by the tests on every Kubernetes vector).
 //! - [`HpaState`]: the controller's recommendation and scale-event stores for this HPA. Start
 //!   from `HpaState::default()` (never seen), pass the same value back every sync; reconcile
 //!   updates it in place. Drop it when the HPA is deleted or the controller restarts.
@@ -28,6 +36,13 @@
 //! The caller applies the decision: if `rescale`, set the target's replicas to
 //! `desired_replicas` (the scale event is already stored in the state, as after a successful
 //! update). Reconciling never fails: bad or missing metrics become conditions.
+//!
+//! Times: all `*_ms` values are milliseconds on one clock; the stores compare timestamps with
+//! Kubernetes' strictness (a recommendation exactly at the legacy cutoff counts, one exactly
+//! at a behavior window's cutoff does not).
+//!
+//! Not modelled: a failing scale read or update (`FailedGetScale`, `FailedUpdateScale`): the
+//! caller owns the scale subresource.
 //!
 //! Invariant: no clock, no I/O, no randomness; the same inputs give the same decision.
 
@@ -43,7 +58,7 @@ mod tests;
 pub use calc::CurrentValue;
 pub use observation::{
     ConditionStatus, Container, ContainerUsage, MetricInput, Observation, Pod, PodPhase, PodUsage,
-    ReadyCondition, ResolvedSample, ResourceAmount, UsageSample,
+    ReadyCondition, ResolvedSample, ResourceAmount, SelectorCheck, UsageSample,
 };
 pub use spec::{
     Behavior, Compat, ControllerSettings, HpaSpec, MetricSource, MetricSpec, PolicyKind,
@@ -65,6 +80,8 @@ pub enum Reason {
     SucceededRescale,
     ValidMetricFound,
     ScalingDisabled,
+    InvalidSelector,
+    AmbiguousSelector,
     FailedGetResourceMetric,
     FailedGetContainerResourceMetric,
     FailedGetPodsMetric,
@@ -87,6 +104,8 @@ impl Reason {
             Reason::SucceededRescale => "SucceededRescale",
             Reason::ValidMetricFound => "ValidMetricFound",
             Reason::ScalingDisabled => "ScalingDisabled",
+            Reason::InvalidSelector => "InvalidSelector",
+            Reason::AmbiguousSelector => "AmbiguousSelector",
             Reason::FailedGetResourceMetric => "FailedGetResourceMetric",
             Reason::FailedGetContainerResourceMetric => "FailedGetContainerResourceMetric",
             Reason::FailedGetPodsMetric => "FailedGetPodsMetric",
@@ -169,6 +188,9 @@ impl Condition {
                 "the HPA was able to successfully calculate a replica count from {}",
                 metric.and_then(|i| spec.metrics.get(i)).map_or("", |m| m.description.as_str())
             ),
+            Reason::InvalidSelector | Reason::AmbiguousSelector => {
+                decision.selector_error.clone().unwrap_or_default()
+            }
             Reason::ScalingDisabled => "scaling is disabled since the replica count of the target is zero".into(),
             Reason::FailedGetResourceMetric
             | Reason::FailedGetContainerResourceMetric
@@ -212,6 +234,8 @@ pub struct Decision {
     pub able_to_scale: Option<Condition>,
     pub scaling_active: Option<Condition>,
     pub scaling_limited: Option<Condition>,
+    /// The message of an `InvalidSelector` / `AmbiguousSelector` condition.
+    pub selector_error: Option<String>,
 }
 
 impl Decision {
@@ -243,6 +267,7 @@ impl Decision {
         ));
         self.scaling_active = None;
         self.scaling_limited = None;
+        self.selector_error = None;
     }
 }
 
@@ -330,6 +355,11 @@ fn compute_metrics(
     now_ms: i64,
     d: &mut Decision,
 ) -> Option<i32> {
+    if let Some((reason, message)) = selector_failure(&obs.selector) {
+        d.selector_error = Some(message);
+        d.scaling_active = Some(Condition::new(ConditionType::ScalingActive, false, reason));
+        return None;
+    }
     let ctx = Ctx {
         settings,
         obs,
@@ -382,6 +412,25 @@ fn compute_metrics(
         ..Condition::new(ConditionType::ScalingActive, true, Reason::ValidMetricFound)
     });
     Some(replicas)
+}
+
+/// `validateAndParseSelector`: the condition a bad scale selector sets.
+fn selector_failure(check: &SelectorCheck<'_>) -> Option<(Reason, String)> {
+    match check {
+        SelectorCheck::Valid => None,
+        SelectorCheck::Missing => Some((
+            Reason::InvalidSelector,
+            "the HPA target's scale is missing a selector".into(),
+        )),
+        SelectorCheck::Unparsable(e) => Some((
+            Reason::InvalidSelector,
+            format!("couldn't convert selector into a corresponding internal selector object: {e}"),
+        )),
+        SelectorCheck::Ambiguous { selector, hpas } => Some((
+            Reason::AmbiguousSelector,
+            format!("pods by selector {selector} are controlled by multiple HPAs: {hpas}"),
+        )),
+    }
 }
 
 /// `tolerancesForHpa`: the cluster-wide flag, replaced per direction by `behavior.*.tolerance`.

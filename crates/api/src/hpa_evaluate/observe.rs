@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use autoscaler::hpa::{
     ConditionStatus, Container, ContainerUsage, HpaSpec, MetricInput, MetricSource, Observation,
-    Pod, PodPhase, PodUsage, ReadyCondition, ResourceAmount,
+    Pod, PodPhase, PodUsage, ReadyCondition, ResourceAmount, SelectorCheck,
 };
 use autoscaler::quantity::parse_quantity;
 use sim::manifest::hpa::QuantityValue;
@@ -327,6 +327,10 @@ pub(super) fn with_observation<R>(
         status_replicas,
         pods: &engine_pods,
         unlisted_usage: &unlisted,
+        selector: match req.scale.selector.as_deref() {
+            Some("") => SelectorCheck::Missing,
+            _ => SelectorCheck::Valid,
+        },
         metrics: &inputs,
     };
     Ok(f(&obs))

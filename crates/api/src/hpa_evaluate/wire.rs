@@ -47,6 +47,10 @@ pub struct ScaleInput {
     /// Defaults to `specReplicas`.
     #[serde(default)]
     pub status_replicas: Option<i32>,
+    /// `status.selector`; absent means a valid selector, `""` a missing one
+    /// (`InvalidSelector`).
+    #[serde(default)]
+    pub selector: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

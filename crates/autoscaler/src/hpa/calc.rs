@@ -257,46 +257,6 @@ impl SampleSource<'_> {
         }
     }
 
-    /// A listed pod's request for the metric (`calculateRequests`).
-    fn request(
-        &self,
-        index: usize,
-        pod: &Pod<'_>,
-        container: Option<&str>,
-        resource: &str,
-        compat: &Compat,
-    ) -> Result<i64, String> {
-        match self {
-            SampleSource::Resolved { per_pod, .. } => per_pod
-                .get(index)
-                .and_then(|r| r.request_milli)
-                .ok_or_else(|| format!("missing request for {resource} in Pod {}", pod.name)),
-            _ => pod_request(pod, container, resource, compat),
-        }
-    }
-
-    /// The sample of listed pod `index`.
-    fn pod(&self, index: usize, pod: &Pod<'_>) -> Option<UsageSample> {
-        match self {
-            SampleSource::Usage {
-                resource,
-                container,
-            } => usage_sample(pod.usage?, resource, *container),
-            SampleSource::PerPod { values, .. } => {
-                values
-                    .get(index)
-                    .copied()
-                    .flatten()
-                    .map(|value| UsageSample {
-                        value,
-                        timestamp_ms: 0,
-                        window_ms: 0,
-                    })
-            }
-            SampleSource::Resolved { per_pod, .. } => per_pod.get(index).and_then(|r| r.sample),
-        }
-    }
-
     /// Count and sum of the samples for pods outside the pod list.
     fn unlisted(&self, obs: &Observation<'_>) -> (i64, i128) {
         match self {
@@ -358,6 +318,7 @@ pub(super) enum Group {
 }
 
 /// `groupPods` for one pod. `cpu` turns on the CPU-initialization rules.
+#[inline]
 pub(super) fn group(
     pod: &Pod<'_>,
     sample: Option<&UsageSample>,
@@ -418,28 +379,79 @@ struct Groups {
 
 /// Groups the pods and sums each group; with `requests`, also each pod's request (the first
 /// missing request is the error, reported only after the sample checks, as Kubernetes does).
+/// Dispatches once on the sample source so that the per-pod loop is specialised for it.
 fn group_all(
     ctx: &Ctx<'_, '_>,
     samples: &SampleSource<'_>,
     resource: &str,
     requests: Option<(Option<&str>, i64)>,
 ) -> (Groups, Option<String>) {
+    let compat = &ctx.settings.compat;
+    let from_containers = |_: usize, pod: &Pod<'_>, container: Option<&str>| {
+        pod_request(pod, container, resource, compat)
+    };
+    let (mut g, request_error) = match *samples {
+        SampleSource::Usage {
+            resource: r,
+            container: c,
+        } => group_pods(
+            ctx,
+            resource,
+            requests,
+            |_, pod| usage_sample(pod.usage?, r, c),
+            from_containers,
+        ),
+        SampleSource::PerPod { values, .. } => group_pods(
+            ctx,
+            resource,
+            requests,
+            |i, _| {
+                let value = values.get(i).copied().flatten()?;
+                Some(UsageSample {
+                    value,
+                    timestamp_ms: 0,
+                    window_ms: 0,
+                })
+            },
+            from_containers,
+        ),
+        SampleSource::Resolved { per_pod, .. } => group_pods(
+            ctx,
+            resource,
+            requests,
+            |i, _| per_pod.get(i).and_then(|r| r.sample),
+            |i, pod, _| {
+                let request = per_pod.get(i).and_then(|r| r.request_milli);
+                request.ok_or_else(|| format!("missing request for {resource} in Pod {}", pod.name))
+            },
+        ),
+    };
+    (g.unlisted, g.unlisted_sum) = samples.unlisted(ctx.obs);
+    (g, request_error)
+}
+
+/// The per-pod loop of [`group_all`] for one way of reading samples and requests.
+fn group_pods(
+    ctx: &Ctx<'_, '_>,
+    resource: &str,
+    requests: Option<(Option<&str>, i64)>,
+    sample_of: impl Fn(usize, &Pod<'_>) -> Option<UsageSample>,
+    request_of: impl Fn(usize, &Pod<'_>, Option<&str>) -> Result<i64, String>,
+) -> (Groups, Option<String>) {
     let cpu = resource == "cpu";
     let mut g = Groups::default();
     let mut request_error = None;
     for (i, pod) in ctx.obs.pods.iter().enumerate() {
-        let sample = samples.pod(i, pod);
+        let sample = sample_of(i, pod);
         let class = group(pod, sample.as_ref(), cpu, ctx.settings, ctx.now_ms);
         let request = match requests {
-            Some((container, _)) => {
-                match samples.request(i, pod, container, resource, &ctx.settings.compat) {
-                    Ok(r) => i128::from(r),
-                    Err(e) => {
-                        request_error.get_or_insert(e);
-                        0
-                    }
+            Some((container, _)) => match request_of(i, pod, container) {
+                Ok(r) => i128::from(r),
+                Err(e) => {
+                    request_error.get_or_insert(e);
+                    0
                 }
-            }
+            },
             None => 0,
         };
         match class {
@@ -462,7 +474,6 @@ fn group_all(
             }
         }
     }
-    (g.unlisted, g.unlisted_sum) = samples.unlisted(ctx.obs);
     (g, request_error)
 }
 

@@ -34,13 +34,17 @@ pub(crate) fn legacy(
     now_ms: i64,
 ) -> Normalized {
     // stabilizeRecommendation: the max over the downscale window (samples at the cutoff count).
+    // One pass finds both the max and the last stale slot, as the controller's loop does.
     let cutoff = now_ms - settings.downscale_stabilization_ms;
-    let stabilized = state
-        .recommendations()
-        .iter()
-        .filter(|r| r.timestamp_ms >= cutoff)
-        .fold(c.proposal, |m, r| m.max(r.replicas));
-    state.store_recommendation(c.proposal, now_ms, |t| t < cutoff);
+    let (mut stabilized, mut stale) = (c.proposal, None);
+    for (i, r) in state.recommendations().iter().enumerate() {
+        if r.timestamp_ms < cutoff {
+            stale = Some(i);
+        } else {
+            stabilized = stabilized.max(r.replicas);
+        }
+    }
+    state.put_recommendation(c.proposal, now_ms, stale);
     let able_reason = if stabilized != c.proposal {
         Reason::ScaleDownStabilized
     } else {
@@ -124,13 +128,16 @@ fn stabilize(
     now_ms: i64,
 ) -> i32 {
     let (up_cutoff, down_cutoff) = (now_ms - up_window_ms, now_ms - down_window_ms);
-    let (mut up_rec, mut down_rec) = (c.proposal, c.proposal);
-    for r in state.recommendations() {
+    let (mut up_rec, mut down_rec, mut stale) = (c.proposal, c.proposal, None);
+    for (i, r) in state.recommendations().iter().enumerate() {
         if r.timestamp_ms > up_cutoff {
             up_rec = up_rec.min(r.replicas);
         }
         if r.timestamp_ms > down_cutoff {
             down_rec = down_rec.max(r.replicas);
+        }
+        if r.timestamp_ms < up_cutoff && r.timestamp_ms < down_cutoff {
+            stale = Some(i);
         }
     }
     let mut stabilized = c.current;
@@ -140,13 +147,18 @@ fn stabilize(
     if stabilized > down_rec {
         stabilized = down_rec;
     }
-    state.store_recommendation(c.proposal, now_ms, |t| t < up_cutoff && t < down_cutoff);
+    state.put_recommendation(c.proposal, now_ms, stale);
     stabilized
 }
 
 /// `convertDesiredReplicasWithBehaviorRate`: the policies' limit, then min/max. Returns the
 /// replicas and the ScalingLimited reason.
-fn rate_limit(behavior: &Behavior, state: &HpaState, c: Counts, now_ms: i64) -> (i32, Reason) {
+pub(super) fn rate_limit(
+    behavior: &Behavior,
+    state: &HpaState,
+    c: Counts,
+    now_ms: i64,
+) -> (i32, Reason) {
     if c.proposal > c.current {
         let limit = scale_up_limit(&behavior.scale_up, state, c.current, now_ms).max(c.current);
         let (max_allowed, reason) = if c.max > limit {

@@ -18,6 +18,21 @@ pub struct Observation<'a> {
     pub unlisted_usage: &'a [PodUsage<'a>],
     /// One entry per `spec.metrics` entry, in spec order.
     pub metrics: &'a [MetricInput<'a>],
+    /// What the controller found checking the scale's selector.
+    pub selector: SelectorCheck<'a>,
+}
+
+/// The scale subresource's selector, as `validateAndParseSelector` judges it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SelectorCheck<'a> {
+    #[default]
+    Valid,
+    /// `scale.status.selector` is empty.
+    Missing,
+    /// The selector does not parse; the text is the parser's error.
+    Unparsable(&'a str),
+    /// Other HPAs select the same pods: the selector and the HPAs, as the controller prints them.
+    Ambiguous { selector: &'a str, hpas: &'a str },
 }
 
 /// A core/v1 Pod, reduced to what the HPA reads.

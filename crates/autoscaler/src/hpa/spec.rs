@@ -234,8 +234,9 @@ pub struct Compat {
     /// `behavior.scaleUp/scaleDown.tolerance` is honoured (`HPAConfigurableTolerance`); when
     /// off, the API drops the field and the cluster-wide tolerance applies.
     pub configurable_tolerance: bool,
-    /// Object/External replica counts are capped at MaxInt32 and external sums saturate at
-    /// MaxInt64; older releases wrap the sum as Go's int64 does.
+    /// External sums saturate at MaxInt64; older releases wrap them as Go's int64 does.
+    /// (Replica counts above MaxInt32 saturate either way: newest releases cap them, and for
+    /// older ones Go's float-to-int32 conversion is platform-defined, so the cap stands in.)
     pub overflow_caps: bool,
     /// Restartable (sidecar) init containers count toward a pod's request.
     pub sidecar_requests: bool,

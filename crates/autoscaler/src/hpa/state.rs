@@ -44,19 +44,15 @@ impl HpaState {
         self.recommendations.as_deref().unwrap_or(&[])
     }
 
-    /// Stores `replicas` in the *last* slot `is_stale` selects, or appends one.
-    pub(crate) fn store_recommendation(
-        &mut self,
-        replicas: i32,
-        now_ms: i64,
-        is_stale: impl Fn(i64) -> bool,
-    ) {
+    /// Stores `replicas` in the slot `stale` (the *last* stale one the caller found while
+    /// reading the list), or appends one.
+    pub(crate) fn put_recommendation(&mut self, replicas: i32, now_ms: i64, stale: Option<usize>) {
         let recs = self.recommendations.get_or_insert_with(Vec::new);
         let new = Recommendation {
             replicas,
             timestamp_ms: now_ms,
         };
-        match recs.iter().rposition(|r| is_stale(r.timestamp_ms)) {
+        match stale {
             Some(i) => recs[i] = new,
             None => recs.push(new),
         }

@@ -6,7 +6,10 @@
 //! ("cool") unless said otherwise, and the controller's testing flags (2 min CPU
 //! initialization period, 10 s initial readiness delay, tolerance 0.1).
 
+mod behavior;
+mod k8s_rules;
 mod normalize;
+mod plain;
 mod replicas;
 mod scenarios;
 
@@ -97,6 +100,7 @@ pub(super) struct World {
     pub inputs: Vec<Input>,
     /// Hand resource metrics to the engine pre-resolved ([`MetricInput::ResolvedUsage`]).
     pub resolved: bool,
+    pub selector: SelectorCheck<'static>,
 }
 
 const CONTAINERS: [&str; 2] = ["container1", "container2"];
@@ -111,6 +115,7 @@ impl World {
             unlisted: vec![],
             inputs: vec![Input::Usage],
             resolved: false,
+            selector: SelectorCheck::Valid,
         }
     }
 
@@ -234,6 +239,7 @@ impl World {
             status_replicas: self.status_replicas,
             pods: &pods,
             unlisted_usage: &unlisted,
+            selector: self.selector,
             metrics: &inputs,
         };
         let mut decision = Decision::default();

@@ -210,6 +210,7 @@ impl<'a> Engine<'a> {
             pods: &buf.pods,
             unlisted_usage: &[],
             metrics: &inputs,
+            selector: hpa::SelectorCheck::Valid,
         };
         let rt = &mut self.hpas[h];
         hpa::reconcile(

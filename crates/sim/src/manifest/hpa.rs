@@ -188,3 +188,17 @@ pub use validate::{FieldError, HpaValidationError, ValidationOptions};
 
 #[cfg(test)]
 mod tests;
+
+impl From<&crate::scenario::model::HpaControllerSettings> for autoscaler::hpa::ControllerSettings {
+    /// The engine's settings from the scenario's controller flags (newest Kubernetes
+    /// behaviour; the metrics pipeline fields are the simulator's, not the controller's).
+    fn from(s: &crate::scenario::model::HpaControllerSettings) -> Self {
+        autoscaler::hpa::ControllerSettings {
+            tolerance: s.tolerance,
+            cpu_initialization_period_ms: s.cpu_initialization_period.as_millis(),
+            initial_readiness_delay_ms: s.initial_readiness_delay.as_millis(),
+            downscale_stabilization_ms: s.downscale_stabilization.as_millis(),
+            ..autoscaler::hpa::ControllerSettings::default()
+        }
+    }
+}

@@ -5,10 +5,10 @@
 
 use super::*;
 
-const S: i64 = 1000;
+pub(super) const S: i64 = 1000;
 
 /// An HPA of `min..=max` on one External AverageValue metric (target 1 milli).
-fn hpa(min: i32, max: i32, behavior: Option<Behavior>) -> HpaSpec {
+pub(super) fn hpa(min: i32, max: i32, behavior: Option<Behavior>) -> HpaSpec {
     HpaSpec {
         min_replicas: min,
         max_replicas: max,
@@ -18,12 +18,12 @@ fn hpa(min: i32, max: i32, behavior: Option<Behavior>) -> HpaSpec {
 }
 
 /// A world at `current` replicas whose metric proposes `proposal` (outside the tolerance band).
-fn asking(current: i32, proposal: i32) -> World {
+pub(super) fn asking(current: i32, proposal: i32) -> World {
     World::new(current, pods(current.max(0) as usize, P::new(0)))
         .inputs(vec![Input::External(vec![i64::from(proposal) * 1000])])
 }
 
-fn recs(list: &[(i32, i64)]) -> Option<Vec<Recommendation>> {
+pub(super) fn recs(list: &[(i32, i64)]) -> Option<Vec<Recommendation>> {
     Some(
         list.iter()
             .map(|&(replicas, ago_s)| Recommendation {
@@ -34,7 +34,7 @@ fn recs(list: &[(i32, i64)]) -> Option<Vec<Recommendation>> {
     )
 }
 
-fn events(list: &[(i32, i64)]) -> Vec<ScaleEvent> {
+pub(super) fn events(list: &[(i32, i64)]) -> Vec<ScaleEvent> {
     list.iter()
         .map(|&(replica_change, ago_s)| ScaleEvent {
             replica_change,
@@ -46,15 +46,15 @@ fn events(list: &[(i32, i64)]) -> Vec<ScaleEvent> {
 
 /// The expected decision: desired replicas, rescale, and the three conditions' reasons
 /// (`None`: condition not set; for ScalingLimited also its status).
-struct Expect {
-    desired: i32,
-    rescale: bool,
-    able: Reason,
-    active: Option<(bool, Reason)>,
-    limited: Option<(bool, Reason)>,
+pub(super) struct Expect {
+    pub(super) desired: i32,
+    pub(super) rescale: bool,
+    pub(super) able: Reason,
+    pub(super) active: Option<(bool, Reason)>,
+    pub(super) limited: Option<(bool, Reason)>,
 }
 
-fn check(
+pub(super) fn check(
     name: &str,
     spec: &HpaSpec,
     settings: &ControllerSettings,
@@ -86,9 +86,9 @@ fn check(
     d
 }
 
-use Reason::*;
-const VALID: Option<(bool, Reason)> = Some((true, ValidMetricFound));
-fn within() -> Option<(bool, Reason)> {
+pub(super) use Reason::*;
+pub(super) const VALID: Option<(bool, Reason)> = Some((true, ValidMetricFound));
+pub(super) fn within() -> Option<(bool, Reason)> {
     Some((false, DesiredWithinRange))
 }
 
@@ -539,488 +539,4 @@ fn several_and_invalid_metrics() {
         },
     );
     assert_eq!(d.metrics.len(), 2);
-}
-
-/// A behavior with the given scale-up and scale-down rules (defaults otherwise).
-fn behavior(up: Option<ScalingRules>, down: Option<ScalingRules>) -> Option<Behavior> {
-    Some(Behavior {
-        scale_up: up.unwrap_or_else(ScalingRules::default_scale_up),
-        scale_down: down.unwrap_or_else(ScalingRules::default_scale_down),
-    })
-}
-
-fn rules(
-    window_s: Option<i32>,
-    select: SelectPolicy,
-    policies: &[(PolicyKind, i32, i32)],
-) -> ScalingRules {
-    ScalingRules {
-        stabilization_window_s: window_s,
-        select_policy: select,
-        policies: policies
-            .iter()
-            .map(|&(kind, value, period_s)| ScalingPolicy {
-                kind,
-                value,
-                period_s,
-            })
-            .collect(),
-        tolerance: None,
-    }
-}
-
-#[test]
-fn behavior_path() {
-    use PolicyKind::{Percent, Pods};
-    let s = ControllerSettings::default();
-    type Row = (
-        &'static str,
-        Option<Behavior>,
-        World,
-        HpaState,
-        Expect,
-        Vec<ScaleEvent>,
-        Vec<ScaleEvent>,
-    );
-    let st =
-        |r: Option<Vec<Recommendation>>, up: Vec<ScaleEvent>, down: Vec<ScaleEvent>| HpaState {
-            recommendations: r,
-            scale_up_events: up,
-            scale_down_events: down,
-        };
-    let limited = |reason| Some((true, reason));
-    let rows: Vec<Row> = vec![
-        (
-            "default scale-up from 3 allows max(+4, ×2) = 7",
-            behavior(None, None),
-            asking(3, 20),
-            st(recs(&[]), vec![], vec![]),
-            Expect {
-                desired: 7,
-                rescale: true,
-                able: SucceededRescale,
-                active: VALID,
-                limited: limited(ScaleUpLimit),
-            },
-            events(&[(4, 0)]),
-            vec![],
-        ),
-        (
-            "default scale-up from 1 allows 5",
-            behavior(None, None),
-            asking(1, 20),
-            st(recs(&[]), vec![], vec![]),
-            Expect {
-                desired: 5,
-                rescale: true,
-                able: SucceededRescale,
-                active: VALID,
-                limited: limited(ScaleUpLimit),
-            },
-            events(&[(4, 0)]),
-            vec![],
-        ),
-        (
-            "the 15 s budget is spent: no further scale-up",
-            behavior(None, None),
-            asking(7, 20),
-            st(recs(&[]), events(&[(4, 5)]), vec![]),
-            Expect {
-                desired: 7,
-                rescale: false,
-                able: ReadyForNewScale,
-                active: VALID,
-                limited: limited(ScaleUpLimit),
-            },
-            events(&[(4, 5)]),
-            vec![],
-        ),
-        (
-            "beh-rate-24: 15 pods added in 120 s with Pods 5/120 s",
-            behavior(
-                Some(rules(Some(0), SelectPolicy::Max, &[(Pods, 5, 120)])),
-                None,
-            ),
-            asking(20, 40),
-            st(recs(&[]), events(&[(15, 60)]), vec![]),
-            Expect {
-                desired: 20,
-                rescale: false,
-                able: ReadyForNewScale,
-                active: VALID,
-                limited: limited(ScaleUpLimit),
-            },
-            events(&[(15, 60)]),
-            vec![],
-        ),
-        (
-            "selectPolicy Min picks the smaller scale-up",
-            behavior(
-                Some(rules(
-                    Some(0),
-                    SelectPolicy::Min,
-                    &[(Pods, 4, 15), (Percent, 100, 15)],
-                )),
-                None,
-            ),
-            asking(10, 40),
-            st(recs(&[]), vec![], vec![]),
-            Expect {
-                desired: 14,
-                rescale: true,
-                able: SucceededRescale,
-                active: VALID,
-                limited: limited(ScaleUpLimit),
-            },
-            events(&[(4, 0)]),
-            vec![],
-        ),
-        (
-            "scale-up Disabled",
-            behavior(
-                Some(rules(Some(0), SelectPolicy::Disabled, &[(Pods, 4, 15)])),
-                None,
-            ),
-            asking(10, 40),
-            st(recs(&[]), vec![], vec![]),
-            Expect {
-                desired: 10,
-                rescale: false,
-                able: ReadyForNewScale,
-                active: VALID,
-                limited: limited(ScaleUpLimit),
-            },
-            vec![],
-            vec![],
-        ),
-        (
-            "max binds before the policy: TooManyReplicas",
-            behavior(None, None),
-            asking(20, 60),
-            st(recs(&[]), vec![], vec![]),
-            Expect {
-                desired: 30,
-                rescale: true,
-                able: SucceededRescale,
-                active: VALID,
-                limited: limited(TooManyReplicas),
-            },
-            events(&[(10, 0)]),
-            vec![],
-        ),
-        (
-            "default scale-down window holds on first sight",
-            behavior(None, None),
-            asking(10, 2),
-            HpaState::default(),
-            Expect {
-                desired: 10,
-                rescale: false,
-                able: ScaleDownStabilized,
-                active: VALID,
-                limited: within(),
-            },
-            vec![],
-            vec![],
-        ),
-        (
-            "default scale-down allows 100 % per 15 s",
-            behavior(None, None),
-            asking(10, 2),
-            st(recs(&[]), vec![], vec![]),
-            Expect {
-                desired: 2,
-                rescale: true,
-                able: SucceededRescale,
-                active: VALID,
-                limited: within(),
-            },
-            vec![],
-            events(&[(8, 0)]),
-        ),
-        (
-            "scale-down Pods 1/60 s",
-            behavior(
-                None,
-                Some(rules(Some(0), SelectPolicy::Max, &[(Pods, 1, 60)])),
-            ),
-            asking(10, 2),
-            st(recs(&[]), vec![], events(&[(1, 70)])),
-            Expect {
-                desired: 9,
-                rescale: true,
-                able: SucceededRescale,
-                active: VALID,
-                limited: limited(ScaleDownLimit),
-            },
-            vec![],
-            vec![ScaleEvent {
-                replica_change: 1,
-                timestamp_ms: NOW,
-                outdated: false,
-            }],
-        ),
-        (
-            "scale-down budget spent in the period",
-            behavior(
-                None,
-                Some(rules(Some(0), SelectPolicy::Max, &[(Pods, 1, 60)])),
-            ),
-            asking(9, 2),
-            st(recs(&[]), vec![], events(&[(1, 30)])),
-            Expect {
-                desired: 9,
-                rescale: false,
-                able: ReadyForNewScale,
-                active: VALID,
-                limited: limited(ScaleDownLimit),
-            },
-            vec![],
-            events(&[(1, 30)]),
-        ),
-        (
-            "scale-down Percent truncates: 7 × 50 % → 3",
-            behavior(
-                None,
-                Some(rules(Some(0), SelectPolicy::Max, &[(Percent, 50, 60)])),
-            ),
-            asking(7, 1),
-            st(recs(&[]), vec![], vec![]),
-            Expect {
-                desired: 3,
-                rescale: true,
-                able: SucceededRescale,
-                active: VALID,
-                limited: limited(ScaleDownLimit),
-            },
-            vec![],
-            events(&[(4, 0)]),
-        ),
-        (
-            "scale-down Disabled",
-            behavior(
-                None,
-                Some(rules(
-                    Some(0),
-                    SelectPolicy::Disabled,
-                    &[(Percent, 100, 15)],
-                )),
-            ),
-            asking(7, 1),
-            st(recs(&[]), vec![], vec![]),
-            Expect {
-                desired: 7,
-                rescale: false,
-                able: ReadyForNewScale,
-                active: VALID,
-                limited: limited(ScaleDownLimit),
-            },
-            vec![],
-            vec![],
-        ),
-        (
-            "min binds before the policy: TooFewReplicas",
-            behavior(
-                None,
-                Some(rules(Some(0), SelectPolicy::Max, &[(Percent, 100, 15)])),
-            ),
-            asking(7, 1),
-            st(recs(&[]), vec![], vec![]),
-            Expect {
-                desired: 1,
-                rescale: true,
-                able: SucceededRescale,
-                active: VALID,
-                limited: within(),
-            },
-            vec![],
-            events(&[(6, 0)]),
-        ),
-        (
-            "scale-up window waits for the lowest recent recommendation",
-            behavior(
-                Some(rules(Some(60), SelectPolicy::Max, &[(Pods, 4, 15)])),
-                None,
-            ),
-            asking(3, 8),
-            st(recs(&[(3, 30)]), vec![], vec![]),
-            Expect {
-                desired: 3,
-                rescale: false,
-                able: ScaleUpStabilized,
-                active: VALID,
-                limited: within(),
-            },
-            vec![],
-            vec![],
-        ),
-        (
-            "beh-stab: both windows, recommendations against the trend keep current",
-            behavior(
-                Some(rules(Some(60), SelectPolicy::Max, &[(Pods, 4, 15)])),
-                None,
-            ),
-            asking(5, 8),
-            st(recs(&[(3, 30), (9, 40)]), vec![], vec![]),
-            Expect {
-                desired: 5,
-                rescale: false,
-                able: ScaleUpStabilized,
-                active: VALID,
-                limited: within(),
-            },
-            vec![],
-            vec![],
-        ),
-        (
-            "outdated scale events are reused",
-            behavior(None, None),
-            asking(3, 5),
-            st(recs(&[]), events(&[(2, 100), (1, 5)]), vec![]),
-            Expect {
-                desired: 5,
-                rescale: true,
-                able: SucceededRescale,
-                active: VALID,
-                limited: within(),
-            },
-            vec![
-                ScaleEvent {
-                    replica_change: 2,
-                    timestamp_ms: NOW,
-                    outdated: false,
-                },
-                ScaleEvent {
-                    replica_change: 1,
-                    timestamp_ms: NOW - 5 * S,
-                    outdated: false,
-                },
-            ],
-            vec![],
-        ),
-    ];
-    let min1 = |b: Option<Behavior>| hpa(1, 30, b);
-    for (name, b, world, mut state, e, up, down) in rows {
-        check(name, &min1(b), &s, &world, &mut state, e);
-        assert_eq!(state.scale_up_events, up, "{name}: scale-up events");
-        assert_eq!(state.scale_down_events, down, "{name}: scale-down events");
-    }
-}
-
-#[test]
-fn behavior_stores_recommendations_against_both_windows() {
-    let s = ControllerSettings::default();
-    let b = behavior(
-        Some(rules(
-            Some(60),
-            SelectPolicy::Max,
-            &[(PolicyKind::Pods, 4, 15)],
-        )),
-        None,
-    );
-    // Stale only when older than both the 60 s up window and the 300 s down window.
-    let mut state = HpaState {
-        recommendations: recs(&[(5, 100), (5, 400), (5, 30)]),
-        ..HpaState::default()
-    };
-    asking(5, 5).run(&hpa(1, 20, b), &s, &mut state, NOW);
-    assert_eq!(state.recommendations, recs(&[(5, 100), (5, 0), (5, 30)]));
-}
-
-#[test]
-fn per_direction_tolerance() {
-    let s = ControllerSettings::default();
-    let tolerant_up = ScalingRules {
-        tolerance: Some(0.5),
-        ..ScalingRules::default_scale_up()
-    };
-    let spec = hpa(1, 20, behavior(Some(tolerant_up), None));
-    // 13 for 10 replicas: ratio 1.3 is inside an up tolerance of 0.5.
-    let d = asking(10, 13).run(
-        &spec,
-        &s,
-        &mut HpaState {
-            recommendations: recs(&[]),
-            ..HpaState::default()
-        },
-        NOW,
-    );
-    assert_eq!((d.desired_replicas, d.metrics[0].proposal), (10, Some(10)));
-    // The down tolerance is still the cluster's 0.1: 8 for 10 scales down.
-    let d = asking(10, 8).run(
-        &spec,
-        &s,
-        &mut HpaState {
-            recommendations: recs(&[]),
-            ..HpaState::default()
-        },
-        NOW,
-    );
-    assert_eq!(d.desired_replicas, 8);
-    // With HPAConfigurableTolerance off, the field is dropped.
-    let old = ControllerSettings {
-        compat: Compat {
-            configurable_tolerance: false,
-            ..Compat::default()
-        },
-        ..s
-    };
-    let d = asking(10, 13).run(
-        &spec,
-        &old,
-        &mut HpaState {
-            recommendations: recs(&[]),
-            ..HpaState::default()
-        },
-        NOW,
-    );
-    assert_eq!(d.desired_replicas, 13);
-    // A cluster-wide tolerance of 0.5 applies to both directions.
-    let wide = ControllerSettings {
-        tolerance: 0.5,
-        ..ControllerSettings::default()
-    };
-    let d = asking(10, 6).run(
-        &hpa(1, 20, None),
-        &wide,
-        &mut HpaState {
-            recommendations: recs(&[]),
-            ..HpaState::default()
-        },
-        NOW,
-    );
-    assert_eq!(d.desired_replicas, 10);
-}
-
-#[test]
-fn absurd_numbers_do_not_panic() {
-    let s = ControllerSettings::default();
-    let spec = hpa(1, i32::MAX, behavior(None, None));
-    for (current, proposal) in [
-        (i32::MAX - 1, i32::MAX),
-        (i32::MAX, 1),
-        (1, i32::MAX),
-        (i32::MAX / 2 + 1, i32::MAX),
-    ] {
-        let world = World::new(current, vec![P::new(0)])
-            .inputs(vec![Input::External(vec![i64::from(proposal) * 1000])]);
-        let d = world.run(
-            &spec,
-            &s,
-            &mut HpaState {
-                recommendations: recs(&[]),
-                ..HpaState::default()
-            },
-            NOW,
-        );
-        assert!(
-            d.desired_replicas >= 1,
-            "current {current}, proposal {proposal}: {d:?}"
-        );
-    }
-    let legacy = hpa(1, i32::MAX, None);
-    let world =
-        World::new(i32::MAX - 1, vec![P::new(0)]).inputs(vec![Input::External(vec![i64::MAX])]);
-    let d = world.run(&legacy, &s, &mut HpaState::default(), NOW);
-    assert_eq!(d.desired_replicas, i32::MAX);
 }

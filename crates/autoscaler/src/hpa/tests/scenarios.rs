@@ -61,7 +61,7 @@ fn reversals(trace: &[i32]) -> usize {
 fn stabilization_prevents_flapping_on_a_noisy_trace() {
     let s = ControllerSettings::default();
     // Demand alternates ±20 % around 10 pods at target, every sync.
-    let noisy = |step: usize, r: i32| cpu_world(r, if step % 2 == 0 { 12_000 } else { 8_000 });
+    let noisy = |step: usize, r: i32| cpu_world(r, [12_000, 8_000][step % 2]);
     let stabilized = run_loop(
         &cpu_hpa(1, 50, Some(Behavior::default())),
         &s,

@@ -418,3 +418,29 @@ fn reports_every_error_not_just_the_first() {
         .to_string()
         .starts_with("HorizontalPodAutoscaler is invalid: spec.minReplicas: Invalid value: 0"));
 }
+
+#[test]
+fn controller_settings_from_the_scenario() {
+    use crate::scenario::model::HpaControllerSettings;
+    use crate::time::SimDuration;
+    let flags = HpaControllerSettings {
+        sync_period: SimDuration::from_secs(15),
+        tolerance: 0.05,
+        cpu_initialization_period: SimDuration::from_secs(120),
+        initial_readiness_delay: SimDuration::from_secs(10),
+        downscale_stabilization: SimDuration::from_secs(60),
+        metrics_resolution: SimDuration::from_secs(15),
+        metrics_scrape_lag: SimDuration::from_secs(5),
+    };
+    let s = autoscaler::hpa::ControllerSettings::from(&flags);
+    assert_eq!(
+        (
+            s.tolerance,
+            s.cpu_initialization_period_ms,
+            s.initial_readiness_delay_ms,
+            s.downscale_stabilization_ms
+        ),
+        (0.05, 120_000, 10_000, 60_000)
+    );
+    assert_eq!(s.compat, autoscaler::hpa::Compat::default());
+}
