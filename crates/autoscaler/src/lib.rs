@@ -9,5 +9,11 @@
 //!   tolerations, selectors, affinity, topology spread, the scheduling view of pods and nodes.
 //! - [`scheduler`]: kube-scheduler semantics: filters, scores, preemption.
 //! - [`hpa`]: the Horizontal Pod Autoscaler controller.
+//! - [`node_fit`]: the filter-only "does this pod fit on this node" seam the node autoscalers pack through.
+//! - [`cluster_autoscaler`]: the cluster-autoscaler's `RunOnce` (scale-up, expanders, scale-down).
+//! - [`karpenter`]: Karpenter-style NodePools, provisioning and disruption.
+//! - [`spot`]: spot interruption hazard per Spot Instance Advisor bucket.
 
+pub mod cluster_autoscaler;
 pub mod model;
+pub mod node_fit;

@@ -11,7 +11,9 @@ pub type MilliCpu = i64;
 pub type Bytes = i64;
 
 /// A bundle of schedulable resources: a pod's requests or a node's allocatable.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Resources {
     pub cpu_m: MilliCpu,
     pub memory_bytes: Bytes,
@@ -22,10 +24,20 @@ pub struct Resources {
 }
 
 impl Resources {
-    pub const ZERO: Resources = Resources { cpu_m: 0, memory_bytes: 0, gpu: 0, pods: 0 };
+    pub const ZERO: Resources = Resources {
+        cpu_m: 0,
+        memory_bytes: 0,
+        gpu: 0,
+        pods: 0,
+    };
 
     pub fn new(cpu_m: MilliCpu, memory_bytes: Bytes) -> Resources {
-        Resources { cpu_m, memory_bytes, gpu: 0, pods: 0 }
+        Resources {
+            cpu_m,
+            memory_bytes,
+            gpu: 0,
+            pods: 0,
+        }
     }
 
     pub fn add(&self, o: &Resources) -> Resources {
@@ -75,7 +87,9 @@ pub mod well_known {
     pub const GPU_RESOURCE: &str = "nvidia.com/gpu";
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum TaintEffect {
     NoSchedule,
     PreferNoSchedule,
@@ -193,7 +207,9 @@ pub struct TopologySpreadConstraint {
     pub match_label_keys: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum PreemptionPolicy {
     #[default]
     PreemptLowerPriority,
