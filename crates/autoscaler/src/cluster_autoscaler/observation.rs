@@ -125,8 +125,6 @@ pub struct NodeGroupInfo {
     pub template_has_gpu: bool,
     /// Price of one node, USD per hour; `None` when the provider has no `Pricing()`.
     pub price_usd_per_hour: Option<f64>,
-    /// Registered nodes of this group that are not yet Ready (NotStarted).
-    pub registered_not_ready: i32,
     pub options: NodeGroupOptions,
 }
 
