@@ -15,5 +15,7 @@
 //! - [`spot`]: spot interruption hazard per Spot Instance Advisor bucket.
 
 pub mod cluster_autoscaler;
+pub mod karpenter;
 pub mod model;
 pub mod node_fit;
+pub mod spot;
