@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "headroom", version, about = "What your Kubernetes autoscaling will do, cost and hold, by simulation")]
+#[command(
+    name = "headroom",
+    version,
+    about = "What your Kubernetes autoscaling will do, cost and hold, by simulation"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

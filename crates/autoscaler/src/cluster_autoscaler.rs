@@ -28,7 +28,8 @@ use std::collections::BTreeMap;
 
 use rand::Rng;
 
-use crate::node_fit::{PodFits, SimNode};
+use crate::model::{NodeSchedulingSpec, Resources};
+use crate::node_fit::Packing;
 
 use backoff::Backoff;
 use observation::{NodeInfo, Observation};
@@ -130,7 +131,6 @@ pub fn run_once(
     state: &CaState,
     obs: &Observation,
     now_ms: i64,
-    filter: &dyn PodFits,
     rng: &mut impl Rng,
 ) -> (Decision, CaState) {
     let mut state = state.clone();
@@ -157,7 +157,6 @@ pub fn run_once(
         obs,
         &mut cluster,
         now_ms,
-        filter,
         rng,
         &mut decision,
     );
@@ -167,7 +166,6 @@ pub fn run_once(
         obs,
         &mut cluster,
         now_ms,
-        filter,
         up.scale_down_disabled,
         &mut decision,
     );
@@ -352,15 +350,15 @@ fn enforce_min_size(
 }
 
 /// The loop's cluster snapshot: real nodes with their non-expendable pods, nominated pods on
-/// their nominated nodes, then the upcoming fake nodes.
+/// their nominated nodes, then the upcoming fake nodes. Slot `i` of the packing is node `i`.
 pub struct Cluster {
-    pub nodes: Vec<SimNode>,
+    pub packing: Packing,
     /// Index into `Observation::nodes` for real nodes, `None` for upcoming fakes.
     pub origin: Vec<Option<usize>>,
     /// Node group ID per node.
     pub group: Vec<Option<String>>,
     /// Capacity per node (quotas are computed on capacity, not allocatable).
-    pub capacity: Vec<crate::model::Resources>,
+    pub capacity: Vec<Resources>,
 }
 
 impl Cluster {
@@ -371,60 +369,66 @@ impl Cluster {
         now_ms: i64,
     ) -> Cluster {
         let mut c = Cluster {
-            nodes: Vec::new(),
+            packing: Packing::new(),
             origin: Vec::new(),
             group: Vec::new(),
             capacity: Vec::new(),
         };
         for (i, n) in obs.nodes.iter().enumerate() {
-            let mut sim = SimNode::new(n.spec.clone());
+            let mut spec = n.spec.clone();
             // Not-ready and deleting nodes take no pods (the node.kubernetes.io/not-ready and
             // ToBeDeletedByClusterAutoscaler taints).
-            sim.spec.unschedulable |=
+            spec.unschedulable |=
                 !n.ready || n.being_deleted || state.deleting.contains_key(&n.spec.name);
+            let slot = c.push(spec, Some(i), n.group.clone(), n.capacity);
             for p in n
                 .pods
                 .iter()
                 .filter(|p| !p.terminal && !is_expendable(settings, p.spec.priority))
             {
-                sim.place(p.spec.clone());
+                c.packing.place(p.spec.clone(), slot);
             }
-            c.push(sim, Some(i), n.group.clone(), n.capacity);
         }
         for pending in &obs.unschedulable {
             let Some(nominated) = &pending.nominated_node else {
                 continue;
             };
-            if let Some(i) = c.nodes.iter().position(|n| &n.spec.name == nominated) {
-                c.nodes[i].place(pending.pod.spec.clone());
+            if let Some(slot) = obs.nodes.iter().position(|n| &n.spec.name == nominated) {
+                c.packing.place(pending.pod.spec.clone(), slot);
             }
         }
         for ng in &obs.node_groups {
             for k in 0..upcoming_nodes(settings, state, obs, &ng.id, now_ms) {
                 let mut spec = ng.template.clone();
                 spec.name = format!("upcoming-{}-{k}", ng.id);
-                c.push(
-                    SimNode::new(spec),
-                    None,
-                    Some(ng.id.clone()),
-                    ng.template_capacity,
-                );
+                c.push(spec, None, Some(ng.id.clone()), ng.template_capacity);
             }
         }
+        c.packing.commit();
         c
+    }
+
+    /// Real and upcoming nodes (the estimator's template nodes come and go above these).
+    pub fn len(&self) -> usize {
+        self.origin.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.origin.is_empty()
     }
 
     fn push(
         &mut self,
-        node: SimNode,
+        spec: NodeSchedulingSpec,
         origin: Option<usize>,
         group: Option<String>,
-        capacity: crate::model::Resources,
-    ) {
-        self.nodes.push(node);
+        capacity: Resources,
+    ) -> usize {
+        self.packing.add_node(spec);
         self.capacity.push(capacity);
         self.origin.push(origin);
         self.group.push(group);
+        self.origin.len() - 1
     }
 }
 

@@ -18,4 +18,5 @@ pub mod cluster_autoscaler;
 pub mod karpenter;
 pub mod model;
 pub mod node_fit;
+pub mod scheduler;
 pub mod spot;

@@ -237,6 +237,12 @@ pub struct PodSchedulingSpec {
     pub preemption_policy: PreemptionPolicy,
     /// `spec.nodeName`, if the manifest pins the pod.
     pub node_name: Option<String>,
+    /// The selector of the controller that owns the pod (ReplicaSet, StatefulSet,
+    /// ReplicationController), merged with those of the Services selecting it. kube-scheduler
+    /// builds its default (system) topology spread constraints from it; `None` for bare pods
+    /// and Job pods, which get no default spreading.
+    #[serde(default)]
+    pub controller_selector: Option<LabelSelector>,
 }
 
 /// What the scheduler needs to know about a node.

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::model::{NodeSchedulingSpec, PodSchedulingSpec};
-use crate::node_fit::{PodFits, SimNode};
+use crate::node_fit::Packing;
 
 use super::observation::PodInfo;
 
@@ -60,17 +60,17 @@ pub struct Estimate {
 }
 
 /// First-fit-decreasing binpacking of `groups` onto new copies of `template`, on top of the
-/// cluster `base` (which stays unchanged). `max_nodes` is the limiter's permission: at most
+/// loop's cluster (rolled back afterwards). `max_nodes` is the limiter's permission: at most
 /// that many new nodes (0: none).
 pub fn estimate(
-    filter: &dyn PodFits,
-    base: &mut Vec<SimNode>,
+    cluster: &mut Packing,
     template: &NodeSchedulingSpec,
     pods: &[Arc<PodSchedulingSpec>],
     groups: &[EquivalenceGroup],
     max_nodes: i32,
 ) -> Estimate {
-    let first_new = base.len();
+    let mark = cluster.checkpoint();
+    let first_new = cluster.len();
     let mut ordered: Vec<&EquivalenceGroup> = groups.iter().collect();
     // Stable sort keeps input order among equal scores, as CA's sort.SliceStable.
     ordered.sort_by(|a, b| {
@@ -82,38 +82,38 @@ pub fn estimate(
     'groups: for group in ordered {
         for &p in &group.pods {
             let pod = &pods[p];
-            let added = first_new..base.len();
-            if let Some(i) = added.clone().find(|&i| filter.fits(pod, base, i)) {
-                base[i].place(pod.clone());
+            // Only nodes this estimation added are tried, first fit.
+            if cluster
+                .place_first_fit(pod, first_new..cluster.len())
+                .is_some()
+            {
                 out.pods.push(p);
                 continue;
             }
             // The last added node was tried above; if it is still empty, this pod fits on
             // no fresh node and the rest of its equivalence group will not either.
-            if base.len() > first_new && base[base.len() - 1].is_empty() {
+            let added = cluster.len() - first_new;
+            if added > 0 && !cluster.has_pods(cluster.len() - 1) {
                 continue 'groups;
             }
-            if (base.len() - first_new) as i32 >= max_nodes {
+            if added as i32 >= max_nodes {
                 out.limited = true;
                 break 'groups;
             }
             let mut node = template.clone();
-            node.name = format!(
-                "template-node-for-{}-{}",
-                template.name,
-                base.len() - first_new
-            );
-            base.push(SimNode::new(node));
-            let last = base.len() - 1;
-            if !filter.fits(pod, base, last) {
+            node.name = format!("template-node-for-{}-{added}", template.name);
+            let slot = cluster.add_node(node);
+            if !cluster.fits(pod, slot) {
                 continue 'groups;
             }
-            base[last].place(pod.clone());
+            cluster.place(pod.clone(), slot);
             out.pods.push(p);
         }
     }
-    out.node_count = base[first_new..].iter().filter(|n| !n.is_empty()).count() as i32;
-    base.truncate(first_new);
+    out.node_count = (first_new..cluster.len())
+        .filter(|&s| cluster.has_pods(s))
+        .count() as i32;
+    cluster.rollback(mark);
     out
 }
 

@@ -140,7 +140,7 @@ pub struct PdbInfo {
 impl PdbInfo {
     pub fn matches(&self, pod: &PodSchedulingSpec) -> bool {
         self.namespace == pod.namespace
-            && crate::node_fit::selector_matches(&self.selector, &pod.labels)
+            && crate::scheduler::matching::label_selector_matches(&self.selector, &pod.labels)
     }
 }
 

@@ -3,7 +3,6 @@
 //! `core/scaledown/*`, `simulator/drainability/rules/*`, `simulator/utilization/info.go`).
 
 use crate::model::Resources;
-use crate::node_fit::PodFits;
 
 use super::observation::{annotations, NodeInfo, Observation, PdbInfo, PodInfo};
 use super::settings::CaSettings;
@@ -171,11 +170,10 @@ pub fn run(
     obs: &Observation,
     cluster: &mut Cluster,
     now_ms: i64,
-    filter: &dyn PodFits,
     disabled_this_loop: bool,
     d: &mut Decision,
 ) {
-    let removable = plan(settings, state, obs, cluster, now_ms, filter, d);
+    let removable = plan(settings, state, obs, cluster, now_ms, d);
     let previous = std::mem::take(&mut state.unneeded_since_ms);
     for r in &removable {
         let since = previous.get(&r.node).copied().unwrap_or(now_ms);
@@ -281,16 +279,15 @@ fn plan(
     obs: &Observation,
     cluster: &mut Cluster,
     now_ms: i64,
-    filter: &dyn PodFits,
     d: &mut Decision,
 ) -> Vec<Removable> {
     let mut candidates = candidates(settings, state, obs, cluster, now_ms, d);
     // Empty nodes first, then those unneeded in the previous loop (pre_filtering_processor).
     candidates.sort_by_key(|(_, sim, _)| {
-        let empty = cluster.nodes[*sim].pods.is_empty();
+        let empty = !cluster.packing.has_pods(*sim);
         let was_unneeded = state
             .unneeded_since_ms
-            .contains_key(&cluster.nodes[*sim].spec.name);
+            .contains_key(&cluster.packing.spec(*sim).name);
         (!empty, !was_unneeded)
     });
     let n = settings.max_scale_down_parallelism as i64;
@@ -313,7 +310,6 @@ fn plan(
             sim_idx,
             cluster,
             &mut pdbs,
-            filter,
             &mut cursor,
             now_ms,
         ) {
@@ -425,7 +421,6 @@ fn simulate_removal(
     sim_idx: usize,
     cluster: &mut Cluster,
     pdbs: &mut [PdbInfo],
-    filter: &dyn PodFits,
     cursor: &mut usize,
     now_ms: i64,
 ) -> Result<bool, Unremovable> {
@@ -446,33 +441,25 @@ fn simulate_removal(
             DrainOutcome::Skip | DrainOutcome::Drop => {}
         }
     }
-    let was_unschedulable = cluster.nodes[sim_idx].spec.unschedulable;
+    let packing = &mut cluster.packing;
+    let mark = packing.checkpoint();
     // The ghost keeps its place (zone counts for spreads) but takes no pods.
-    cluster.nodes[sim_idx].spec.unschedulable = true;
-    let total = cluster.nodes.len();
-    let mut placed: Vec<usize> = Vec::new();
+    packing.set_unschedulable(sim_idx, true);
+    packing.clear_node(sim_idx);
+    let total = cluster.origin.len();
     for pod in &to_move {
         let order = (0..total)
             .map(|k| (*cursor + k) % total)
             .filter(|&i| i != sim_idx && cluster.origin[i].is_some());
-        match crate::node_fit::place_first_fit(filter, &mut cluster.nodes, order, &pod.spec) {
-            Some(i) => {
-                placed.push(i);
-                *cursor = (i + 1) % total;
-            }
+        match packing.place_first_fit(&pod.spec, order) {
+            Some(i) => *cursor = (i + 1) % total,
             None => {
-                // Revert: each placement was the last pod pushed on its node.
-                for &i in placed.iter().rev() {
-                    cluster.nodes[i].unplace_last();
-                }
-                cluster.nodes[sim_idx].spec.unschedulable = was_unschedulable;
+                packing.rollback(mark);
                 return Err(Unremovable::NoPlaceToMovePods);
             }
         }
     }
-    let ghost = &mut cluster.nodes[sim_idx];
-    ghost.pods.clear();
-    ghost.requested = Resources::ZERO;
+    packing.commit();
     for pod in &to_move {
         for pdb in pdbs.iter_mut().filter(|p| p.matches(&pod.spec)) {
             pdb.disruptions_allowed -= 1;

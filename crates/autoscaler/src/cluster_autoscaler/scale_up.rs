@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rand::Rng;
 
 use crate::model::{well_known, NodeSchedulingSpec, PodSchedulingSpec};
-use crate::node_fit::{PodFits, SimNode};
+use crate::node_fit::Packing;
 
 use super::estimator::{equivalence_groups, estimate, EquivalenceGroup};
 use super::expander::{self, ExpanderInput, ExpansionOption};
@@ -35,12 +35,11 @@ pub fn run(
     obs: &Observation,
     cluster: &mut Cluster,
     now_ms: i64,
-    filter: &dyn PodFits,
     rng: &mut impl Rng,
     d: &mut Decision,
 ) -> ScaleUpOutcome {
     let mut out = ScaleUpOutcome::default();
-    let candidates = pods_to_help(settings, obs, cluster, filter, now_ms, d);
+    let candidates = pods_to_help(settings, obs, cluster, now_ms, d);
     if candidates.is_empty() {
         return out;
     }
@@ -63,9 +62,7 @@ pub fn run(
     }
     let pods: Vec<Arc<PodSchedulingSpec>> = candidates.iter().map(|p| p.spec.clone()).collect();
     let groups = equivalence_groups(&candidates);
-    let options = expansion_options(
-        settings, state, obs, cluster, &pods, &groups, filter, now_ms,
-    );
+    let options = expansion_options(settings, state, obs, cluster, &pods, &groups, now_ms);
     if options.is_empty() {
         not_triggered(
             d,
@@ -76,7 +73,7 @@ pub fn run(
     }
     let input = ExpanderInput {
         pods: &pods,
-        cluster_nodes: cluster.nodes.len(),
+        cluster_nodes: cluster.len(),
         priority_config: settings.priority_config.as_deref(),
     };
     let mut warnings = Vec::new();
@@ -119,7 +116,6 @@ fn pods_to_help<'a>(
     settings: &CaSettings,
     obs: &'a Observation,
     cluster: &mut Cluster,
-    filter: &dyn PodFits,
     now_ms: i64,
     d: &mut Decision,
 ) -> Vec<&'a PodInfo> {
@@ -136,8 +132,8 @@ fn pods_to_help<'a>(
         if pod.is_daemonset() {
             continue;
         }
-        let all = 0..cluster.nodes.len();
-        if crate::node_fit::place_first_fit(filter, &mut cluster.nodes, all, &pod.spec).is_some() {
+        let all = 0..cluster.len();
+        if cluster.packing.place_first_fit(&pod.spec, all).is_some() {
             continue;
         }
         match pod_scale_up_delay_ms(settings, pod) {
@@ -261,7 +257,6 @@ fn expansion_options(
     cluster: &mut Cluster,
     pods: &[Arc<PodSchedulingSpec>],
     groups: &[EquivalenceGroup],
-    filter: &dyn PodFits,
     now_ms: i64,
 ) -> Vec<ExpansionOption> {
     let eligible: Vec<&NodeGroupInfo> = obs
@@ -271,24 +266,24 @@ fn expansion_options(
         .collect();
     let mut options = Vec::new();
     for ng in &eligible {
-        let fitting = schedulable_groups(filter, &ng.template, pods, groups);
+        let fitting = schedulable_groups(&mut cluster.packing, &ng.template, pods, groups);
         if fitting.is_empty() {
             continue;
         }
-        let similar = if settings.balance_similar_node_groups {
-            eligible
+        let mut similar = Vec::new();
+        if settings.balance_similar_node_groups {
+            for o in eligible
                 .iter()
                 .filter(|o| o.id != ng.id && similar_groups(settings, ng, o))
-                .filter(|o| schedulable_groups(filter, &o.template, pods, groups) == fitting)
-                .map(|o| o.id.clone())
-                .collect()
-        } else {
-            Vec::new()
-        };
+            {
+                if schedulable_groups(&mut cluster.packing, &o.template, pods, groups) == fitting {
+                    similar.push(o.id.clone());
+                }
+            }
+        }
         let max_nodes = limiter(settings, obs, cluster, ng, &similar);
         let est = estimate(
-            filter,
-            &mut cluster.nodes,
+            &mut cluster.packing,
             &ng.template,
             pods,
             &fitting,
@@ -312,17 +307,21 @@ fn expansion_options(
 
 /// The equivalence groups whose sample pod passes the filters on a fresh template node.
 fn schedulable_groups(
-    filter: &dyn PodFits,
+    packing: &mut Packing,
     template: &NodeSchedulingSpec,
     pods: &[Arc<PodSchedulingSpec>],
     groups: &[EquivalenceGroup],
 ) -> Vec<EquivalenceGroup> {
-    let probe = [SimNode::new(template.clone())];
-    groups
+    // The template node joins the loop's snapshot for the check, as CA adds it to a fork.
+    let mark = packing.checkpoint();
+    let slot = packing.add_node(template.clone());
+    let fitting = groups
         .iter()
-        .filter(|g| filter.fits(&pods[g.pods[0]], &probe, 0))
+        .filter(|g| packing.fits(&pods[g.pods[0]], slot))
         .cloned()
-        .collect()
+        .collect();
+    packing.rollback(mark);
+    fitting
 }
 
 /// The estimator's limiter: the smallest positive of max-nodes-per-scaleup, the free
@@ -343,7 +342,7 @@ fn limiter(
     let similar_capacity: i32 = headroom(&ng.id) + similar.iter().map(|s| headroom(s)).sum::<i32>();
     let mut limit = settings.max_nodes_per_scaleup.min(similar_capacity);
     if settings.max_nodes_total > 0 {
-        limit = limit.min((settings.max_nodes_total - cluster.nodes.len() as i32).max(0));
+        limit = limit.min((settings.max_nodes_total - cluster.len() as i32).max(0));
     }
     limit
 }
@@ -425,7 +424,7 @@ fn apply_limits(
 ) -> Vec<(String, i32)> {
     let mut n = option.node_count;
     if settings.max_nodes_total > 0 {
-        n = n.min(settings.max_nodes_total - cluster.nodes.len() as i32);
+        n = n.min(settings.max_nodes_total - cluster.len() as i32);
     }
     let (cores, gib) = cluster_totals(cluster);
     let node_cores = option.node_capacity.cpu_m as f64 / 1000.0;

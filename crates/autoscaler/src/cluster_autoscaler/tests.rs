@@ -12,7 +12,7 @@ use super::scale_down::{drain_rule, utilization, BlockingPodReason, DrainOutcome
 use super::settings::{parse_expanders, ExpanderKind};
 use super::*;
 use crate::model::{NodeSchedulingSpec, PodSchedulingSpec, Resources};
-use crate::node_fit::{BasicFilter, SimNode};
+use crate::node_fit::Packing;
 
 const MIB: i64 = 1024 * 1024;
 const GIB: i64 = 1024 * MIB;
@@ -121,7 +121,6 @@ fn run(
         state,
         obs,
         now_ms,
-        &BasicFilter,
         &mut ChaCha8Rng::seed_from_u64(7),
     )
 }
@@ -608,15 +607,8 @@ fn estimator_first_fit_decreasing() {
         let specs: Vec<_> = infos.iter().map(|p| p.spec.clone()).collect();
         let groups = equivalence_groups(&refs);
         let template = node_spec("t", 4000, 8 * GIB);
-        let mut base: Vec<SimNode> = Vec::new();
-        let est = estimate(
-            &BasicFilter,
-            &mut base,
-            &template,
-            &specs,
-            &groups,
-            max_nodes,
-        );
+        let mut base = Packing::new();
+        let est = estimate(&mut base, &template, &specs, &groups, max_nodes);
         assert_eq!(
             (est.node_count, est.pods.len()),
             (expect_nodes, expect_pods),

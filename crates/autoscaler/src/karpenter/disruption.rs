@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
+use crate::model::NodeSchedulingSpec;
 use crate::model::{PodSchedulingSpec, Resources};
-use crate::node_fit::{PodFits, SimNode};
+use crate::node_fit::Packing;
 
 use super::nodepool::{Budget, CapacityType, ConsolidationPolicy, DisruptionReason};
 use super::provisioning::{
@@ -36,7 +37,7 @@ pub struct KPod {
 /// A node Karpenter manages.
 #[derive(Debug, Clone)]
 pub struct KNode {
-    pub sim: SimNode,
+    pub spec: NodeSchedulingSpec,
     pub pool: usize,
     pub instance_type: String,
     pub capacity_type: CapacityType,
@@ -92,7 +93,6 @@ pub fn disrupt(
     pending: &[Arc<PodSchedulingSpec>],
     settings: &DisruptionSettings,
     budget_active: &dyn Fn(&Budget) -> bool,
-    filter: &dyn PodFits,
 ) -> Vec<Command> {
     let mut out = expiration(cat, nodes);
     let budget_for = |reason| budgets(cat, nodes, reason, budget_active);
@@ -120,7 +120,6 @@ pub fn disrupt(
             pending,
             settings,
             &mut budget_for(DisruptionReason::Drifted),
-            filter,
         ) {
             out.push(cmd);
             return out;
@@ -149,7 +148,7 @@ pub fn disrupt(
             .take(MULTI_NODE_MAX_CANDIDATES)
             .collect()
     };
-    if let Some(cmd) = multi_node(cat, nodes, &allowed, pending, settings, filter) {
+    if let Some(cmd) = multi_node(cat, nodes, &allowed, pending, settings) {
         out.push(cmd);
         return out;
     }
@@ -163,7 +162,6 @@ pub fn disrupt(
             &[n],
             pending,
             settings,
-            filter,
             Method::SingleNodeConsolidation,
         ) {
             spend(&mut budget, nodes[n].pool);
@@ -291,13 +289,12 @@ fn drift(
     pending: &[Arc<PodSchedulingSpec>],
     settings: &DisruptionSettings,
     budget: &mut [i32],
-    filter: &dyn PodFits,
 ) -> Option<Command> {
     for &n in cands.iter().filter(|&&n| nodes[n].drifted) {
         if budget[nodes[n].pool] < 1 {
             continue;
         }
-        let (sched, _) = simulate(cat, nodes, &[n], pending, filter)?;
+        let (sched, _) = simulate(cat, nodes, &[n], pending)?;
         let replacements: Vec<Launch> = sched
             .claims
             .iter()
@@ -330,14 +327,18 @@ fn simulate(
     nodes: &[KNode],
     set: &[usize],
     pending: &[Arc<PodSchedulingSpec>],
-    filter: &dyn PodFits,
 ) -> Option<(Schedule, usize)> {
-    let mut others: Vec<SimNode> = nodes
+    let mut others = Packing::new();
+    for (_, n) in nodes
         .iter()
         .enumerate()
         .filter(|(i, n)| !set.contains(i) && !n.marked_for_deletion)
-        .map(|(_, n)| n.sim.clone())
-        .collect();
+    {
+        let slot = others.add_node(n.spec.clone());
+        for p in &n.pods {
+            others.place(p.spec.clone(), slot);
+        }
+    }
     let mut pods: Vec<Arc<PodSchedulingSpec>> = set
         .iter()
         .flat_map(|&n| {
@@ -350,7 +351,7 @@ fn simulate(
         .collect();
     let moved = pods.len();
     pods.extend(pending.iter().cloned());
-    let sched = schedule(cat, &mut others, &pods, filter);
+    let sched = schedule(cat, &mut others, &pods);
     sched
         .unschedulable
         .iter()
@@ -366,10 +367,9 @@ fn consolidate(
     set: &[usize],
     pending: &[Arc<PodSchedulingSpec>],
     settings: &DisruptionSettings,
-    filter: &dyn PodFits,
     method: Method,
 ) -> Option<Command> {
-    let (sched, moved) = simulate(cat, nodes, set, pending, filter)?;
+    let (sched, moved) = simulate(cat, nodes, set, pending)?;
     let current = price(nodes, set);
     // Claims opened only for pending pods do not count against the candidates.
     let claims: Vec<&NodeClaim> = sched
@@ -490,7 +490,6 @@ fn multi_node(
     allowed: &[usize],
     pending: &[Arc<PodSchedulingSpec>],
     settings: &DisruptionSettings,
-    filter: &dyn PodFits,
 ) -> Option<Command> {
     if allowed.len() < 2 {
         return None;
@@ -505,7 +504,6 @@ fn multi_node(
             &allowed[..mid],
             pending,
             settings,
-            filter,
             Method::MultiNodeConsolidation,
         ) {
             Some(cmd) => {

@@ -7,8 +7,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::model::NodeSelectorTerm;
 use crate::model::{well_known, NodeSchedulingSpec, PodSchedulingSpec, Resources};
-use crate::node_fit::{requirement_matches, PodFits, SimNode};
+use crate::node_fit::{fits_fresh_node, Packing};
+use crate::scheduler::matching::node_selector_term_matches;
 
 use super::nodepool::{CapacityType, NodePool};
 
@@ -121,10 +123,15 @@ pub struct Schedule {
 
 /// Builds every (pool, type, offering) compatible with the pool's requirements, as nodes
 /// whose allocatable is the type's minus the pool's DaemonSet overhead.
-pub fn candidate_nodes(cat: &Catalog) -> (Vec<Candidate>, Vec<SimNode>) {
+pub fn candidate_nodes(cat: &Catalog) -> (Vec<Candidate>, Vec<Arc<NodeSchedulingSpec>>) {
     let mut cands = Vec::new();
     let mut nodes = Vec::new();
     for (p, pool) in cat.pools.iter().enumerate() {
+        // The pool's requirements read as one node selector term over the node's labels.
+        let term = NodeSelectorTerm {
+            match_expressions: pool.requirements.iter().map(|r| r.req.clone()).collect(),
+            match_fields: Vec::new(),
+        };
         for (t, it) in cat.types.iter().enumerate() {
             for (o, off) in it.offerings.iter().enumerate() {
                 if cat.unavailable.is_unavailable(
@@ -141,11 +148,9 @@ pub fn candidate_nodes(cat: &Catalog) -> (Vec<Candidate>, Vec<SimNode>) {
                     off,
                     cat.daemonset_overhead.get(p).copied().unwrap_or_default(),
                 );
-                if !pool
-                    .requirements
-                    .iter()
-                    .all(|r| requirement_matches(&r.req, &spec.labels))
-                {
+                // An empty node selector term matches nothing in Kubernetes; no requirements
+                // here means no restriction.
+                if !term.match_expressions.is_empty() && !node_selector_term_matches(&term, &spec) {
                     continue;
                 }
                 if spec.allocatable.cpu_m <= 0 || spec.allocatable.memory_bytes <= 0 {
@@ -156,7 +161,7 @@ pub fn candidate_nodes(cat: &Catalog) -> (Vec<Candidate>, Vec<SimNode>) {
                     type_idx: t,
                     offering: o,
                 });
-                nodes.push(SimNode::new(spec));
+                nodes.push(Arc::new(spec));
             }
         }
     }
@@ -195,11 +200,10 @@ pub fn node_spec(
 /// else a new claim from the highest-weight pool whose remaining limits allow it.
 pub fn schedule(
     cat: &Catalog,
-    existing: &mut [SimNode],
+    existing: &mut Packing,
     pods: &[Arc<PodSchedulingSpec>],
-    filter: &dyn PodFits,
 ) -> Schedule {
-    let (candidates, mut cand_nodes) = candidate_nodes(cat);
+    let (candidates, cand_nodes) = candidate_nodes(cat);
     let mut order: Vec<usize> = (0..pods.len()).collect();
     order.sort_by_key(|&i| {
         std::cmp::Reverse((pods[i].requests.cpu_m, pods[i].requests.memory_bytes))
@@ -211,23 +215,21 @@ pub fn schedule(
     let mut out = Schedule::default();
     for i in order {
         let pod = &pods[i];
-        if let Some(n) = (0..existing.len()).find(|&n| filter.fits(pod, existing, n)) {
-            existing[n].place(pod.clone());
+        if let Some(n) = existing.place_first_fit(pod, 0..existing.len()) {
             out.on_existing.push((i, n));
             continue;
         }
-        if add_to_open_claim(&mut out.claims, &mut cand_nodes, pod, i, filter) {
+        if add_to_open_claim(&mut out.claims, &cand_nodes, pod, i) {
             continue;
         }
         match open_claim(
             cat,
             &candidates,
-            &mut cand_nodes,
+            &cand_nodes,
             &pool_order,
             &remaining,
             pod,
             i,
-            filter,
         ) {
             Some(claim) => {
                 reserve_limits(cat, &candidates, &claim, &mut remaining[claim.pool]);
@@ -243,32 +245,27 @@ pub fn schedule(
 /// The candidates of `claim` on which `pod` still fits next to the claim's pods.
 fn narrow(
     claim: &NodeClaim,
-    cand_nodes: &mut [SimNode],
+    cand_nodes: &[Arc<NodeSchedulingSpec>],
     pod: &PodSchedulingSpec,
-    filter: &dyn PodFits,
 ) -> Vec<usize> {
-    let mut keep = Vec::new();
-    for &c in &claim.candidates {
-        cand_nodes[c].requested = claim.requested;
-        if filter.fits(pod, cand_nodes, c) {
-            keep.push(c);
-        }
-        cand_nodes[c].requested = Resources::ZERO;
-    }
-    keep
+    claim
+        .candidates
+        .iter()
+        .copied()
+        .filter(|&c| fits_fresh_node(pod, &cand_nodes[c], claim.requested))
+        .collect()
 }
 
 fn add_to_open_claim(
     claims: &mut [NodeClaim],
-    cand_nodes: &mut [SimNode],
+    cand_nodes: &[Arc<NodeSchedulingSpec>],
     pod: &Arc<PodSchedulingSpec>,
     i: usize,
-    filter: &dyn PodFits,
 ) -> bool {
     let mut order: Vec<usize> = (0..claims.len()).collect();
     order.sort_by_key(|&c| claims[c].pods.len());
     for c in order {
-        let keep = narrow(&claims[c], cand_nodes, pod, filter);
+        let keep = narrow(&claims[c], cand_nodes, pod);
         if !keep.is_empty() {
             let claim = &mut claims[c];
             claim.candidates = keep;
@@ -284,12 +281,11 @@ fn add_to_open_claim(
 fn open_claim(
     cat: &Catalog,
     candidates: &[Candidate],
-    cand_nodes: &mut [SimNode],
+    cand_nodes: &[Arc<NodeSchedulingSpec>],
     pool_order: &[usize],
     remaining: &[PoolUsage],
     pod: &Arc<PodSchedulingSpec>,
     i: usize,
-    filter: &dyn PodFits,
 ) -> Option<NodeClaim> {
     for &p in pool_order {
         let all: Vec<usize> = (0..candidates.len())
@@ -308,7 +304,7 @@ fn open_claim(
             pods: Vec::new(),
             requested: Resources::ZERO,
         };
-        let keep = narrow(&claim, cand_nodes, pod, filter);
+        let keep = narrow(&claim, cand_nodes, pod);
         if !keep.is_empty() {
             return Some(NodeClaim {
                 pool: p,

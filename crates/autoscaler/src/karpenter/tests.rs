@@ -6,7 +6,7 @@ use super::disruption::*;
 use super::nodepool::*;
 use super::provisioning::*;
 use crate::model::{PodSchedulingSpec, Resources, SelectorOperator, SelectorRequirement};
-use crate::node_fit::{BasicFilter, SimNode};
+use crate::node_fit::Packing;
 
 const GIB: i64 = 1024 * 1024 * 1024;
 
@@ -169,7 +169,7 @@ impl World {
 
     fn launches(&self, pods: &[Arc<PodSchedulingSpec>]) -> Vec<Launch> {
         let cat = self.cat();
-        let sched = schedule(&cat, &mut [], pods, &BasicFilter);
+        let sched = schedule(&cat, &mut Packing::new(), pods);
         sched
             .claims
             .iter()
@@ -273,7 +273,7 @@ fn pools_by_weight_limits_and_existing_nodes() {
     let light = on_demand_pool("light");
     let w = World::new(vec![light.clone(), heavy.clone()]);
     let cat = w.cat();
-    let sched = schedule(&cat, &mut [], &[pod(1000, GIB)], &BasicFilter);
+    let sched = schedule(&cat, &mut Packing::new(), &[pod(1000, GIB)]);
     assert_eq!(
         sched.claims[0].pool, 1,
         "the higher weight pool is tried first"
@@ -283,12 +283,7 @@ fn pools_by_weight_limits_and_existing_nodes() {
     limited.limits.cpu_m = Some(4000);
     let w = World::new(vec![light, limited]);
     let cat = w.cat();
-    let sched = schedule(
-        &cat,
-        &mut [],
-        &[pod(3000, GIB), pod(3000, GIB)],
-        &BasicFilter,
-    );
+    let sched = schedule(&cat, &mut Packing::new(), &[pod(3000, GIB), pod(3000, GIB)]);
     let pools: Vec<usize> = sched.claims.iter().map(|c| c.pool).collect();
     assert_eq!(
         pools,
@@ -296,21 +291,18 @@ fn pools_by_weight_limits_and_existing_nodes() {
         "the second claim overflows into the lower-weight pool"
     );
 
-    let mut existing = [SimNode::new(
-        crate::node_fit::SimNode::new(Default::default()).spec,
-    )];
-    existing[0].spec.allocatable = Resources {
-        cpu_m: 2000,
-        memory_bytes: 4 * GIB,
-        gpu: 0,
-        pods: 10,
-    };
-    let sched = schedule(
-        &cat,
-        &mut existing,
-        &[pod(1500, GIB), pod(1500, GIB)],
-        &BasicFilter,
-    );
+    let mut existing = Packing::new();
+    existing.add_node(crate::model::NodeSchedulingSpec {
+        name: "existing".into(),
+        allocatable: Resources {
+            cpu_m: 2000,
+            memory_bytes: 4 * GIB,
+            gpu: 0,
+            pods: 10,
+        },
+        ..Default::default()
+    });
+    let sched = schedule(&cat, &mut existing, &[pod(1500, GIB), pod(1500, GIB)]);
     assert_eq!((sched.on_existing.len(), sched.claims.len()), (1, 1));
 }
 
@@ -373,12 +365,8 @@ fn knode(
 ) -> KNode {
     let it = world.types.iter().find(|t| t.name == ty).unwrap();
     let off = it.offerings.iter().find(|o| o.capacity_type == ct).unwrap();
-    let mut sim = SimNode::new(node_spec(&world.pools[pool], it, off, Resources::ZERO));
-    for p in &pods {
-        sim.place(p.clone());
-    }
     KNode {
-        sim,
+        spec: node_spec(&world.pools[pool], it, off, Resources::ZERO),
         pool,
         instance_type: ty.into(),
         capacity_type: ct,
@@ -406,7 +394,7 @@ fn knode(
 }
 
 fn run_disrupt(w: &World, nodes: &[KNode], settings: DisruptionSettings) -> Vec<Command> {
-    disrupt(&w.cat(), nodes, &[], &settings, &|_| true, &BasicFilter)
+    disrupt(&w.cat(), nodes, &[], &settings, &|_| true)
 }
 
 #[test]

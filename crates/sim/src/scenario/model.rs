@@ -107,7 +107,9 @@ impl InstanceType {
     pub fn price_usd_per_hour(&self, capacity: CapacityType) -> f64 {
         match capacity {
             CapacityType::OnDemand => self.on_demand_usd_per_hour,
-            CapacityType::Spot => self.on_demand_usd_per_hour * (1.0 - self.spot_savings_pct / 100.0),
+            CapacityType::Spot => {
+                self.on_demand_usd_per_hour * (1.0 - self.spot_savings_pct / 100.0)
+            }
         }
     }
 }
@@ -117,9 +119,17 @@ impl InstanceType {
 pub enum Distribution {
     Constant(SimDuration),
     /// Log-normal given by its median and the sigma of the underlying normal.
-    LogNormal { median: SimDuration, sigma: f64 },
-    Uniform { min: SimDuration, max: SimDuration },
-    Exponential { mean: SimDuration },
+    LogNormal {
+        median: SimDuration,
+        sigma: f64,
+    },
+    Uniform {
+        min: SimDuration,
+        max: SimDuration,
+    },
+    Exponential {
+        mean: SimDuration,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -199,7 +209,10 @@ pub struct Deployment {
 pub enum LoadModel {
     /// Piecewise-constant samples: `values[i]` holds from `i * step` (after scale and time
     /// offset were applied), wrapping around at the end.
-    Trace { step: SimDuration, values: Arc<Vec<f64>> },
+    Trace {
+        step: SimDuration,
+        values: Arc<Vec<f64>>,
+    },
     Synthetic(SyntheticLoad),
 }
 

@@ -1,0 +1,344 @@
+//! kube-scheduler semantics: filters, scores, preemption, over a [`ClusterSnapshot`].
+//!
+//! # Overview
+//! - [`ClusterSnapshot`] is kube-scheduler's NodeInfo cache: nodes (their spec, requested
+//!   and non-zero requested resources, bound pods), bound pods (spec, node, start time,
+//!   terminating or not) and nominations. The simulator mutates it as the cluster changes
+//!   (`add_node`, `remove_node`, `set_unschedulable`, `set_taints`, `bind`, `unbind`,
+//!   `set_terminating`, `nominate`). It is cheap to `clone()`: the cluster-autoscaler forks it
+//!   for what-if simulations (binpacking, drain) and calls [`ClusterSnapshot::fits`], which
+//!   runs exactly the filters below and nothing else.
+//! - [`filters`] holds one function per Filter plugin, each giving `Ok(())` or a
+//!   [`Rejection`] with kube-scheduler's reason strings; [`PreFilter`] is the per-pod state
+//!   they share.
+//! - [`scores`] holds the Score plugins with the default weights (TaintToleration 3,
+//!   NodeAffinity 2, PodTopologySpread 2, InterPodAffinity 2, NodeResourcesFit 1,
+//!   NodeResourcesBalancedAllocation 1) and their normalization.
+//! - [`Scheduler`] runs one scheduling cycle ([`Scheduler::schedule_one`]) and, on failure,
+//!   DefaultPreemption ([`Scheduler::preempt`]); [`Scheduler::schedule`] does both.
+//!
+//! # Lifecycle (what the simulator does)
+//! 1. Pop the highest-priority pending pod (PrioritySort), call [`Scheduler::schedule`].
+//! 2. `Scheduled(node)`: `snapshot.bind(pod, spec, node, now_ms)`.
+//! 3. `Nominated { preemption, .. }`: delete the victims gracefully (mark them with
+//!    `set_terminating(.., Termination::Preempted)`, `unbind` when gone),
+//!    `snapshot.nominate(pod, spec, node)`, clear `clear_nominations`, and retry the pod
+//!    after its back-off; it may land elsewhere.
+//! 4. `Unschedulable(err)`: the pod stays Pending with `err.to_string()` as its
+//!    PodScheduled=False message, and is retried after its back-off (1 s doubling to 10 s).
+//!
+//! # Complexity
+//! Per attempt, PreFilter is O(nodes × constraints) for topology spread (per-node match counts
+//! of each selector are kept incrementally as pods bind and unbind, keyed by interned pod
+//! classes) and O(pods matching a term) for inter-pod affinity. Filtering stops after
+//! `numFeasibleNodesToFind` feasible nodes (percentageOfNodesToScore, adaptive by default);
+//! scoring is O(feasible nodes). Preemption dry-runs at most every potential node, re-running
+//! the filters once per victim.
+//!
+//! # Determinism
+//! Nodes are visited in id order from a rotating start index kept in the [`Scheduler`]; ties
+//! between equally scored nodes and the preemption offset are drawn from the RNG passed in.
+//! No clock, no global RNG, no iteration over hash maps: the same snapshot, calls and RNG
+//! stream give the same placements.
+//!
+//! # Deviations from kube-scheduler
+//! - Pods carry pod-level requests, so the non-zero request rule (100m / 200 MiB) applies to
+//!   the pod's total rather than per container.
+//! - Nominated pods reserve their requests in the resource fit of pods of equal or lower
+//!   priority; they are not added to topology spread or inter-pod affinity counts.
+//! - Host ports, volumes, images and namespace selectors of affinity terms are not modeled.
+
+pub mod filters;
+mod interpod;
+pub mod matching;
+mod preemption;
+pub mod scores;
+pub mod snapshot;
+mod spread;
+
+use std::fmt;
+
+use rand::Rng;
+
+pub use filters::{Code, FilterResult, PreFilter, Reason, Rejection};
+pub use preemption::{Pdb, Preemption};
+pub use snapshot::{ClusterSnapshot, NodeId, NodeInfo, PodId, Termination};
+pub use spread::SYSTEM_DEFAULT_CONSTRAINTS;
+
+use crate::model::PodSchedulingSpec;
+
+/// NodeResourcesFit's scoring strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum ScoringStrategy {
+    /// Spread pods over nodes (kube-scheduler's default).
+    #[default]
+    LeastAllocated,
+    /// Bin-pack.
+    MostAllocated,
+}
+
+/// kube-scheduler settings the engine honours. Defaults are kube-scheduler's.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SchedulerConfig {
+    pub scoring: ScoringStrategy,
+    /// `percentageOfNodesToScore`; `None` (or 0) is the adaptive rule.
+    pub percentage_of_nodes_to_score: Option<u32>,
+    /// DefaultPreemption's `minCandidateNodesPercentage` (10).
+    pub min_candidate_nodes_percentage: u32,
+    /// DefaultPreemption's `minCandidateNodesAbsolute` (100).
+    pub min_candidate_nodes_absolute: u32,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        SchedulerConfig {
+            scoring: ScoringStrategy::LeastAllocated,
+            percentage_of_nodes_to_score: None,
+            min_candidate_nodes_percentage: 10,
+            min_candidate_nodes_absolute: 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("percentageOfNodesToScore must be between 0 and 100, got {0}")]
+    PercentageOfNodesToScore(u32),
+    #[error("minCandidateNodesPercentage must be between 0 and 100, got {0}")]
+    MinCandidateNodesPercentage(u32),
+    #[error("minCandidateNodesPercentage and minCandidateNodesAbsolute cannot both be zero")]
+    NoPreemptionCandidates,
+}
+
+impl SchedulerConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(p) = self.percentage_of_nodes_to_score.filter(|&p| p > 100) {
+            return Err(ConfigError::PercentageOfNodesToScore(p));
+        }
+        if self.min_candidate_nodes_percentage > 100 {
+            return Err(ConfigError::MinCandidateNodesPercentage(
+                self.min_candidate_nodes_percentage,
+            ));
+        }
+        if self.min_candidate_nodes_percentage == 0 && self.min_candidate_nodes_absolute == 0 {
+            return Err(ConfigError::NoPreemptionCandidates);
+        }
+        Ok(())
+    }
+}
+
+/// Why a pod fits no node, aggregated as kube-scheduler's FitError prints it:
+/// `0/5 nodes are available: 2 Insufficient cpu, 3 node(s) had untolerated taint {k: v}.`
+/// followed by the preemption message, if preemption ran and failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FitError {
+    pub num_all_nodes: usize,
+    /// Each node's rejection, in node id order.
+    pub statuses: Vec<(NodeId, Rejection)>,
+    /// PostFilter's message (`preemption: ...`), empty when preemption did not run or
+    /// succeeded.
+    pub post_filter_msg: String,
+}
+
+impl fmt::Display for FitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.num_all_nodes == 0 {
+            return f.write_str("no nodes available to schedule pods");
+        }
+        write!(f, "0/{} nodes are available:", self.num_all_nodes)?;
+        let hist = reasons_histogram(self.statuses.iter().map(|(_, r)| r), None, 0);
+        if !hist.is_empty() {
+            write!(f, " {hist}.")?;
+        }
+        if !self.post_filter_msg.is_empty() {
+            write!(f, " {}", self.post_filter_msg)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for FitError {}
+
+/// "count reason" entries sorted as strings and joined, as `sortReasonsHistogram` does;
+/// `absent` nodes (of `absent_count`) get the given reason.
+fn reasons_histogram<'a>(
+    statuses: impl Iterator<Item = &'a Rejection>,
+    absent: Option<Reason>,
+    absent_count: usize,
+) -> String {
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for r in statuses {
+        for reason in &r.reasons {
+            *counts.entry(reason.to_string()).or_insert(0) += 1;
+        }
+    }
+    if let Some(reason) = absent.filter(|_| absent_count > 0) {
+        *counts.entry(reason.to_string()).or_insert(0) += absent_count;
+    }
+    let mut entries: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    entries.sort();
+    entries.join(", ")
+}
+
+/// `0/N nodes are available: ...` over some nodes' statuses, the others counted with
+/// `absent`.
+pub(crate) fn availability_message<'a>(
+    num_all: usize,
+    statuses: impl Iterator<Item = &'a Rejection> + Clone,
+    absent: Reason,
+) -> String {
+    let present = statuses.clone().count();
+    let hist = reasons_histogram(statuses, Some(absent), num_all.saturating_sub(present));
+    format!("0/{num_all} nodes are available: {hist}.")
+}
+
+/// What one scheduling attempt decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScheduleOutcome {
+    /// Bind the pod to this node.
+    Scheduled(NodeId),
+    /// The pod fits nowhere, but preempting victims makes room: see [`Preemption`].
+    Nominated {
+        preemption: Preemption,
+        error: FitError,
+    },
+    /// The pod stays Pending with this error (preemption included in its message).
+    Unschedulable(FitError),
+}
+
+/// The scheduling profile plus the little state kube-scheduler keeps between cycles: the
+/// index of the node where the next feasibility search starts.
+#[derive(Debug, Clone)]
+pub struct Scheduler {
+    cfg: SchedulerConfig,
+    next_start_node_index: usize,
+}
+
+/// `minFeasibleNodesToFind` and `minFeasibleNodesPercentageToFind`.
+const MIN_FEASIBLE_NODES_TO_FIND: usize = 100;
+const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND: usize = 5;
+
+impl Scheduler {
+    pub fn new(cfg: SchedulerConfig) -> Result<Scheduler, ConfigError> {
+        cfg.validate()?;
+        Ok(Scheduler {
+            cfg,
+            next_start_node_index: 0,
+        })
+    }
+
+    pub fn config(&self) -> &SchedulerConfig {
+        &self.cfg
+    }
+
+    /// How many feasible nodes to find before scoring: all below 100 nodes, otherwise
+    /// max(100, nodes × pct %), with pct = max(5, 50 − nodes/125) unless configured.
+    pub fn num_feasible_nodes_to_find(&self, num_all_nodes: usize) -> usize {
+        if num_all_nodes < MIN_FEASIBLE_NODES_TO_FIND {
+            return num_all_nodes;
+        }
+        let pct = match self.cfg.percentage_of_nodes_to_score {
+            Some(p) if p > 0 => p as usize,
+            _ => (50usize.saturating_sub(num_all_nodes / 125))
+                .max(MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND),
+        };
+        (num_all_nodes * pct / 100).max(MIN_FEASIBLE_NODES_TO_FIND)
+    }
+
+    /// One scheduling cycle (filters, then scores) for a pending pod. Does not bind: the
+    /// caller binds on `Ok`.
+    pub fn schedule_one(
+        &mut self,
+        snap: &ClusterSnapshot,
+        pod_id: PodId,
+        pod: &PodSchedulingSpec,
+        rng: &mut impl Rng,
+    ) -> Result<NodeId, FitError> {
+        let nodes = snap.node_ids();
+        let failed = |statuses| FitError {
+            num_all_nodes: nodes.len(),
+            statuses,
+            post_filter_msg: String::new(),
+        };
+        if nodes.is_empty() {
+            return Err(failed(Vec::new()));
+        }
+        let pre = PreFilter::new(snap, pod, Some(pod_id));
+        // A nominated pod tries its nominated node first, alone.
+        if let Some(nom) = snap.nomination(pod_id) {
+            if snap.node(nom.node).is_some() && pre.filter(nom.node).is_ok() {
+                return Ok(nom.node);
+            }
+        }
+        let to_find = self.num_feasible_nodes_to_find(nodes.len());
+        let start = self.next_start_node_index % nodes.len();
+        let (mut feasible, mut statuses, mut processed) = (Vec::new(), Vec::new(), 0);
+        for i in 0..nodes.len() {
+            let node = nodes[(start + i) % nodes.len()];
+            processed += 1;
+            match pre.filter(node) {
+                Ok(()) => feasible.push(node),
+                Err(r) => statuses.push((node, r)),
+            }
+            if feasible.len() >= to_find {
+                break;
+            }
+        }
+        self.next_start_node_index = (start + processed) % nodes.len();
+        match feasible.len() {
+            0 => {
+                statuses.sort_by_key(|(n, _)| *n);
+                Err(failed(statuses))
+            }
+            1 => Ok(feasible[0]),
+            _ => {
+                let scores = scores::score_nodes(snap, pod, &feasible, self.cfg.scoring);
+                Ok(feasible[scores::select_host(&scores, rng)])
+            }
+        }
+    }
+
+    /// DefaultPreemption for a pod that failed with `fit`. `Err` is the PostFilter message,
+    /// `preemption: ` included.
+    pub fn preempt(
+        &self,
+        snap: &ClusterSnapshot,
+        pod_id: PodId,
+        pod: &PodSchedulingSpec,
+        fit: &FitError,
+        pdbs: &[Pdb],
+        rng: &mut impl Rng,
+    ) -> Result<Preemption, String> {
+        preemption::preempt(&self.cfg, snap, pod_id, pod, fit, pdbs, rng)
+            .map_err(|m| format!("preemption: {m}"))
+    }
+
+    /// A full attempt: schedule, and preempt if the pod fits nowhere.
+    pub fn schedule(
+        &mut self,
+        snap: &ClusterSnapshot,
+        pod_id: PodId,
+        pod: &PodSchedulingSpec,
+        pdbs: &[Pdb],
+        rng: &mut impl Rng,
+    ) -> ScheduleOutcome {
+        let mut error = match self.schedule_one(snap, pod_id, pod, rng) {
+            Ok(node) => return ScheduleOutcome::Scheduled(node),
+            Err(e) => e,
+        };
+        if error.num_all_nodes == 0 {
+            return ScheduleOutcome::Unschedulable(error);
+        }
+        match self.preempt(snap, pod_id, pod, &error, pdbs, rng) {
+            Ok(preemption) => ScheduleOutcome::Nominated { preemption, error },
+            Err(msg) => {
+                error.post_filter_msg = msg;
+                ScheduleOutcome::Unschedulable(error)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,269 @@
+//! The Filter plugins in kube-scheduler's default order, their reasons (the exact strings
+//! kube-scheduler prints) and `PreFilter`, the per-pod state every filter reads (kube-
+//! scheduler's CycleState after PreFilter).
+
+use std::fmt;
+
+use super::interpod::{self, InterPodFilter};
+use super::matching::{
+    first_untolerated_hard_taint, required_node_affinity_matches, tolerates_unschedulable,
+};
+use super::snapshot::{pod_request, ClusterSnapshot, NodeId, NodeInfo, PodId};
+use super::spread::{self, HardSpread};
+use crate::model::{NodeSchedulingSpec, PodSchedulingSpec, Resources};
+
+/// How a node failed, as kube-scheduler's status codes: preemption only considers nodes
+/// whose failure removing pods could resolve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Code {
+    Unschedulable,
+    UnschedulableAndUnresolvable,
+}
+
+/// One filter failure reason. `Display` gives kube-scheduler's exact text.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Reason {
+    /// NodeUnschedulable.
+    NodeUnschedulable,
+    /// NodeName.
+    NodeNameMismatch,
+    /// TaintToleration (NoSchedule / NoExecute).
+    UntoleratedTaint {
+        key: String,
+        value: String,
+    },
+    /// NodeAffinity (nodeSelector and required node affinity).
+    NodeAffinityMismatch,
+    /// NodeResourcesFit.
+    TooManyPods,
+    InsufficientCpu,
+    InsufficientMemory,
+    InsufficientGpu,
+    /// PodTopologySpread: the node lacks a constraint's topology key.
+    SpreadMissingLabel,
+    /// PodTopologySpread: placing the pod here would exceed maxSkew.
+    SpreadConstraintsNotMatch,
+    /// InterPodAffinity.
+    AffinityRulesNotMatch,
+    AntiAffinityRulesNotMatch,
+    ExistingAntiAffinityRulesNotMatch,
+    /// Preemption (PostFilter) outcomes, per node.
+    NoPreemptionVictims,
+    PreemptionNotHelpful,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Reason::NodeUnschedulable => "node(s) were unschedulable",
+            Reason::NodeNameMismatch => "node(s) didn't match the requested node name",
+            // Kubernetes up to 1.34 names the taint; later releases print
+            // "node(s) had untolerated taint(s)". The named form is the one users paste.
+            Reason::UntoleratedTaint { key, value } => {
+                return write!(f, "node(s) had untolerated taint {{{key}: {value}}}");
+            }
+            Reason::NodeAffinityMismatch => "node(s) didn't match Pod's node affinity/selector",
+            Reason::TooManyPods => "Too many pods",
+            Reason::InsufficientCpu => "Insufficient cpu",
+            Reason::InsufficientMemory => "Insufficient memory",
+            Reason::InsufficientGpu => "Insufficient nvidia.com/gpu",
+            Reason::SpreadMissingLabel => {
+                "node(s) didn't match pod topology spread constraints (missing required label)"
+            }
+            Reason::SpreadConstraintsNotMatch => {
+                "node(s) didn't match pod topology spread constraints"
+            }
+            Reason::AffinityRulesNotMatch => "node(s) didn't match pod affinity rules",
+            Reason::AntiAffinityRulesNotMatch => "node(s) didn't match pod anti-affinity rules",
+            Reason::ExistingAntiAffinityRulesNotMatch => {
+                "node(s) didn't satisfy existing pods anti-affinity rules"
+            }
+            Reason::NoPreemptionVictims => "No preemption victims found for incoming pod",
+            Reason::PreemptionNotHelpful => "Preemption is not helpful for scheduling",
+        };
+        f.write_str(s)
+    }
+}
+
+/// A node's filter failure: the first failing plugin's code and reasons (NodeResourcesFit
+/// may give several).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub code: Code,
+    pub reasons: Vec<Reason>,
+}
+
+impl Rejection {
+    pub fn unresolvable(reason: Reason) -> Rejection {
+        Rejection {
+            code: Code::UnschedulableAndUnresolvable,
+            reasons: vec![reason],
+        }
+    }
+
+    pub fn unschedulable(reason: Reason) -> Rejection {
+        Rejection {
+            code: Code::Unschedulable,
+            reasons: vec![reason],
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, r) in self.reasons.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{r}")?;
+        }
+        Ok(())
+    }
+}
+
+pub type FilterResult = Result<(), Rejection>;
+
+/// NodeUnschedulable: cordoned nodes admit only pods tolerating the unschedulable taint.
+pub fn filter_node_unschedulable(
+    pod: &PodSchedulingSpec,
+    node: &NodeSchedulingSpec,
+) -> FilterResult {
+    if node.unschedulable && !tolerates_unschedulable(&pod.tolerations) {
+        return Err(Rejection::unresolvable(Reason::NodeUnschedulable));
+    }
+    Ok(())
+}
+
+/// NodeName: a pod pinned with `spec.nodeName` fits only that node.
+pub fn filter_node_name(pod: &PodSchedulingSpec, node: &NodeSchedulingSpec) -> FilterResult {
+    match &pod.node_name {
+        Some(name) if *name != node.name => Err(Rejection::unresolvable(Reason::NodeNameMismatch)),
+        _ => Ok(()),
+    }
+}
+
+/// TaintToleration: every NoSchedule and NoExecute taint must be tolerated; the reason
+/// names the first one that is not.
+pub fn filter_taint_toleration(pod: &PodSchedulingSpec, node: &NodeSchedulingSpec) -> FilterResult {
+    match first_untolerated_hard_taint(&node.taints, &pod.tolerations) {
+        Some(t) => Err(Rejection::unresolvable(Reason::UntoleratedTaint {
+            key: t.key.clone(),
+            value: t.value.clone(),
+        })),
+        None => Ok(()),
+    }
+}
+
+/// NodeAffinity: `nodeSelector` and required node affinity (In, NotIn, Exists,
+/// DoesNotExist, Gt, Lt; matchFields on metadata.name).
+pub fn filter_node_affinity(pod: &PodSchedulingSpec, node: &NodeSchedulingSpec) -> FilterResult {
+    if required_node_affinity_matches(pod, node) {
+        Ok(())
+    } else {
+        Err(Rejection::unresolvable(Reason::NodeAffinityMismatch))
+    }
+}
+
+/// NodeResourcesFit: pod slots, then cpu, memory and nvidia.com/gpu against allocatable
+/// minus requested minus `reserved` (nominated pods of equal or higher priority). Every
+/// insufficient resource is reported, as kube-scheduler does.
+pub fn filter_resources_fit(
+    request: &Resources,
+    node: &NodeInfo,
+    reserved: &Resources,
+) -> FilterResult {
+    let alloc = &node.spec.allocatable;
+    let used = node.requested.add(reserved);
+    let mut reasons = Vec::new();
+    if used.pods + 1 > alloc.pods {
+        reasons.push(Reason::TooManyPods);
+    }
+    if request.cpu_m > 0 && request.cpu_m > alloc.cpu_m - used.cpu_m {
+        reasons.push(Reason::InsufficientCpu);
+    }
+    if request.memory_bytes > 0 && request.memory_bytes > alloc.memory_bytes - used.memory_bytes {
+        reasons.push(Reason::InsufficientMemory);
+    }
+    if request.gpu > 0 && request.gpu > alloc.gpu - used.gpu {
+        reasons.push(Reason::InsufficientGpu);
+    }
+    if reasons.is_empty() {
+        Ok(())
+    } else {
+        Err(Rejection {
+            code: Code::Unschedulable,
+            reasons,
+        })
+    }
+}
+
+/// A pod's PreFilter state against one snapshot: everything the filters need that does
+/// not depend on the node, computed once per scheduling attempt. Build it again after the
+/// snapshot changes.
+pub struct PreFilter<'a> {
+    pub(crate) snap: &'a ClusterSnapshot,
+    pub(crate) pod: &'a PodSchedulingSpec,
+    pub(crate) pod_id: Option<PodId>,
+    pub(crate) request: Resources,
+    spread: HardSpread,
+    interpod: InterPodFilter,
+}
+
+impl<'a> PreFilter<'a> {
+    /// `pod_id` is the pod's own id if it has one (so its own nomination is not counted
+    /// against it).
+    pub fn new(
+        snap: &'a ClusterSnapshot,
+        pod: &'a PodSchedulingSpec,
+        pod_id: Option<PodId>,
+    ) -> Self {
+        PreFilter {
+            snap,
+            pod,
+            pod_id,
+            request: pod_request(pod),
+            spread: spread::prefilter(snap, pod),
+            interpod: interpod::prefilter(snap, pod),
+        }
+    }
+
+    /// Runs every filter on one node, in kube-scheduler's order, stopping at the first
+    /// failing plugin.
+    pub fn filter(&self, node: NodeId) -> FilterResult {
+        let info = self
+            .snap
+            .node(node)
+            .unwrap_or_else(|| panic!("node {node:?} is not in the snapshot"));
+        let spec = &*info.spec;
+        filter_node_unschedulable(self.pod, spec)?;
+        filter_node_name(self.pod, spec)?;
+        filter_taint_toleration(self.pod, spec)?;
+        filter_node_affinity(self.pod, spec)?;
+        filter_resources_fit(&self.request, info, &self.reserved_on(node))?;
+        self.spread.filter(self.snap, node)?;
+        self.interpod.filter(self.snap, node)
+    }
+
+    /// Requests of pods nominated to `node` with priority at least the pod's own (the
+    /// nominator's reservation, `RunFilterPluginsWithNominatedPods`).
+    fn reserved_on(&self, node: NodeId) -> Resources {
+        let mut reserved = Resources::ZERO;
+        if !self.snap.has_nominations() {
+            return reserved;
+        }
+        for (id, n) in self.snap.nominated_to(node) {
+            if Some(id) != self.pod_id && n.priority >= self.pod.priority {
+                reserved = reserved.add(&n.request);
+            }
+        }
+        reserved
+    }
+}
+
+impl ClusterSnapshot {
+    /// Runs every filter (no scores) for `pod` on `node`: the cluster-autoscaler's
+    /// `CheckPredicates`. For many nodes, build one [`PreFilter`] and call its `filter`.
+    pub fn fits(&self, pod: &PodSchedulingSpec, node: NodeId) -> FilterResult {
+        PreFilter::new(self, pod, None).filter(node)
+    }
+}

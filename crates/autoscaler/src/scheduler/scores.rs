@@ -1,0 +1,210 @@
+//! The Score plugins with kube-scheduler's default weights, their normalization, and the
+//! seeded choice among the best-scoring nodes.
+
+use rand::Rng;
+
+use super::matching::{node_selector_term_matches, tolerations_tolerate};
+use super::snapshot::{non_zero_request, ClusterSnapshot, NodeId, NodeInfo};
+use super::{interpod, spread, ScoringStrategy};
+use crate::model::{PodSchedulingSpec, TaintEffect, Toleration};
+
+pub const MAX_NODE_SCORE: i64 = 100;
+
+/// Default plugin weights (`apis/config/v1/default_plugins.go`).
+pub const WEIGHT_TAINT_TOLERATION: i64 = 3;
+pub const WEIGHT_NODE_AFFINITY: i64 = 2;
+pub const WEIGHT_POD_TOPOLOGY_SPREAD: i64 = 2;
+pub const WEIGHT_INTER_POD_AFFINITY: i64 = 2;
+pub const WEIGHT_NODE_RESOURCES_FIT: i64 = 1;
+pub const WEIGHT_BALANCED_ALLOCATION: i64 = 1;
+
+/// Each plugin's normalized score for one node, and the weighted total.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NodeScore {
+    pub node: Option<NodeId>,
+    pub taint_toleration: i64,
+    pub node_affinity: i64,
+    pub pod_topology_spread: i64,
+    pub inter_pod_affinity: i64,
+    pub node_resources_fit: i64,
+    pub balanced_allocation: i64,
+    pub total: i64,
+}
+
+/// Scores every feasible node for `pod`, in the order given.
+pub fn score_nodes(
+    snap: &ClusterSnapshot,
+    pod: &PodSchedulingSpec,
+    feasible: &[NodeId],
+    strategy: ScoringStrategy,
+) -> Vec<NodeScore> {
+    let infos: Vec<&NodeInfo> = feasible
+        .iter()
+        .map(|&n| snap.node(n).expect("feasible node"))
+        .collect();
+    let prefer_tols: Vec<Toleration> = pod
+        .tolerations
+        .iter()
+        .filter(|t| t.effect.is_none_or(|e| e == TaintEffect::PreferNoSchedule))
+        .cloned()
+        .collect();
+    let taint_raw: Vec<i64> = infos
+        .iter()
+        .map(|n| {
+            let t = n.spec.taints.iter();
+            t.filter(|t| {
+                t.effect == TaintEffect::PreferNoSchedule && !tolerations_tolerate(&prefer_tols, t)
+            })
+            .count() as i64
+        })
+        .collect();
+    let affinity_raw: Vec<i64> = infos
+        .iter()
+        .map(|n| {
+            let terms = pod.node_affinity.preferred.iter();
+            terms
+                .filter(|(_, t)| node_selector_term_matches(t, &n.spec))
+                .map(|(w, _)| i64::from(*w))
+                .sum()
+        })
+        .collect();
+    let taint = default_normalize(&taint_raw, true);
+    let affinity = default_normalize(&affinity_raw, false);
+    let spread = spread::score(snap, pod, feasible);
+    let interpod = interpod::score(snap, pod, feasible);
+    let best_effort = pod.requests.cpu_m == 0 && pod.requests.memory_bytes == 0;
+    (0..feasible.len())
+        .map(|i| {
+            let fit = resources_fit_score(pod, infos[i], strategy);
+            let balanced = if best_effort {
+                0
+            } else {
+                balanced_allocation_score(pod, infos[i])
+            };
+            let total = WEIGHT_TAINT_TOLERATION * taint[i]
+                + WEIGHT_NODE_AFFINITY * affinity[i]
+                + WEIGHT_POD_TOPOLOGY_SPREAD * spread[i]
+                + WEIGHT_INTER_POD_AFFINITY * interpod[i]
+                + WEIGHT_NODE_RESOURCES_FIT * fit
+                + WEIGHT_BALANCED_ALLOCATION * balanced;
+            NodeScore {
+                node: Some(feasible[i]),
+                taint_toleration: taint[i],
+                node_affinity: affinity[i],
+                pod_topology_spread: spread[i],
+                inter_pod_affinity: interpod[i],
+                node_resources_fit: fit,
+                balanced_allocation: balanced,
+                total,
+            }
+        })
+        .collect()
+}
+
+/// `helper.DefaultNormalizeScore`: scale to 0..=100 by the maximum; `reverse` flips it (an
+/// all-zero list becomes all 100 when reversed).
+pub fn default_normalize(raw: &[i64], reverse: bool) -> Vec<i64> {
+    let max = raw.iter().copied().max().unwrap_or(0).max(0);
+    raw.iter()
+        .map(|&s| {
+            if max == 0 {
+                return if reverse { MAX_NODE_SCORE } else { 0 };
+            }
+            let s = MAX_NODE_SCORE * s / max;
+            if reverse {
+                MAX_NODE_SCORE - s
+            } else {
+                s
+            }
+        })
+        .collect()
+}
+
+/// NodeResourcesFit score over cpu and memory (weight 1 each), with the non-zero request
+/// rule on both the node's pods and the incoming pod.
+pub fn resources_fit_score(
+    pod: &PodSchedulingSpec,
+    node: &NodeInfo,
+    strategy: ScoringStrategy,
+) -> i64 {
+    let nz = non_zero_request(&pod.requests);
+    let alloc = &node.spec.allocatable;
+    let pairs = [
+        (node.non_zero_requested.cpu_m + nz.cpu_m, alloc.cpu_m),
+        (
+            node.non_zero_requested.memory_bytes + nz.memory_bytes,
+            alloc.memory_bytes,
+        ),
+    ];
+    let (mut sum, mut weights) = (0, 0);
+    for (requested, allocatable) in pairs {
+        if allocatable == 0 {
+            continue;
+        }
+        sum += match strategy {
+            ScoringStrategy::LeastAllocated => least_requested_score(requested, allocatable),
+            ScoringStrategy::MostAllocated => most_requested_score(requested, allocatable),
+        };
+        weights += 1;
+    }
+    if weights == 0 {
+        0
+    } else {
+        sum / weights
+    }
+}
+
+/// (allocatable − requested) × 100 ÷ allocatable; 0 when over-committed.
+pub fn least_requested_score(requested: i64, allocatable: i64) -> i64 {
+    if allocatable == 0 || requested > allocatable {
+        return 0;
+    }
+    (allocatable - requested) * MAX_NODE_SCORE / allocatable
+}
+
+/// requested × 100 ÷ allocatable, requested capped at allocatable.
+pub fn most_requested_score(requested: i64, allocatable: i64) -> i64 {
+    if allocatable == 0 {
+        return 0;
+    }
+    requested.min(allocatable) * MAX_NODE_SCORE / allocatable
+}
+
+/// NodeResourcesBalancedAllocation with the real (not non-zero) requests:
+/// (1 − |cpuFraction − memFraction| ÷ 2) × 100, fractions capped at 1.
+pub fn balanced_allocation_score(pod: &PodSchedulingSpec, node: &NodeInfo) -> i64 {
+    let alloc = &node.spec.allocatable;
+    let pairs = [
+        (node.requested.cpu_m + pod.requests.cpu_m, alloc.cpu_m),
+        (
+            node.requested.memory_bytes + pod.requests.memory_bytes,
+            alloc.memory_bytes,
+        ),
+    ];
+    let fraction = |(r, a): (i64, i64)| (a != 0).then(|| (r as f64 / a as f64).min(1.0));
+    // With one resource (or none) allocatable the deviation is 0.
+    let std = match (fraction(pairs[0]), fraction(pairs[1])) {
+        (Some(cpu), Some(mem)) => ((cpu - mem) / 2.0).abs(),
+        _ => 0.0,
+    };
+    ((1.0 - std) * MAX_NODE_SCORE as f64) as i64
+}
+
+/// `selectHost`: the highest total wins; ties are broken uniformly at random by reservoir
+/// sampling over the nodes in order, with the caller's RNG.
+pub fn select_host(scores: &[NodeScore], rng: &mut impl Rng) -> usize {
+    assert!(!scores.is_empty(), "select_host needs at least one node");
+    let (mut best, mut ties) = (0, 1u32);
+    for i in 1..scores.len() {
+        if scores[i].total > scores[best].total {
+            best = i;
+            ties = 1;
+        } else if scores[i].total == scores[best].total {
+            ties += 1;
+            if rng.random_range(0..ties) == 0 {
+                best = i;
+            }
+        }
+    }
+    best
+}

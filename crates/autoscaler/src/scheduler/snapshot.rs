@@ -1,0 +1,497 @@
+//! `ClusterSnapshot`: kube-scheduler's NodeInfo cache. Nodes with their requested and
+//! non-zero requested resources and bound pods, the bound pods themselves, nominations, and
+//! the incremental indexes (pod classes, selector match counts, topology domains) that keep
+//! topology spread and inter-pod affinity O(nodes) per pod instead of O(pods).
+
+use std::cell::{Ref, RefCell};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use super::matching::label_selector_matches;
+use crate::model::{
+    LabelSelector, Labels, NodeSchedulingSpec, PodSchedulingSpec, Resources, Taint,
+};
+
+/// A node's id: its slot in the snapshot. Ids are handed out in increasing order and never
+/// reused, so iteration in id order is deterministic and survives node removals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(pub u32);
+
+/// A pod's id, chosen by the caller (the simulator's pod id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PodId(pub u64);
+
+/// kube-scheduler's default requests for pods that set none, used only by scoring
+/// (`schedutil.DefaultMilliCPURequest`, `DefaultMemoryRequest`).
+pub const DEFAULT_MILLI_CPU_REQUEST: i64 = 100;
+pub const DEFAULT_MEMORY_REQUEST_BYTES: i64 = 200 * 1024 * 1024;
+
+/// The non-zero request of a pod for scoring: 100m CPU / 200 MiB where it requests none.
+/// Applied to the pod's total rather than per container (the model keeps pod totals).
+pub fn non_zero_request(r: &Resources) -> Resources {
+    Resources {
+        cpu_m: if r.cpu_m == 0 {
+            DEFAULT_MILLI_CPU_REQUEST
+        } else {
+            r.cpu_m
+        },
+        memory_bytes: if r.memory_bytes == 0 {
+            DEFAULT_MEMORY_REQUEST_BYTES
+        } else {
+            r.memory_bytes
+        },
+        gpu: r.gpu,
+        pods: 1,
+    }
+}
+
+/// A pod's requests as the fit filter counts them: one pod slot, whatever the spec says.
+pub fn pod_request(spec: &PodSchedulingSpec) -> Resources {
+    Resources {
+        pods: 1,
+        ..spec.requests
+    }
+}
+
+/// One node of the snapshot.
+#[derive(Debug, Clone)]
+pub struct NodeInfo {
+    pub spec: Arc<NodeSchedulingSpec>,
+    /// Sum of the bound pods' requests (`pods` is the pod count).
+    pub requested: Resources,
+    /// The same with the non-zero rule, for NodeResourcesFit scoring.
+    pub non_zero_requested: Resources,
+    /// Bound pods, in bind order.
+    pub pods: Vec<PodId>,
+}
+
+/// Why a bound pod is terminating, if it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Termination {
+    /// Deleted by scheduler preemption (the DisruptionTarget condition with reason
+    /// PreemptionByScheduler).
+    Preempted,
+    /// Any other deletion (scale-down, eviction, completion).
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub struct BoundPod {
+    pub spec: Arc<PodSchedulingSpec>,
+    pub node: NodeId,
+    /// When the pod started (ms of virtual time); preemption prefers victims that started late.
+    pub start_ms: i64,
+    pub terminating: Option<Termination>,
+    pub(crate) class: u32,
+}
+
+/// A pod nominated to a node by preemption; its requests are reserved there for pods of
+/// equal or lower priority.
+#[derive(Debug, Clone)]
+pub struct Nomination {
+    pub node: NodeId,
+    pub priority: i32,
+    pub request: Resources,
+}
+
+/// Pods that share namespace, labels and pod (anti-)affinity: one per workload template.
+#[derive(Debug, Clone)]
+pub(crate) struct PodClass {
+    pub spec: Arc<PodSchedulingSpec>,
+    /// Bound pods of the class per node (terminating ones included, as inter-pod affinity
+    /// counts them).
+    pub nodes: BTreeMap<NodeId, u32>,
+    /// Selector index entries this class matches.
+    pub selectors: Vec<u32>,
+}
+
+/// Pods matching one (namespace, selector): per node counts of non-terminating pods (as
+/// PodTopologySpread counts them) and the matching classes.
+#[derive(Debug, Clone)]
+pub(crate) struct SelectorEntry {
+    pub namespace: String,
+    pub selector: LabelSelector,
+    pub per_node: Vec<u32>,
+    pub classes: Vec<u32>,
+}
+
+/// Interned values of one topology key: each node's domain id.
+#[derive(Debug, Clone)]
+pub(crate) struct TopologyKey {
+    pub key: String,
+    /// Indexed by node slot; `NO_DOMAIN` where the node lacks the label.
+    pub node_domain: Vec<u32>,
+    pub domains: Vec<String>,
+    lookup: HashMap<String, u32>,
+}
+
+pub(crate) const NO_DOMAIN: u32 = u32::MAX;
+
+type ClassKey = (
+    String,
+    Labels,
+    crate::model::PodAffinity,
+    crate::model::PodAffinity,
+);
+
+/// The incremental indexes. Behind a `RefCell` because read paths (filters) create
+/// selector and topology entries on first use; the `HashMap`s are only ever looked up,
+/// never iterated, so they cannot leak nondeterminism.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Index {
+    pub classes: Vec<PodClass>,
+    class_lookup: HashMap<ClassKey, u32>,
+    pub selectors: Vec<SelectorEntry>,
+    selector_lookup: HashMap<(String, LabelSelector), u32>,
+    pub topology: Vec<TopologyKey>,
+    topology_lookup: HashMap<String, u32>,
+    /// Classes with any pod (anti-)affinity term, in class order.
+    pub affinity_classes: Vec<u32>,
+}
+
+/// kube-scheduler's view of the cluster. Cheap to `clone()` (node and pod specs are shared
+/// `Arc`s), which is how the cluster-autoscaler forks it for what-if simulations.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterSnapshot {
+    nodes: Vec<Option<NodeInfo>>,
+    live: Vec<NodeId>,
+    pods: BTreeMap<PodId, BoundPod>,
+    nominated: BTreeMap<PodId, Nomination>,
+    index: RefCell<Index>,
+}
+
+impl ClusterSnapshot {
+    pub fn new() -> ClusterSnapshot {
+        ClusterSnapshot::default()
+    }
+
+    /// Adds a node; its id is one past the largest ever handed out.
+    pub fn add_node(&mut self, spec: Arc<NodeSchedulingSpec>) -> NodeId {
+        let id = NodeId(self.nodes.len() as u32);
+        let index = self.index.get_mut();
+        for topo in &mut index.topology {
+            let d = topo.domain_of(&spec.labels);
+            topo.node_domain.push(d);
+        }
+        for sel in &mut index.selectors {
+            sel.per_node.push(0);
+        }
+        let info = NodeInfo {
+            spec,
+            requested: Resources::ZERO,
+            non_zero_requested: Resources::ZERO,
+            pods: Vec::new(),
+        };
+        self.nodes.push(Some(info));
+        self.live.push(id);
+        id
+    }
+
+    /// Removes a node and every pod bound to it; returns those pods' ids (bind order).
+    /// Nominations to the node are dropped.
+    pub fn remove_node(&mut self, node: NodeId) -> Vec<PodId> {
+        let pods = self.node(node).map(|n| n.pods.clone()).unwrap_or_default();
+        for &p in &pods {
+            self.unbind(p);
+        }
+        self.nominated.retain(|_, n| n.node != node);
+        if let Some(slot) = self.nodes.get_mut(node.0 as usize) {
+            *slot = None;
+        }
+        self.live.retain(|&n| n != node);
+        pods
+    }
+
+    pub fn set_unschedulable(&mut self, node: NodeId, unschedulable: bool) {
+        self.update_spec(node, |s| s.unschedulable = unschedulable);
+    }
+
+    pub fn set_taints(&mut self, node: NodeId, taints: Vec<Taint>) {
+        self.update_spec(node, |s| s.taints = taints);
+    }
+
+    fn update_spec(&mut self, node: NodeId, f: impl FnOnce(&mut NodeSchedulingSpec)) {
+        let info = self.node_mut(node);
+        f(Arc::make_mut(&mut info.spec));
+    }
+
+    /// Binds a pod to a node (the scheduler's assume + bind). Binding a pod id that is
+    /// already bound is a caller bug.
+    pub fn bind(&mut self, pod: PodId, spec: Arc<PodSchedulingSpec>, node: NodeId, start_ms: i64) {
+        assert!(
+            !self.pods.contains_key(&pod),
+            "pod {pod:?} is already bound"
+        );
+        let class = self.class_of(&spec);
+        let req = pod_request(&spec);
+        let nz = non_zero_request(&spec.requests);
+        let info = self.node_mut(node);
+        info.requested = info.requested.add(&req);
+        info.non_zero_requested = info.non_zero_requested.add(&nz);
+        info.pods.push(pod);
+        self.nominated.remove(&pod);
+        self.count_class(class, node, 1, true);
+        self.pods.insert(
+            pod,
+            BoundPod {
+                spec,
+                node,
+                start_ms,
+                terminating: None,
+                class,
+            },
+        );
+    }
+
+    /// Removes a bound pod from its node; returns what it was, or `None` if not bound.
+    pub fn unbind(&mut self, pod: PodId) -> Option<BoundPod> {
+        let bound = self.pods.remove(&pod)?;
+        let req = pod_request(&bound.spec);
+        let nz = non_zero_request(&bound.spec.requests);
+        let info = self.node_mut(bound.node);
+        info.requested = info.requested.sub(&req);
+        info.non_zero_requested = info.non_zero_requested.sub(&nz);
+        info.pods.retain(|&p| p != pod);
+        self.count_class(bound.class, bound.node, -1, bound.terminating.is_none());
+        Some(bound)
+    }
+
+    /// Marks a bound pod as terminating: it keeps its resources until unbound, but no longer
+    /// counts for topology spread (kube-scheduler skips pods with a deletion timestamp).
+    pub fn set_terminating(&mut self, pod: PodId, why: Termination) {
+        let Some(bound) = self.pods.get_mut(&pod) else {
+            return;
+        };
+        let was_counted = bound.terminating.is_none();
+        bound.terminating = Some(why);
+        let (class, node) = (bound.class, bound.node);
+        if was_counted {
+            let index = self.index.get_mut();
+            for &s in &index.classes[class as usize].selectors {
+                index.selectors[s as usize].per_node[node.0 as usize] -= 1;
+            }
+        }
+    }
+
+    /// Records that `pod` is nominated to `node` (after preemption); its requests are
+    /// reserved there for pods of equal or lower priority until it binds or is cleared.
+    pub fn nominate(&mut self, pod: PodId, spec: &PodSchedulingSpec, node: NodeId) {
+        let n = Nomination {
+            node,
+            priority: spec.priority,
+            request: pod_request(spec),
+        };
+        self.nominated.insert(pod, n);
+    }
+
+    pub fn clear_nomination(&mut self, pod: PodId) {
+        self.nominated.remove(&pod);
+    }
+
+    pub fn has_nominations(&self) -> bool {
+        !self.nominated.is_empty()
+    }
+
+    pub fn nomination(&self, pod: PodId) -> Option<&Nomination> {
+        self.nominated.get(&pod)
+    }
+
+    /// Pods nominated to `node`, in pod id order.
+    pub fn nominated_to(&self, node: NodeId) -> impl Iterator<Item = (PodId, &Nomination)> + '_ {
+        // Nominations are few; a scan beats keeping a second index in step.
+        self.nominated
+            .iter()
+            .filter(move |(_, n)| n.node == node)
+            .map(|(&p, n)| (p, n))
+    }
+
+    pub fn node(&self, node: NodeId) -> Option<&NodeInfo> {
+        self.nodes.get(node.0 as usize).and_then(Option::as_ref)
+    }
+
+    fn node_mut(&mut self, node: NodeId) -> &mut NodeInfo {
+        self.nodes
+            .get_mut(node.0 as usize)
+            .and_then(Option::as_mut)
+            .unwrap_or_else(|| panic!("node {node:?} is not in the snapshot"))
+    }
+
+    /// Live node ids, ascending.
+    pub fn node_ids(&self) -> &[NodeId] {
+        &self.live
+    }
+
+    pub fn num_nodes(&self) -> usize {
+        self.live.len()
+    }
+
+    pub fn pod(&self, pod: PodId) -> Option<&BoundPod> {
+        self.pods.get(&pod)
+    }
+
+    /// Bound pods in id order.
+    pub fn pods(&self) -> impl Iterator<Item = (PodId, &BoundPod)> + '_ {
+        self.pods.iter().map(|(&id, p)| (id, p))
+    }
+
+    pub fn num_pods(&self) -> usize {
+        self.pods.len()
+    }
+
+    /// The node a node name belongs to (linear; for `spec.nodeName` and tests).
+    pub fn node_by_name(&self, name: &str) -> Option<NodeId> {
+        self.live
+            .iter()
+            .copied()
+            .find(|&n| self.node(n).is_some_and(|i| i.spec.name == name))
+    }
+
+    pub(crate) fn index(&self) -> Ref<'_, Index> {
+        self.index.borrow()
+    }
+
+    /// The index entry of (namespace, selector), created (and filled from the bound pods)
+    /// on first use.
+    pub(crate) fn selector_id(&self, namespace: &str, selector: &LabelSelector) -> u32 {
+        let mut index = self.index.borrow_mut();
+        let key = (namespace.to_string(), selector.clone());
+        if let Some(&id) = index.selector_lookup.get(&key) {
+            return id;
+        }
+        let id = index.selectors.len() as u32;
+        let mut entry = SelectorEntry {
+            namespace: namespace.to_string(),
+            selector: selector.clone(),
+            per_node: vec![0; self.nodes.len()],
+            classes: Vec::new(),
+        };
+        for (c, class) in index.classes.iter_mut().enumerate() {
+            if class.spec.namespace == namespace
+                && label_selector_matches(selector, &class.spec.labels)
+            {
+                entry.classes.push(c as u32);
+                class.selectors.push(id);
+            }
+        }
+        for pod in self.pods.values() {
+            if pod.terminating.is_none()
+                && index.classes[pod.class as usize].selectors.contains(&id)
+            {
+                entry.per_node[pod.node.0 as usize] += 1;
+            }
+        }
+        index.selectors.push(entry);
+        index.selector_lookup.insert(key, id);
+        id
+    }
+
+    /// The interned topology key, created on first use.
+    pub(crate) fn topology_id(&self, key: &str) -> u32 {
+        let mut index = self.index.borrow_mut();
+        if let Some(&id) = index.topology_lookup.get(key) {
+            return id;
+        }
+        let id = index.topology.len() as u32;
+        let mut topo = TopologyKey {
+            key: key.to_string(),
+            node_domain: Vec::with_capacity(self.nodes.len()),
+            domains: Vec::new(),
+            lookup: HashMap::new(),
+        };
+        for slot in &self.nodes {
+            let d = slot
+                .as_ref()
+                .map_or(NO_DOMAIN, |n| topo.domain_of(&n.spec.labels));
+            topo.node_domain.push(d);
+        }
+        index.topology.push(topo);
+        index.topology_lookup.insert(key.to_string(), id);
+        id
+    }
+
+    fn class_of(&mut self, spec: &Arc<PodSchedulingSpec>) -> u32 {
+        let index = self.index.get_mut();
+        let key: ClassKey = (
+            spec.namespace.clone(),
+            spec.labels.clone(),
+            spec.pod_affinity.clone(),
+            spec.pod_anti_affinity.clone(),
+        );
+        if let Some(&c) = index.class_lookup.get(&key) {
+            return c;
+        }
+        let c = index.classes.len() as u32;
+        let mut selectors = Vec::new();
+        for (s, entry) in index.selectors.iter_mut().enumerate() {
+            if entry.namespace == spec.namespace
+                && label_selector_matches(&entry.selector, &spec.labels)
+            {
+                selectors.push(s as u32);
+                entry.classes.push(c);
+            }
+        }
+        if has_affinity_terms(spec) {
+            index.affinity_classes.push(c);
+        }
+        index.classes.push(PodClass {
+            spec: spec.clone(),
+            nodes: BTreeMap::new(),
+            selectors,
+        });
+        index.class_lookup.insert(key, c);
+        c
+    }
+
+    fn count_class(&mut self, class: u32, node: NodeId, delta: i32, in_selectors: bool) {
+        let index = self.index.get_mut();
+        let pc = &mut index.classes[class as usize];
+        let n = pc.nodes.entry(node).or_insert(0);
+        *n = n
+            .checked_add_signed(delta)
+            .expect("class count went negative");
+        if *n == 0 {
+            pc.nodes.remove(&node);
+        }
+        if in_selectors {
+            for &s in &index.classes[class as usize].selectors {
+                let c = &mut index.selectors[s as usize].per_node[node.0 as usize];
+                *c = c
+                    .checked_add_signed(delta)
+                    .expect("selector count went negative");
+            }
+        }
+    }
+}
+
+impl Index {
+    pub fn domain(&self, topo: u32, node: NodeId) -> u32 {
+        self.topology[topo as usize]
+            .node_domain
+            .get(node.0 as usize)
+            .copied()
+            .unwrap_or(NO_DOMAIN)
+    }
+}
+
+impl TopologyKey {
+    fn domain_of(&mut self, labels: &Labels) -> u32 {
+        let Some(v) = labels.get(&self.key) else {
+            return NO_DOMAIN;
+        };
+        if let Some(&d) = self.lookup.get(v) {
+            return d;
+        }
+        let d = self.domains.len() as u32;
+        self.domains.push(v.clone());
+        self.lookup.insert(v.clone(), d);
+        d
+    }
+}
+
+pub(crate) fn has_affinity_terms(spec: &PodSchedulingSpec) -> bool {
+    let (a, n) = (&spec.pod_affinity, &spec.pod_anti_affinity);
+    !(a.required.is_empty()
+        && a.preferred.is_empty()
+        && n.required.is_empty()
+        && n.preferred.is_empty())
+}
