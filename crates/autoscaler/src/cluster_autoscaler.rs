@@ -401,6 +401,8 @@ impl Cluster {
             for k in 0..upcoming_nodes(settings, state, obs, &ng.id, now_ms) {
                 let mut spec = ng.template.clone();
                 spec.name = format!("upcoming-{}-{k}", ng.id);
+                spec.labels
+                    .insert(crate::model::well_known::HOSTNAME.into(), spec.name.clone());
                 c.push(spec, None, Some(ng.id.clone()), ng.template_capacity);
             }
         }

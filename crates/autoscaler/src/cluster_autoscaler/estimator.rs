@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::model::{NodeSchedulingSpec, PodSchedulingSpec};
+use crate::model::{well_known, NodeSchedulingSpec, PodSchedulingSpec};
 use crate::node_fit::Packing;
 
 use super::observation::PodInfo;
@@ -102,6 +102,9 @@ pub fn estimate(
             }
             let mut node = template.clone();
             node.name = format!("template-node-for-{}-{added}", template.name);
+            // Each copy is its own host, as CA's sanitized template copies are.
+            node.labels
+                .insert(well_known::HOSTNAME.into(), node.name.clone());
             let slot = cluster.add_node(node);
             if !cluster.fits(pod, slot) {
                 continue 'groups;

@@ -1259,3 +1259,37 @@ fn deletion_parallelism_budgets() {
         3,
     );
 }
+
+#[test]
+fn estimator_honours_scheduler_filters() {
+    use crate::model::{LabelSelector, PodAffinityTerm};
+    // Required anti-affinity on hostname: one replica per node, whatever the room.
+    let mut s = (*spec(100, GIB, 0)).clone();
+    s.labels.insert("app".into(), "web".into());
+    let mut selector = LabelSelector::default();
+    selector.match_labels.insert("app".into(), "web".into());
+    s.pod_anti_affinity.required.push(PodAffinityTerm {
+        label_selector: selector,
+        topology_key: crate::model::well_known::HOSTNAME.into(),
+        namespaces: vec![],
+    });
+    let specs = vec![Arc::new(s); 4];
+    let infos: Vec<PodInfo> = specs
+        .iter()
+        .map(|sp| PodInfo {
+            spec: sp.clone(),
+            ..pod("w", 0, 0)
+        })
+        .collect();
+    let refs: Vec<&PodInfo> = infos.iter().collect();
+    let groups = equivalence_groups(&refs);
+    let mut base = Packing::new();
+    let est = estimate(
+        &mut base,
+        &node_spec("t", 4000, 8 * GIB),
+        &specs,
+        &groups,
+        10,
+    );
+    assert_eq!((est.node_count, est.pods.len()), (4, 4));
+}
