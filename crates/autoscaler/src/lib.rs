@@ -15,6 +15,7 @@
 //! - [`spot`]: spot interruption hazard per Spot Instance Advisor bucket.
 
 pub mod cluster_autoscaler;
+pub mod go_duration;
 pub mod karpenter;
 pub mod model;
 pub mod node_fit;

@@ -4,3 +4,4 @@
 //! that `kubectl get -o yaml` output loads unchanged.
 
 pub mod hpa;
+pub mod karpenter;

@@ -159,29 +159,14 @@ fn pod_scale_up_delay_ms(settings: &CaSettings, pod: &PodInfo) -> Result<i64, St
     let Some(raw) = pod.annotations.get(annotations::POD_SCALE_UP_DELAY) else {
         return Ok(global);
     };
-    let ms =
-        parse_go_duration_ms(raw).ok_or_else(|| format!("invalid pod-scale-up-delay {raw:?}"))?;
+    let ms = crate::go_duration::parse_ms(raw)
+        .ok_or_else(|| format!("invalid pod-scale-up-delay {raw:?}"))?;
     if ms < global {
         return Err(format!(
             "pod-scale-up-delay {raw} is below new-pod-scale-up-delay; using the flag"
         ));
     }
     Ok(ms)
-}
-
-/// A Go duration with one unit: `30s`, `2m`, `1h`, `500ms`.
-pub fn parse_go_duration_ms(s: &str) -> Option<i64> {
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.')?;
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let scale = match unit {
-        "ms" => 1.0,
-        "s" => 1e3,
-        "m" => 60e3,
-        "h" => 3600e3,
-        _ => return None,
-    };
-    Some((n * scale).round() as i64)
 }
 
 /// CA waits to see a whole burst: no scale-up while the oldest pending pod is under 2 s old,
