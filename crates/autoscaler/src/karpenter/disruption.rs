@@ -10,7 +10,8 @@ use crate::node_fit::Packing;
 
 use super::nodepool::{Budget, CapacityType, ConsolidationPolicy, DisruptionReason};
 use super::provisioning::{
-    choose_launch, schedule, Catalog, Launch, LaunchSettings, NodeClaim, Schedule,
+    candidate_table, choose_launch, schedule, CandidateTable, Catalog, Launch, LaunchSettings,
+    NodeClaim, Schedule,
 };
 
 /// `karpenter.sh/do-not-disrupt`.
@@ -57,11 +58,24 @@ pub struct KNode {
 }
 
 /// Disruption options (feature gates).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DisruptionSettings {
     pub spot_to_spot_consolidation: bool,
     pub drift_enabled: bool,
     pub launch: LaunchSettings,
+    /// Single-node consolidation tries at most this many candidates per pass.
+    pub single_node_max_candidates: usize,
+}
+
+impl Default for DisruptionSettings {
+    fn default() -> Self {
+        DisruptionSettings {
+            spot_to_spot_consolidation: false,
+            drift_enabled: false,
+            launch: LaunchSettings::default(),
+            single_node_max_candidates: 100,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,15 +126,9 @@ pub fn disrupt(
         });
         return out;
     }
+    let mut sim = Sim::new(cat, nodes, pending, settings);
     if settings.drift_enabled {
-        if let Some(cmd) = drift(
-            cat,
-            nodes,
-            &cands,
-            pending,
-            settings,
-            &mut budget_for(DisruptionReason::Drifted),
-        ) {
+        if let Some(cmd) = sim.drift(&cands, &mut budget_for(DisruptionReason::Drifted)) {
             out.push(cmd);
             return out;
         }
@@ -148,22 +156,17 @@ pub fn disrupt(
             .take(MULTI_NODE_MAX_CANDIDATES)
             .collect()
     };
-    if let Some(cmd) = multi_node(cat, nodes, &allowed, pending, settings) {
+    if let Some(cmd) = sim.multi_node(&allowed) {
         out.push(cmd);
         return out;
     }
-    for &n in &under {
+    // Karpenter stops single-node consolidation at a 3-minute timeout; a candidate cap
+    // stands in for it so a pass costs the same on every machine.
+    for &n in under.iter().take(settings.single_node_max_candidates) {
         if budget[nodes[n].pool] < 1 {
             continue;
         }
-        if let Some(cmd) = consolidate(
-            cat,
-            nodes,
-            &[n],
-            pending,
-            settings,
-            Method::SingleNodeConsolidation,
-        ) {
+        if let Some(cmd) = sim.consolidate(&[n], Method::SingleNodeConsolidation) {
             spend(&mut budget, nodes[n].pool);
             out.push(cmd);
             return out;
@@ -282,122 +285,161 @@ fn price(nodes: &[KNode], set: &[usize]) -> f64 {
     set.iter().map(|&n| nodes[n].price_usd_per_hour).sum()
 }
 
-fn drift(
-    cat: &Catalog,
-    nodes: &[KNode],
-    cands: &[usize],
-    pending: &[Arc<PodSchedulingSpec>],
-    settings: &DisruptionSettings,
-    budget: &mut [i32],
-) -> Option<Command> {
-    for &n in cands.iter().filter(|&&n| nodes[n].drifted) {
-        if budget[nodes[n].pool] < 1 {
-            continue;
+/// One pass's what-if machinery: the candidate table and the cluster as a packing, built
+/// once; each simulation marks its candidates unschedulable, moves their pods and rolls back.
+struct Sim<'a> {
+    cat: &'a Catalog<'a>,
+    nodes: &'a [KNode],
+    pending: &'a [Arc<PodSchedulingSpec>],
+    settings: &'a DisruptionSettings,
+    table: Arc<CandidateTable>,
+    packing: Packing,
+}
+
+impl<'a> Sim<'a> {
+    fn new(
+        cat: &'a Catalog<'a>,
+        nodes: &'a [KNode],
+        pending: &'a [Arc<PodSchedulingSpec>],
+        settings: &'a DisruptionSettings,
+    ) -> Sim<'a> {
+        let mut packing = Packing::new();
+        for n in nodes {
+            let mut spec = n.spec.clone();
+            // Nodes already being deleted take no pods.
+            spec.unschedulable |= n.marked_for_deletion;
+            let slot = packing.add_node(spec);
+            for p in &n.pods {
+                packing.place(p.spec.clone(), slot);
+            }
         }
-        let (sched, _) = simulate(cat, nodes, &[n], pending)?;
-        let replacements: Vec<Launch> = sched
+        packing.commit();
+        Sim {
+            cat,
+            nodes,
+            pending,
+            settings,
+            table: candidate_table(cat),
+            packing,
+        }
+    }
+
+    /// Reschedules the candidates' pods (and the pending pods) onto the other nodes, opening
+    /// claims as needed. `None` when some candidate pod cannot be placed.
+    fn simulate(&mut self, set: &[usize]) -> Option<(Schedule, usize)> {
+        let mark = self.packing.checkpoint();
+        for &n in set {
+            self.packing.set_unschedulable(n, true);
+            self.packing.clear_node(n);
+        }
+        let mut pods: Vec<Arc<PodSchedulingSpec>> = set
+            .iter()
+            .flat_map(|&n| {
+                self.nodes[n]
+                    .pods
+                    .iter()
+                    .filter(|p| p.reschedulable)
+                    .map(|p| p.spec.clone())
+            })
+            .collect();
+        let moved = pods.len();
+        pods.extend(self.pending.iter().cloned());
+        let sched = schedule(self.cat, &self.table, &mut self.packing, &pods);
+        self.packing.rollback(mark);
+        sched
+            .unschedulable
+            .iter()
+            .all(|&i| i >= moved)
+            .then_some((sched, moved))
+    }
+
+    fn drift(&mut self, cands: &[usize], budget: &mut [i32]) -> Option<Command> {
+        let nodes = self.nodes;
+        for &n in cands.iter().filter(|&&n| nodes[n].drifted) {
+            if budget[nodes[n].pool] < 1 {
+                continue;
+            }
+            let Some((sched, _)) = self.simulate(&[n]) else {
+                continue;
+            };
+            let replacements: Vec<Launch> = sched
+                .claims
+                .iter()
+                .filter_map(|c| choose_launch(&sched, c, self.cat, &self.settings.launch))
+                .collect();
+            if replacements.len() != sched.claims.len() {
+                continue;
+            }
+            spend(budget, nodes[n].pool);
+            let new: f64 = replacements.iter().map(|l| l.price_usd_per_hour).sum();
+            let savings = nodes[n].price_usd_per_hour - new;
+            let reason = "drifted".to_string();
+            return Some(Command {
+                method: Method::Drift,
+                candidates: vec![n],
+                replacements,
+                savings_usd_per_hour: savings,
+                reason,
+            });
+        }
+        None
+    }
+
+    /// The consolidation decision for a set of candidates: delete when the pods fit
+    /// elsewhere, replace with exactly one strictly cheaper node, otherwise nothing.
+    fn consolidate(&mut self, set: &[usize], method: Method) -> Option<Command> {
+        let (sched, moved) = self.simulate(set)?;
+        let (cat, nodes, settings) = (self.cat, self.nodes, self.settings);
+        let current = price(nodes, set);
+        // Claims opened only for pending pods do not count against the candidates.
+        let claims: Vec<&NodeClaim> = sched
             .claims
             .iter()
-            .filter_map(|c| choose_launch(&sched, c, cat, &settings.launch))
+            .filter(|c| c.pods.iter().any(|&p| p < moved))
             .collect();
-        if replacements.len() != sched.claims.len() {
-            continue;
-        }
-        spend(budget, nodes[n].pool);
-        let savings = nodes[n].price_usd_per_hour
-            - replacements
-                .iter()
-                .map(|l| l.price_usd_per_hour)
-                .sum::<f64>();
-        return Some(Command {
-            method: Method::Drift,
-            candidates: vec![n],
-            replacements,
-            savings_usd_per_hour: savings,
-            reason: "drifted".into(),
-        });
-    }
-    None
-}
-
-/// Reschedules the candidates' pods (and the pending pods) onto the other nodes, opening
-/// claims as needed. `None` when some pod cannot be placed.
-fn simulate(
-    cat: &Catalog,
-    nodes: &[KNode],
-    set: &[usize],
-    pending: &[Arc<PodSchedulingSpec>],
-) -> Option<(Schedule, usize)> {
-    let mut others = Packing::new();
-    for (_, n) in nodes
-        .iter()
-        .enumerate()
-        .filter(|(i, n)| !set.contains(i) && !n.marked_for_deletion)
-    {
-        let slot = others.add_node(n.spec.clone());
-        for p in &n.pods {
-            others.place(p.spec.clone(), slot);
+        let cmd = |replacements: Vec<Launch>, reason: String| {
+            let new: f64 = replacements.iter().map(|l| l.price_usd_per_hour).sum();
+            Command {
+                method,
+                candidates: set.to_vec(),
+                replacements,
+                savings_usd_per_hour: current - new,
+                reason,
+            }
+        };
+        match claims.len() {
+            0 => Some(cmd(vec![], "pods fit on other nodes: delete".into())),
+            1 => {
+                let claim = cheaper_claim(
+                    cat, nodes, set, &sched, claims[0], current, settings, method,
+                )?;
+                let launch = choose_launch(&sched, &claim, cat, &settings.launch)?;
+                (launch.price_usd_per_hour < current)
+                    .then(|| cmd(vec![launch], "replace with a cheaper node".into()))
+            }
+            _ => None,
         }
     }
-    let mut pods: Vec<Arc<PodSchedulingSpec>> = set
-        .iter()
-        .flat_map(|&n| {
-            nodes[n]
-                .pods
-                .iter()
-                .filter(|p| p.reschedulable)
-                .map(|p| p.spec.clone())
-        })
-        .collect();
-    let moved = pods.len();
-    pods.extend(pending.iter().cloned());
-    let sched = schedule(cat, &mut others, &pods);
-    sched
-        .unschedulable
-        .iter()
-        .all(|&i| i >= moved)
-        .then_some((sched, moved))
-}
 
-/// The consolidation decision for a set of candidates: delete when the pods fit elsewhere,
-/// replace with exactly one strictly cheaper node, otherwise nothing.
-fn consolidate(
-    cat: &Catalog,
-    nodes: &[KNode],
-    set: &[usize],
-    pending: &[Arc<PodSchedulingSpec>],
-    settings: &DisruptionSettings,
-    method: Method,
-) -> Option<Command> {
-    let (sched, moved) = simulate(cat, nodes, set, pending)?;
-    let current = price(nodes, set);
-    // Claims opened only for pending pods do not count against the candidates.
-    let claims: Vec<&NodeClaim> = sched
-        .claims
-        .iter()
-        .filter(|c| c.pods.iter().any(|&p| p < moved))
-        .collect();
-    let cmd = |replacements: Vec<Launch>, reason: String| {
-        let new: f64 = replacements.iter().map(|l| l.price_usd_per_hour).sum();
-        Command {
-            method,
-            candidates: set.to_vec(),
-            replacements,
-            savings_usd_per_hour: current - new,
-            reason,
+    /// The largest prefix (at least two nodes) of the ordered candidates that consolidates,
+    /// found by binary search.
+    fn multi_node(&mut self, allowed: &[usize]) -> Option<Command> {
+        if allowed.len() < 2 {
+            return None;
         }
-    };
-    match claims.len() {
-        0 => Some(cmd(vec![], "pods fit on other nodes: delete".into())),
-        1 => {
-            let claim = cheaper_claim(
-                cat, nodes, set, &sched, claims[0], current, settings, method,
-            )?;
-            let launch = choose_launch(&sched, &claim, cat, &settings.launch)?;
-            (launch.price_usd_per_hour < current)
-                .then(|| cmd(vec![launch], "replace with a cheaper node".into()))
+        let (mut lo, mut hi) = (2usize, allowed.len());
+        let mut best = None;
+        while lo <= hi {
+            let mid = (lo + hi) / 2;
+            match self.consolidate(&allowed[..mid], Method::MultiNodeConsolidation) {
+                Some(cmd) => {
+                    best = Some(cmd);
+                    lo = mid + 1;
+                }
+                None => hi = mid - 1,
+            }
         }
-        _ => None,
+        best
     }
 }
 
@@ -414,9 +456,9 @@ fn cheaper_claim(
     settings: &DisruptionSettings,
     method: Method,
 ) -> Option<NodeClaim> {
-    let type_of = |c: usize| sched.candidates[c].type_idx;
+    let type_of = |c: usize| sched.table.candidates[c].type_idx;
     let offer = |c: usize| {
-        let cand = &sched.candidates[c];
+        let cand = &sched.table.candidates[c];
         &cat.types[cand.type_idx].offerings[cand.offering]
     };
     let max_price = |t: usize| {
@@ -480,40 +522,6 @@ fn cheaper_claim(
         candidates: keep,
         ..claim.clone()
     })
-}
-
-/// The largest prefix (at least two nodes) of the ordered candidates that consolidates,
-/// found by binary search.
-fn multi_node(
-    cat: &Catalog,
-    nodes: &[KNode],
-    allowed: &[usize],
-    pending: &[Arc<PodSchedulingSpec>],
-    settings: &DisruptionSettings,
-) -> Option<Command> {
-    if allowed.len() < 2 {
-        return None;
-    }
-    let (mut lo, mut hi) = (2usize, allowed.len());
-    let mut best = None;
-    while lo <= hi {
-        let mid = (lo + hi) / 2;
-        match consolidate(
-            cat,
-            nodes,
-            &allowed[..mid],
-            pending,
-            settings,
-            Method::MultiNodeConsolidation,
-        ) {
-            Some(cmd) => {
-                best = Some(cmd);
-                lo = mid + 1;
-            }
-            None => hi = mid - 1,
-        }
-    }
-    best
 }
 
 /// Requests of the reschedulable pods on a node (for reports).

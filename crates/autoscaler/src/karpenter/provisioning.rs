@@ -118,12 +118,19 @@ pub struct Schedule {
     pub on_existing: Vec<(usize, usize)>,
     pub unschedulable: Vec<usize>,
     /// The candidate table the claims index into.
+    pub table: Arc<CandidateTable>,
+}
+
+/// Every (pool, type, offering) a pod could land on, with the node it would be.
+#[derive(Debug, Clone, Default)]
+pub struct CandidateTable {
     pub candidates: Vec<Candidate>,
+    pub specs: Vec<Arc<NodeSchedulingSpec>>,
 }
 
 /// Builds every (pool, type, offering) compatible with the pool's requirements, as nodes
 /// whose allocatable is the type's minus the pool's DaemonSet overhead.
-pub fn candidate_nodes(cat: &Catalog) -> (Vec<Candidate>, Vec<Arc<NodeSchedulingSpec>>) {
+pub fn candidate_table(cat: &Catalog) -> Arc<CandidateTable> {
     let mut cands = Vec::new();
     let mut nodes = Vec::new();
     for (p, pool) in cat.pools.iter().enumerate() {
@@ -165,7 +172,10 @@ pub fn candidate_nodes(cat: &Catalog) -> (Vec<Candidate>, Vec<Arc<NodeScheduling
             }
         }
     }
-    (cands, nodes)
+    Arc::new(CandidateTable {
+        candidates: cands,
+        specs: nodes,
+    })
 }
 
 /// The node a launched offering would register as.
@@ -200,10 +210,11 @@ pub fn node_spec(
 /// else a new claim from the highest-weight pool whose remaining limits allow it.
 pub fn schedule(
     cat: &Catalog,
+    table: &Arc<CandidateTable>,
     existing: &mut Packing,
     pods: &[Arc<PodSchedulingSpec>],
 ) -> Schedule {
-    let (candidates, cand_nodes) = candidate_nodes(cat);
+    let (candidates, cand_nodes) = (&table.candidates, &table.specs);
     let mut order: Vec<usize> = (0..pods.len()).collect();
     order.sort_by_key(|&i| {
         std::cmp::Reverse((pods[i].requests.cpu_m, pods[i].requests.memory_bytes))
@@ -219,26 +230,18 @@ pub fn schedule(
             out.on_existing.push((i, n));
             continue;
         }
-        if add_to_open_claim(&mut out.claims, &cand_nodes, pod, i) {
+        if add_to_open_claim(&mut out.claims, cand_nodes, pod, i) {
             continue;
         }
-        match open_claim(
-            cat,
-            &candidates,
-            &cand_nodes,
-            &pool_order,
-            &remaining,
-            pod,
-            i,
-        ) {
+        match open_claim(cat, candidates, cand_nodes, &pool_order, &remaining, pod, i) {
             Some(claim) => {
-                reserve_limits(cat, &candidates, &claim, &mut remaining[claim.pool]);
+                reserve_limits(cat, candidates, &claim, &mut remaining[claim.pool]);
                 out.claims.push(claim);
             }
             None => out.unschedulable.push(i),
         }
     }
-    out.candidates = candidates;
+    out.table = table.clone();
     out
 }
 
@@ -386,7 +389,7 @@ pub fn choose_launch(
         .candidates
         .iter()
         .map(|&c| {
-            let cand = &schedule.candidates[c];
+            let cand = &schedule.table.candidates[c];
             let it = &cat.types[cand.type_idx];
             (it, &it.offerings[cand.offering])
         })

@@ -169,7 +169,7 @@ impl World {
 
     fn launches(&self, pods: &[Arc<PodSchedulingSpec>]) -> Vec<Launch> {
         let cat = self.cat();
-        let sched = schedule(&cat, &mut Packing::new(), pods);
+        let sched = schedule(&cat, &candidate_table(&cat), &mut Packing::new(), pods);
         sched
             .claims
             .iter()
@@ -273,7 +273,12 @@ fn pools_by_weight_limits_and_existing_nodes() {
     let light = on_demand_pool("light");
     let w = World::new(vec![light.clone(), heavy.clone()]);
     let cat = w.cat();
-    let sched = schedule(&cat, &mut Packing::new(), &[pod(1000, GIB)]);
+    let sched = schedule(
+        &cat,
+        &candidate_table(&cat),
+        &mut Packing::new(),
+        &[pod(1000, GIB)],
+    );
     assert_eq!(
         sched.claims[0].pool, 1,
         "the higher weight pool is tried first"
@@ -283,7 +288,12 @@ fn pools_by_weight_limits_and_existing_nodes() {
     limited.limits.cpu_m = Some(4000);
     let w = World::new(vec![light, limited]);
     let cat = w.cat();
-    let sched = schedule(&cat, &mut Packing::new(), &[pod(3000, GIB), pod(3000, GIB)]);
+    let sched = schedule(
+        &cat,
+        &candidate_table(&cat),
+        &mut Packing::new(),
+        &[pod(3000, GIB), pod(3000, GIB)],
+    );
     let pools: Vec<usize> = sched.claims.iter().map(|c| c.pool).collect();
     assert_eq!(
         pools,
@@ -302,7 +312,12 @@ fn pools_by_weight_limits_and_existing_nodes() {
         },
         ..Default::default()
     });
-    let sched = schedule(&cat, &mut existing, &[pod(1500, GIB), pod(1500, GIB)]);
+    let sched = schedule(
+        &cat,
+        &candidate_table(&cat),
+        &mut existing,
+        &[pod(1500, GIB), pod(1500, GIB)],
+    );
     assert_eq!((sched.on_existing.len(), sched.claims.len()), (1, 1));
 }
 
