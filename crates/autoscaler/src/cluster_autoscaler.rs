@@ -223,6 +223,23 @@ fn refresh_state(
     now_ms: i64,
     d: &mut Decision,
 ) {
+    for name in &obs.scale_down_failures {
+        let group = obs
+            .nodes
+            .iter()
+            .find(|n| &n.spec.name == name)
+            .and_then(|n| n.group.as_deref());
+        scale_down::record_failure(state, name, group, now_ms);
+        let msg = format!(
+            "failed to delete node {name}; scale-down held for scale-down-delay-after-failure"
+        );
+        d.event(
+            EventType::Warning,
+            "ScaleDownFailed",
+            format!("node/{name}"),
+            msg,
+        );
+    }
     let exists = |name: &str| obs.nodes.iter().any(|n| n.spec.name == name);
     state.deleting.retain(|n, _| exists(n));
     state.unneeded_since_ms.retain(|n, _| exists(n));

@@ -164,4 +164,8 @@ pub struct Observation {
     pub pdbs: Vec<PdbInfo>,
     /// Newly reported creation errors (each reported once by the caller).
     pub instance_errors: Vec<InstanceErrors>,
+    /// Node deletions CA started that failed since the last loop (tainting or the cloud
+    /// call failed, or an eviction did not succeed within max-pod-eviction-time); each
+    /// reported once by the caller.
+    pub scale_down_failures: Vec<String>,
 }

@@ -1273,7 +1273,7 @@ fn estimator_honours_scheduler_filters() {
         topology_key: crate::model::well_known::HOSTNAME.into(),
         namespaces: vec![],
     });
-    let specs = vec![Arc::new(s); 4];
+    let specs: Vec<_> = (0..4).map(|_| Arc::new(s.clone())).collect();
     let infos: Vec<PodInfo> = specs
         .iter()
         .map(|sp| PodInfo {
@@ -1292,4 +1292,49 @@ fn estimator_honours_scheduler_filters() {
         10,
     );
     assert_eq!((est.node_count, est.pods.len()), (4, 4));
+}
+
+#[test]
+fn failed_deletion_holds_scale_down() {
+    let mut state = CaState::default();
+    state.unneeded_since_ms.insert("n-low".into(), 0);
+    state.deleting.insert("n-gone".into(), true);
+    let mut obs = scale_down_obs();
+    obs.scale_down_failures.push("n-gone".into());
+    let (d, after) = run(&CaSettings::default(), &state, &obs, 60 * MIN);
+    assert!(deleted(&d).is_empty());
+    assert_eq!(
+        d.scale_down_blocked.as_deref(),
+        Some("in cooldown: scale-down-delay-after-failure")
+    );
+    assert!(d.events.iter().any(|e| e.reason == "ScaleDownFailed"));
+    let (d, _) = run(
+        &CaSettings::default(),
+        &after,
+        &scale_down_obs(),
+        63 * MIN + 1,
+    );
+    assert_eq!(deleted(&d), vec!["n-low".to_string()], "after 3 m");
+}
+
+#[test]
+fn expendable_pods_never_trigger_scale_up() {
+    // Expendable pods: pending ones are ignored, and running ones make their node empty.
+    let expendable = |id: &str| PodInfo {
+        spec: spec(3000, 4 * GIB, -100),
+        ..pod(id, 0, 0)
+    };
+    let obs = Observation {
+        node_groups: vec![group("ng", 4000, 8 * GIB, 1, 10)],
+        nodes: vec![node("n1", "ng", 4000, 8 * GIB, vec![expendable("running")])],
+        unschedulable: (0..50)
+            .map(|i| pending(expendable(&format!("x{i}"))))
+            .collect(),
+        ..Default::default()
+    };
+    for now in [MIN, 10 * MIN, 60 * MIN] {
+        let (d, _) = run(&CaSettings::default(), &CaState::default(), &obs, now);
+        assert!(scale_ups(&d).is_empty(), "at {now} ms");
+        assert!(!d.events.iter().any(|e| e.reason == "TriggeredScaleUp"));
+    }
 }
