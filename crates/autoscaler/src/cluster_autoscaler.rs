@@ -23,6 +23,8 @@ pub mod settings;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_scale_down;
 
 use std::collections::BTreeMap;
 
