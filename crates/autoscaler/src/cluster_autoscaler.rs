@@ -32,6 +32,7 @@ use rand::Rng;
 
 use crate::model::{NodeSchedulingSpec, Resources};
 use crate::node_fit::Packing;
+use crate::scheduler::{ClusterSnapshot, NodeId, PodId};
 
 use backoff::Backoff;
 use observation::{NodeInfo, Observation};
@@ -135,24 +136,49 @@ pub fn run_once(
     now_ms: i64,
     rng: &mut impl Rng,
 ) -> (Decision, CaState) {
+    run_with(settings, state, obs, now_ms, rng, |st| {
+        Cluster::build(settings, st, obs, now_ms)
+    })
+}
+
+/// [`run_once`] on top of the caller's scheduler snapshot, which holds the observation's
+/// nodes and their bound pods: the loop's what-if changes are applied to it and undone before
+/// returning, so a large cluster is not rebuilt every loop.
+pub fn run_once_on_snapshot(
+    settings: &CaSettings,
+    state: &CaState,
+    obs: &Observation,
+    snapshot: &mut ClusterSnapshot,
+    now_ms: i64,
+    rng: &mut impl Rng,
+) -> (Decision, CaState) {
+    run_with(settings, state, obs, now_ms, rng, |st| {
+        Cluster::build_on(snapshot, settings, st, obs, now_ms)
+    })
+}
+
+fn run_with<'a>(
+    settings: &CaSettings,
+    state: &CaState,
+    obs: &Observation,
+    now_ms: i64,
+    rng: &mut impl Rng,
+    build: impl FnOnce(&CaState) -> Cluster<'a>,
+) -> (Decision, CaState) {
     let mut state = state.clone();
     let mut decision = Decision::default();
     refresh_state(settings, &mut state, obs, now_ms, &mut decision);
     if let Some(msg) = cluster_unhealthy(settings, obs, now_ms) {
         state.unneeded_since_ms.clear();
         decision.scale_down_blocked = Some(msg.clone());
-        decision.event(
-            EventType::Warning,
-            "ClusterUnhealthy",
-            "configmap/cluster-autoscaler-status".into(),
-            msg,
-        );
+        let object = "configmap/cluster-autoscaler-status".to_string();
+        decision.event(EventType::Warning, "ClusterUnhealthy", object, msg);
         return (decision, state);
     }
     if handle_timeouts(settings, &mut state, obs, now_ms, &mut decision) {
         return (decision, state);
     }
-    let mut cluster = Cluster::build(settings, &state, obs, now_ms);
+    let mut cluster = build(&state);
     let up = scale_up::run(
         settings,
         &mut state,
@@ -171,6 +197,7 @@ pub fn run_once(
         up.scale_down_disabled,
         &mut decision,
     );
+    drop(cluster);
     if settings.enforce_node_group_min_size {
         enforce_min_size(obs, &mut state, settings, now_ms, &mut decision);
     }
@@ -179,6 +206,37 @@ pub fn run_once(
         .iter()
         .any(|a| matches!(a, Action::ScaleUp { .. } | Action::DeleteNodes { .. }));
     (decision, state)
+}
+
+/// The earliest time at which the same observation could give a different decision: an
+/// unneeded timer running out, a cooldown, backoff or recheck ending, a scale-up request
+/// timing out. A caller whose observation has not changed may skip loops until then.
+pub fn next_deadline_ms(settings: &CaSettings, state: &CaState) -> Option<i64> {
+    // Timers compare `now > since + wait`, so the decision changes one millisecond after.
+    let wait = settings
+        .scale_down_unneeded_time_ms
+        .min(settings.scale_down_unready_time_ms);
+    let timers = state.unneeded_since_ms.values().map(|s| s + wait + 1);
+    let cooldowns = [
+        state
+            .last_scale_up_ms
+            .map(|t| t + settings.scale_down_delay_after_add_ms),
+        state
+            .last_scale_down_failure_ms
+            .map(|t| t + settings.scale_down_delay_after_failure_ms),
+        state
+            .last_scale_down_delete_ms
+            .map(|t| t + settings.scale_down_delay_after_delete_ms),
+    ];
+    let backoffs = state.backoff.entries.values().map(|e| e.until_ms);
+    let requests = state.scale_up_requests.values().map(|r| r.expected_add_ms);
+    let rechecks = state.unremovable_until_ms.values().copied();
+    timers
+        .chain(cooldowns.into_iter().flatten())
+        .chain(backoffs)
+        .chain(requests)
+        .chain(rechecks)
+        .min()
 }
 
 /// A node is Unready (not merely NotStarted) once it has been registered longer than
@@ -370,8 +428,8 @@ fn enforce_min_size(
 
 /// The loop's cluster snapshot: real nodes with their non-expendable pods, nominated pods on
 /// their nominated nodes, then the upcoming fake nodes. Slot `i` of the packing is node `i`.
-pub struct Cluster {
-    pub packing: Packing,
+pub struct Cluster<'a> {
+    pub packing: Packing<'a>,
     /// Index into `Observation::nodes` for real nodes, `None` for upcoming fakes.
     pub origin: Vec<Option<usize>>,
     /// Node group ID per node.
@@ -380,25 +438,61 @@ pub struct Cluster {
     pub capacity: Vec<Resources>,
 }
 
-impl Cluster {
+impl Cluster<'static> {
+    /// Builds the loop's snapshot from the observation alone.
     pub fn build(
         settings: &CaSettings,
         state: &CaState,
         obs: &Observation,
         now_ms: i64,
-    ) -> Cluster {
+    ) -> Cluster<'static> {
+        Cluster::fill(Packing::new(), None, settings, state, obs, now_ms)
+    }
+}
+
+impl<'a> Cluster<'a> {
+    /// Builds the loop's snapshot on top of the caller's: nodes it holds (matched by name)
+    /// keep their bound pods and are not rebuilt; the rest come from the observation. Every
+    /// change is undone when the cluster is dropped.
+    pub fn build_on(
+        snap: &'a mut ClusterSnapshot,
+        settings: &CaSettings,
+        state: &CaState,
+        obs: &Observation,
+        now_ms: i64,
+    ) -> Cluster<'a> {
+        let ids: BTreeMap<String, NodeId> = snap
+            .node_ids()
+            .iter()
+            .filter_map(|&id| snap.node(id).map(|n| (n.spec.name.clone(), id)))
+            .collect();
+        Cluster::fill(Packing::over(snap), Some(ids), settings, state, obs, now_ms)
+    }
+
+    fn fill(
+        packing: Packing<'a>,
+        existing: Option<BTreeMap<String, NodeId>>,
+        settings: &CaSettings,
+        state: &CaState,
+        obs: &Observation,
+        now_ms: i64,
+    ) -> Cluster<'a> {
         let mut c = Cluster {
-            packing: Packing::new(),
+            packing,
             origin: Vec::new(),
             group: Vec::new(),
             capacity: Vec::new(),
         };
         for (i, n) in obs.nodes.iter().enumerate() {
-            let mut spec = n.spec.clone();
             // Not-ready and deleting nodes take no pods (the node.kubernetes.io/not-ready and
             // ToBeDeletedByClusterAutoscaler taints).
-            spec.unschedulable |=
-                !n.ready || n.being_deleted || state.deleting.contains_key(&n.spec.name);
+            let closed = !n.ready || n.being_deleted || state.deleting.contains_key(&n.spec.name);
+            if let Some(&id) = existing.as_ref().and_then(|m| m.get(&n.spec.name)) {
+                c.push_existing(id, settings, closed, i, n);
+                continue;
+            }
+            let mut spec = n.spec.clone();
+            spec.unschedulable |= closed;
             let slot = c.push(spec, Some(i), n.group.clone(), n.capacity);
             for p in n
                 .pods
@@ -425,8 +519,42 @@ impl Cluster {
                 c.push(spec, None, Some(ng.id.clone()), ng.template_capacity);
             }
         }
-        c.packing.commit();
         c
+    }
+
+    /// A node of the caller's snapshot: closed if need be, its expendable pods taken off
+    /// (they do not exist for CA's simulations).
+    fn push_existing(
+        &mut self,
+        id: NodeId,
+        settings: &CaSettings,
+        closed: bool,
+        origin: usize,
+        n: &NodeInfo,
+    ) {
+        let slot = self.packing.add_existing(id);
+        self.capacity.push(n.capacity);
+        self.origin.push(Some(origin));
+        self.group.push(n.group.clone());
+        if closed && !self.packing.spec(slot).unschedulable {
+            self.packing.set_unschedulable(slot, true);
+        }
+        let expendable: Vec<PodId> = self
+            .packing
+            .info(slot)
+            .pods
+            .iter()
+            .copied()
+            .filter(|&p| {
+                self.packing
+                    .snapshot()
+                    .pod(p)
+                    .is_some_and(|b| is_expendable(settings, b.spec.priority))
+            })
+            .collect();
+        for p in expendable {
+            self.packing.unbind(p);
+        }
     }
 
     /// Real and upcoming nodes (the estimator's template nodes come and go above these).

@@ -16,50 +16,95 @@ use crate::scheduler::filters::{
     filter_node_affinity, filter_node_name, filter_node_unschedulable, filter_resources_fit,
     filter_taint_toleration, PreFilter,
 };
-use crate::scheduler::{ClusterSnapshot, NodeId, NodeInfo, PodId};
+use crate::scheduler::{ClusterSnapshot, NodeId, NodeInfo, PodId, Termination};
 
 /// Pod ids the packing hands out start here, far above any id a caller gives real pods.
 const FIRST_SIMULATED_POD_ID: u64 = 1 << 62;
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Change {
     Bound(PodId),
     Unbound {
         pod: PodId,
         spec: Arc<PodSchedulingSpec>,
         node: NodeId,
+        start_ms: i64,
+        terminating: Option<Termination>,
     },
     AddedNode,
+    /// An existing node was given a slot.
+    Slot,
     Unschedulable {
         slot: usize,
         previous: bool,
     },
 }
 
+/// The snapshot a packing works on: its own, or the caller's (restored on drop).
+#[derive(Debug)]
+enum Snap<'a> {
+    Owned(ClusterSnapshot),
+    Borrowed(&'a mut ClusterSnapshot),
+}
+
 /// A what-if cluster: a [`ClusterSnapshot`] plus the order nodes are tried in ("slots") and
-/// an undo log.
-#[derive(Debug, Clone)]
-pub struct Packing {
-    pub snap: ClusterSnapshot,
+/// an undo log. A packing over a borrowed snapshot undoes all its changes when dropped, so
+/// the caller's snapshot serves as the base without being copied.
+#[derive(Debug)]
+pub struct Packing<'a> {
+    snap: Snap<'a>,
     slots: Vec<NodeId>,
     next_pod: u64,
     log: Vec<Change>,
 }
 
-impl Default for Packing {
+impl Default for Packing<'static> {
     fn default() -> Self {
+        Packing::with(Snap::Owned(ClusterSnapshot::new()))
+    }
+}
+
+impl Packing<'static> {
+    pub fn new() -> Packing<'static> {
+        Packing::default()
+    }
+}
+
+impl Drop for Packing<'_> {
+    fn drop(&mut self) {
+        if matches!(self.snap, Snap::Borrowed(_)) {
+            self.rollback(0);
+        }
+    }
+}
+
+impl<'a> Packing<'a> {
+    fn with(snap: Snap<'a>) -> Packing<'a> {
         Packing {
-            snap: ClusterSnapshot::new(),
+            snap,
             slots: Vec::new(),
             next_pod: FIRST_SIMULATED_POD_ID,
             log: Vec::new(),
         }
     }
-}
 
-impl Packing {
-    pub fn new() -> Packing {
-        Packing::default()
+    /// A packing over the caller's snapshot, with no slots yet ([`Packing::add_existing`]).
+    pub fn over(snap: &'a mut ClusterSnapshot) -> Packing<'a> {
+        Packing::with(Snap::Borrowed(snap))
+    }
+
+    pub fn snapshot(&self) -> &ClusterSnapshot {
+        match &self.snap {
+            Snap::Owned(s) => s,
+            Snap::Borrowed(s) => s,
+        }
+    }
+
+    fn snap_mut(&mut self) -> &mut ClusterSnapshot {
+        match &mut self.snap {
+            Snap::Owned(s) => s,
+            Snap::Borrowed(s) => s,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -71,14 +116,25 @@ impl Packing {
     }
 
     pub fn add_node(&mut self, spec: NodeSchedulingSpec) -> usize {
-        let id = self.snap.add_node(Arc::new(spec));
+        let id = self.snap_mut().add_node(Arc::new(spec));
         self.slots.push(id);
         self.log.push(Change::AddedNode);
         self.slots.len() - 1
     }
 
+    /// Gives a node already in the snapshot a slot.
+    pub fn add_existing(&mut self, node: NodeId) -> usize {
+        self.slots.push(node);
+        self.log.push(Change::Slot);
+        self.slots.len() - 1
+    }
+
+    pub fn node_id(&self, slot: usize) -> NodeId {
+        self.slots[slot]
+    }
+
     pub fn info(&self, slot: usize) -> &NodeInfo {
-        self.snap
+        self.snapshot()
             .node(self.slots[slot])
             .expect("slots hold live nodes")
     }
@@ -97,7 +153,7 @@ impl Packing {
 
     /// Every filter for `pod` on one node.
     pub fn fits(&self, pod: &PodSchedulingSpec, slot: usize) -> bool {
-        self.snap.fits(pod, self.slots[slot]).is_ok()
+        self.snapshot().fits(pod, self.slots[slot]).is_ok()
     }
 
     /// The first slot in `order` whose node passes every filter for `pod` (one PreFilter
@@ -107,7 +163,7 @@ impl Packing {
         pod: &PodSchedulingSpec,
         order: impl IntoIterator<Item = usize>,
     ) -> Option<usize> {
-        let pre = PreFilter::new(&self.snap, pod, None);
+        let pre = PreFilter::new(self.snapshot(), pod, None);
         order
             .into_iter()
             .find(|&s| pre.filter(self.slots[s]).is_ok())
@@ -117,7 +173,8 @@ impl Packing {
     pub fn place(&mut self, pod: Arc<PodSchedulingSpec>, slot: usize) -> PodId {
         let id = PodId(self.next_pod);
         self.next_pod += 1;
-        self.snap.bind(id, pod, self.slots[slot], 0);
+        let node = self.slots[slot];
+        self.snap_mut().bind(id, pod, node, 0);
         self.log.push(Change::Bound(id));
         id
     }
@@ -135,21 +192,30 @@ impl Packing {
 
     pub fn set_unschedulable(&mut self, slot: usize, unschedulable: bool) {
         let previous = self.spec(slot).unschedulable;
-        self.snap.set_unschedulable(self.slots[slot], unschedulable);
+        let node = self.slots[slot];
+        self.snap_mut().set_unschedulable(node, unschedulable);
         self.log.push(Change::Unschedulable { slot, previous });
+    }
+
+    /// Unbinds one pod (logged).
+    pub fn unbind(&mut self, pod: PodId) {
+        if let Some(bound) = self.snap_mut().unbind(pod) {
+            let (spec, node, start_ms, terminating) =
+                (bound.spec, bound.node, bound.start_ms, bound.terminating);
+            self.log.push(Change::Unbound {
+                pod,
+                spec,
+                node,
+                start_ms,
+                terminating,
+            });
+        }
     }
 
     /// Unbinds every pod of the node in `slot` (the node stays, as CA's ghost node).
     pub fn clear_node(&mut self, slot: usize) {
-        let node = self.slots[slot];
         for pod in self.info(slot).pods.clone() {
-            if let Some(bound) = self.snap.unbind(pod) {
-                self.log.push(Change::Unbound {
-                    pod,
-                    spec: bound.spec,
-                    node,
-                });
-            }
+            self.unbind(pod);
         }
     }
 
@@ -160,25 +226,36 @@ impl Packing {
     /// Undoes every change since `mark`, newest first.
     pub fn rollback(&mut self, mark: usize) {
         while self.log.len() > mark {
-            match self.log.pop().expect("log is longer than mark") {
+            let change = self.log.pop().expect("log is longer than mark");
+            match change {
                 Change::Bound(pod) => {
-                    self.snap.unbind(pod);
+                    self.snap_mut().unbind(pod);
                 }
-                Change::Unbound { pod, spec, node } => self.snap.bind(pod, spec, node, 0),
+                Change::Unbound {
+                    pod,
+                    spec,
+                    node,
+                    start_ms,
+                    terminating,
+                } => {
+                    self.snap_mut().bind(pod, spec, node, start_ms);
+                    if let Some(why) = terminating {
+                        self.snap_mut().set_terminating(pod, why);
+                    }
+                }
                 Change::AddedNode => {
                     let id = self.slots.pop().expect("an added node has a slot");
-                    self.snap.remove_node(id);
+                    self.snap_mut().remove_node(id);
+                }
+                Change::Slot => {
+                    self.slots.pop();
                 }
                 Change::Unschedulable { slot, previous } => {
-                    self.snap.set_unschedulable(self.slots[slot], previous)
+                    let node = self.slots[slot];
+                    self.snap_mut().set_unschedulable(node, previous);
                 }
             }
         }
-    }
-
-    /// Forgets the undo log (the changes stay); keeps long-lived packings small.
-    pub fn commit(&mut self) {
-        self.log.clear();
     }
 }
 

@@ -459,7 +459,6 @@ fn simulate_removal(
             }
         }
     }
-    packing.commit();
     for pod in &to_move {
         for pdb in pdbs.iter_mut().filter(|p| p.matches(&pod.spec)) {
             pdb.disruptions_allowed -= 1;

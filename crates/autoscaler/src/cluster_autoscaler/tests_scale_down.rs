@@ -565,3 +565,56 @@ fn failed_deletion_holds_scale_down() {
     );
     assert_eq!(deleted(&d), vec!["n-low".to_string()], "after 3 m");
 }
+
+#[test]
+fn snapshot_path_matches_and_restores_the_callers_snapshot() {
+    use crate::scheduler::{ClusterSnapshot, PodId};
+    use rand_chacha::rand_core::SeedableRng;
+    let mut obs = scale_down_obs();
+    obs.unschedulable.push(pending(pod("big", 3000, GIB)));
+    obs.unschedulable[0].pod.created_ms = 0;
+    let mut snap = ClusterSnapshot::new();
+    let mut next = 0;
+    for n in &obs.nodes {
+        let id = snap.add_node(Arc::new(n.spec.clone()));
+        for p in &n.pods {
+            snap.bind(PodId(next), p.spec.clone(), id, 0);
+            next += 1;
+        }
+    }
+    let before = format!("{snap:?}");
+    let mut state = CaState::default();
+    state.unneeded_since_ms.insert("n-low".into(), 0);
+    let settings = CaSettings {
+        scale_down_delay_after_add_ms: 0,
+        ..CaSettings::default()
+    };
+    let (a, sa) = run(&settings, &state, &obs, 60 * MIN);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let (b, sb) = run_once_on_snapshot(&settings, &state, &obs, &mut snap, 60 * MIN, &mut rng);
+    assert_eq!(a, b);
+    assert_eq!(sa, sb);
+    assert!(!a.actions.is_empty());
+    assert_eq!(
+        format!("{snap:?}"),
+        before,
+        "the caller's snapshot is restored"
+    );
+}
+
+#[test]
+fn next_deadline_is_the_earliest_timer() {
+    let mut state = CaState::default();
+    assert_eq!(next_deadline_ms(&CaSettings::default(), &state), None);
+    state.unneeded_since_ms.insert("n".into(), 1_000);
+    state.last_scale_up_ms = Some(0);
+    assert_eq!(
+        next_deadline_ms(&CaSettings::default(), &state),
+        Some(10 * MIN)
+    );
+    state.last_scale_up_ms = None;
+    assert_eq!(
+        next_deadline_ms(&CaSettings::default(), &state),
+        Some(1_000 + 10 * MIN + 1)
+    );
+}

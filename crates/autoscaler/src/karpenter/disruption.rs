@@ -293,7 +293,7 @@ struct Sim<'a> {
     pending: &'a [Arc<PodSchedulingSpec>],
     settings: &'a DisruptionSettings,
     table: Arc<CandidateTable>,
-    packing: Packing,
+    packing: Packing<'static>,
 }
 
 impl<'a> Sim<'a> {
@@ -313,7 +313,6 @@ impl<'a> Sim<'a> {
                 packing.place(p.spec.clone(), slot);
             }
         }
-        packing.commit();
         Sim {
             cat,
             nodes,
