@@ -10,7 +10,8 @@ use std::time::Instant;
 use autoscaler::cluster_autoscaler::observation::{
     Controller, NodeGroupInfo, NodeInfo, Observation, PendingPod, PodInfo,
 };
-use autoscaler::cluster_autoscaler::{run_once, CaSettings, CaState};
+use autoscaler::cluster_autoscaler::{run_once, run_once_on_snapshot, CaSettings, CaState};
+use autoscaler::scheduler::{ClusterSnapshot, PodId};
 use autoscaler::karpenter::disruption::{disrupt, DisruptionSettings, KNode, KPod};
 use autoscaler::karpenter::nodepool::{CapacityType, NodePool};
 use autoscaler::karpenter::provisioning::{
@@ -183,6 +184,24 @@ fn bench(c: &mut Criterion) {
     let t = Instant::now();
     run_once(&settings, &state, &no_pending, 3_600_000, &mut ChaCha8Rng::seed_from_u64(1));
     println!("  run_once without pending pods: {:?}", t.elapsed());
+    let mut snap = ClusterSnapshot::new();
+    let mut next = 0;
+    for n in &obs.nodes {
+        let id = snap.add_node(Arc::new(n.spec.clone()));
+        for p in &n.pods {
+            snap.bind(PodId(next), p.spec.clone(), id, 0);
+            next += 1;
+        }
+    }
+    let t = Instant::now();
+    run_once_on_snapshot(&settings, &state, &no_pending, &mut snap, 3_600_000, &mut ChaCha8Rng::seed_from_u64(1));
+    println!("  run_once_on_snapshot without pending pods: {:?}", t.elapsed());
+    let t = Instant::now();
+    run_once_on_snapshot(&settings, &state, &obs, &mut snap, 3_600_000, &mut ChaCha8Rng::seed_from_u64(1));
+    println!("  run_once_on_snapshot with 500 pending pods: {:?}", t.elapsed());
+    c.bench_function("ca_run_once_on_snapshot_1000_nodes", |b| {
+        b.iter(|| run_once_on_snapshot(&settings, &state, &obs, &mut snap, 3_600_000, &mut ChaCha8Rng::seed_from_u64(1)))
+    });
     let t = Instant::now();
     let (d, _) = run_once(&settings, &state, &obs, 3_600_000, &mut ChaCha8Rng::seed_from_u64(1));
     println!("cluster-autoscaler run_once, 1000 nodes / 500 pending: {:?} ({} actions)", t.elapsed(), d.actions.len());

@@ -128,12 +128,32 @@ fn pods_to_help<'a>(
     // Highest priority first, so they get the free capacity (filter_out_schedulable.go).
     pending.sort_by_key(|p| std::cmp::Reverse(p.spec.priority));
     let mut out = Vec::new();
+    // CA's hinting: identical pods resume the scan where the last one fit, and once one fits
+    // nowhere the rest cannot either (placements only take capacity away).
+    let mut hints: Vec<(Arc<PodSchedulingSpec>, Option<usize>)> = Vec::new();
+    let n = cluster.len();
     for pod in pending {
         if pod.is_daemonset() {
             continue;
         }
-        let all = 0..cluster.len();
-        if cluster.packing.place_first_fit(&pod.spec, all).is_some() {
+        let hint = hints
+            .iter()
+            .position(|(s, _)| Arc::ptr_eq(s, &pod.spec) || **s == *pod.spec);
+        let start = match hint.map(|h| hints[h].1) {
+            Some(None) => None,
+            Some(Some(slot)) => Some(slot),
+            None => Some(0),
+        };
+        let placed = start.and_then(|st| {
+            cluster
+                .packing
+                .place_first_fit(&pod.spec, (0..n).map(|k| (st + k) % n))
+        });
+        match hint {
+            Some(h) => hints[h].1 = placed,
+            None => hints.push((pod.spec.clone(), placed)),
+        }
+        if placed.is_some() {
             continue;
         }
         match pod_scale_up_delay_ms(settings, pod) {
