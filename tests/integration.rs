@@ -1,1 +1,4 @@
 //! Workspace integration tests.
+
+mod hpa_evaluate;
+mod validate;

@@ -1,5 +1,12 @@
 //! The `headroom` command line.
 
+mod hpa_evaluate;
+mod run;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -14,8 +21,54 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Simulate a scenario and print its summary (or the JSON report).
+    Run {
+        scenario: PathBuf,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override the scenario's duration (e.g. `14d`, `6h`).
+        #[arg(long)]
+        duration: Option<String>,
+        /// Write report.json and the timeline CSVs (nodes, workloads, pending) here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Check a scenario file (and the manifests and traces it references) without running it.
+    Validate { file: PathBuf },
+    /// Print the JSON Schema of the scenario format (for the YAML language server).
+    Schema,
+    /// Horizontal Pod Autoscaler tools.
+    #[command(subcommand)]
+    Hpa(hpa_evaluate::HpaCommand),
+}
 
-fn main() {
-    let _cli = Cli::parse();
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Run {
+            scenario,
+            seed,
+            duration,
+            out,
+            format,
+        } => run::command(
+            &scenario,
+            seed,
+            duration.as_deref(),
+            out.as_deref(),
+            format == Format::Json,
+        ),
+        Command::Validate { file } => validate::validate(&file),
+        Command::Schema => validate::schema(),
+        Command::Hpa(command) => ExitCode::from(hpa_evaluate::run(command) as u8),
+    }
 }

@@ -169,7 +169,7 @@ fn reasons_histogram<'a>(
 ) -> String {
     let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
     for r in statuses {
-        for reason in &r.reasons {
+        for reason in r.reasons() {
             *counts.entry(reason.to_string()).or_insert(0) += 1;
         }
     }

@@ -9,6 +9,8 @@
 //! Invariant: a run is a pure function of (scenario, seed). The engine is single-threaded,
 //! never reads the wall clock and iterates no `HashMap`.
 
+pub mod engine;
 pub mod manifest;
+pub mod rng;
 pub mod scenario;
 pub mod time;

@@ -45,6 +45,13 @@ impl std::ops::Add<SimDuration> for SimTime {
     }
 }
 
+impl std::ops::Add for SimDuration {
+    type Output = SimDuration;
+    fn add(self, d: SimDuration) -> SimDuration {
+        SimDuration(self.0 + d.0)
+    }
+}
+
 impl std::ops::Sub<SimDuration> for SimTime {
     type Output = SimTime;
     fn sub(self, d: SimDuration) -> SimTime {

@@ -86,32 +86,46 @@ impl fmt::Display for Reason {
 }
 
 /// A node's filter failure: the first failing plugin's code and reasons (NodeResourcesFit
-/// may give several).
+/// may give several). The first reason is held inline so that rejecting a node, which the
+/// feasibility search does for most nodes of a tight cluster, does not allocate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     pub code: Code,
-    pub reasons: Vec<Reason>,
+    reason: Reason,
+    more: Vec<Reason>,
 }
 
 impl Rejection {
-    pub fn unresolvable(reason: Reason) -> Rejection {
+    pub fn new(code: Code, reason: Reason) -> Rejection {
         Rejection {
-            code: Code::UnschedulableAndUnresolvable,
-            reasons: vec![reason],
+            code,
+            reason,
+            more: Vec::new(),
         }
     }
 
+    pub fn unresolvable(reason: Reason) -> Rejection {
+        Rejection::new(Code::UnschedulableAndUnresolvable, reason)
+    }
+
     pub fn unschedulable(reason: Reason) -> Rejection {
-        Rejection {
-            code: Code::Unschedulable,
-            reasons: vec![reason],
-        }
+        Rejection::new(Code::Unschedulable, reason)
+    }
+
+    pub fn with(mut self, reason: Reason) -> Rejection {
+        self.more.push(reason);
+        self
+    }
+
+    /// Every reason, in the plugin's order.
+    pub fn reasons(&self) -> impl Iterator<Item = &Reason> + '_ {
+        std::iter::once(&self.reason).chain(&self.more)
     }
 }
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, r) in self.reasons.iter().enumerate() {
+        for (i, r) in self.reasons().enumerate() {
             if i > 0 {
                 f.write_str(", ")?;
             }
@@ -174,27 +188,28 @@ pub fn filter_resources_fit(
 ) -> FilterResult {
     let alloc = &node.spec.allocatable;
     let used = node.requested.add(reserved);
-    let mut reasons = Vec::new();
-    if used.pods + 1 > alloc.pods {
-        reasons.push(Reason::TooManyPods);
+    let short = [
+        used.pods + 1 > alloc.pods,
+        request.cpu_m > 0 && request.cpu_m > alloc.cpu_m - used.cpu_m,
+        request.memory_bytes > 0 && request.memory_bytes > alloc.memory_bytes - used.memory_bytes,
+        request.gpu > 0 && request.gpu > alloc.gpu - used.gpu,
+    ];
+    if !short.contains(&true) {
+        return Ok(());
     }
-    if request.cpu_m > 0 && request.cpu_m > alloc.cpu_m - used.cpu_m {
-        reasons.push(Reason::InsufficientCpu);
-    }
-    if request.memory_bytes > 0 && request.memory_bytes > alloc.memory_bytes - used.memory_bytes {
-        reasons.push(Reason::InsufficientMemory);
-    }
-    if request.gpu > 0 && request.gpu > alloc.gpu - used.gpu {
-        reasons.push(Reason::InsufficientGpu);
-    }
-    if reasons.is_empty() {
-        Ok(())
-    } else {
-        Err(Rejection {
-            code: Code::Unschedulable,
-            reasons,
-        })
-    }
+    let reasons = [
+        Reason::TooManyPods,
+        Reason::InsufficientCpu,
+        Reason::InsufficientMemory,
+        Reason::InsufficientGpu,
+    ];
+    let mut found = reasons
+        .into_iter()
+        .zip(short)
+        .filter(|&(_, s)| s)
+        .map(|(r, _)| r);
+    let first = Rejection::unschedulable(found.next().expect("one resource is short"));
+    Err(found.fold(first, Rejection::with))
 }
 
 /// A pod's PreFilter state against one snapshot: everything the filters need that does

@@ -1,7 +1,7 @@
 //! InterPodAffinity: the required affinity / anti-affinity filter (including existing pods'
 //! anti-affinity against the incoming pod) and the preferred-terms score.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::filters::{FilterResult, Reason, Rejection};
 use super::matching::{label_selector_matches, term_namespaces};
@@ -15,18 +15,59 @@ pub const HARD_POD_AFFINITY_WEIGHT: i64 = 1;
 /// A (topology key id, domain id) pair.
 type Pair = (u32, u32);
 
+/// Domains of a few topology keys, as dense per-key vectors so a node check is a couple of
+/// indexed loads.
+#[derive(Default)]
+struct DomainCounts {
+    per_topo: Vec<(u32, Vec<i64>)>,
+}
+
+impl DomainCounts {
+    fn add(&mut self, snap: &ClusterSnapshot, topo: u32, domain: u32, n: i64) {
+        let i = match self.per_topo.iter().position(|(t, _)| *t == topo) {
+            Some(i) => i,
+            None => {
+                let len = snap.index().topology[topo as usize].domains.len();
+                self.per_topo.push((topo, vec![0; len]));
+                self.per_topo.len() - 1
+            }
+        };
+        self.per_topo[i].1[domain as usize] += n;
+    }
+
+    fn get(&self, topo: u32, domain: u32) -> i64 {
+        let v = self
+            .per_topo
+            .iter()
+            .find(|(t, _)| *t == topo)
+            .map(|(_, v)| v);
+        v.and_then(|v| v.get(domain as usize)).copied().unwrap_or(0)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.per_topo.is_empty()
+    }
+
+    /// Whether the node sits in a domain with a positive count, for any key.
+    fn hits_node(&self, index: &super::snapshot::Index, node: NodeId) -> bool {
+        self.per_topo.iter().any(|(topo, v)| {
+            let d = index.domain(*topo, node);
+            d != NO_DOMAIN && v[d as usize] > 0
+        })
+    }
+}
+
 /// PreFilter state of InterPodAffinity.
 #[derive(Default)]
 pub(crate) struct InterPodFilter {
     /// Domains where an existing pod's required anti-affinity term matches the pod.
-    existing_anti: BTreeSet<Pair>,
+    existing_anti: DomainCounts,
     affinity_topos: Vec<u32>,
     /// Existing pods matching all the pod's required affinity terms, per domain.
-    affinity_counts: BTreeMap<Pair, i64>,
+    affinity_counts: DomainCounts,
     self_matches_affinity: bool,
-    anti_topos: Vec<u32>,
-    /// Domains holding a pod that matches one of the pod's required anti-affinity terms.
-    anti_pairs: BTreeSet<Pair>,
+    /// Pods matching one of the pod's required anti-affinity terms, per domain.
+    anti: DomainCounts,
 }
 
 /// Whether `pod` matches `term` as carried by a pod of namespace `owner_ns`.
@@ -47,7 +88,17 @@ fn matching_classes(snap: &ClusterSnapshot, term: &PodAffinityTerm, owner_ns: &s
     classes
 }
 
-/// Adds `weight × pods` of `class` to every domain of `topo` it has pods in.
+/// Calls `f(domain, pods)` for every domain of `topo` where `class` has pods, per node.
+fn for_class_domains(snap: &ClusterSnapshot, class: u32, topo: u32, mut f: impl FnMut(u32, i64)) {
+    let index = snap.index();
+    for (&node, &cnt) in &index.classes[class as usize].nodes {
+        let d = index.domain(topo, node);
+        if d != NO_DOMAIN {
+            f(d, i64::from(cnt));
+        }
+    }
+}
+
 fn add_class_pairs(
     snap: &ClusterSnapshot,
     class: u32,
@@ -55,12 +106,16 @@ fn add_class_pairs(
     weight: i64,
     out: &mut BTreeMap<Pair, i64>,
 ) {
-    let index = snap.index();
-    for (&node, &cnt) in &index.classes[class as usize].nodes {
-        let d = index.domain(topo, node);
-        if d != NO_DOMAIN {
-            *out.entry((topo, d)).or_insert(0) += weight * i64::from(cnt);
-        }
+    for_class_domains(snap, class, topo, |d, cnt| {
+        *out.entry((topo, d)).or_insert(0) += weight * cnt
+    });
+}
+
+fn add_class_counts(snap: &ClusterSnapshot, class: u32, topo: u32, out: &mut DomainCounts) {
+    let mut found = Vec::new();
+    for_class_domains(snap, class, topo, |d, cnt| found.push((d, cnt)));
+    for (d, cnt) in found {
+        out.add(snap, topo, d, cnt);
     }
 }
 
@@ -85,9 +140,7 @@ pub(crate) fn prefilter(snap: &ClusterSnapshot, pod: &PodSchedulingSpec) -> Inte
     };
     for (class, key) in hits {
         let topo = snap.topology_id(&key);
-        let mut pairs = BTreeMap::new();
-        add_class_pairs(snap, class, topo, 1, &mut pairs);
-        st.existing_anti.extend(pairs.into_keys());
+        add_class_counts(snap, class, topo, &mut st.existing_anti);
     }
     let required = &pod.pod_affinity.required;
     if !required.is_empty() {
@@ -106,30 +159,23 @@ pub(crate) fn prefilter(snap: &ClusterSnapshot, pod: &PodSchedulingSpec) -> Inte
                 .all(|t| term_matches(t, &pod.namespace, &spec))
             {
                 for &topo in &st.affinity_topos {
-                    add_class_pairs(snap, class, topo, 1, &mut st.affinity_counts);
+                    add_class_counts(snap, class, topo, &mut st.affinity_counts);
                 }
             }
         }
     }
     for term in &pod.pod_anti_affinity.required {
         let topo = snap.topology_id(&term.topology_key);
-        st.anti_topos.push(topo);
-        let mut pairs = BTreeMap::new();
         for class in matching_classes(snap, term, &pod.namespace) {
-            add_class_pairs(snap, class, topo, 1, &mut pairs);
+            add_class_counts(snap, class, topo, &mut st.anti);
         }
-        st.anti_pairs
-            .extend(pairs.into_iter().filter(|&(_, n)| n > 0).map(|(p, _)| p));
     }
     st
 }
 
 impl InterPodFilter {
     pub(crate) fn filter(&self, snap: &ClusterSnapshot, node: NodeId) -> FilterResult {
-        if self.affinity_topos.is_empty()
-            && self.anti_topos.is_empty()
-            && self.existing_anti.is_empty()
-        {
+        if self.affinity_topos.is_empty() && self.anti.is_empty() && self.existing_anti.is_empty() {
             return Ok(());
         }
         let index = snap.index();
@@ -140,7 +186,7 @@ impl InterPodFilter {
                 if d == NO_DOMAIN {
                     return Err(Rejection::unresolvable(Reason::AffinityRulesNotMatch));
                 }
-                if self.affinity_counts.get(&(topo, d)).copied().unwrap_or(0) <= 0 {
+                if self.affinity_counts.get(topo, d) <= 0 {
                     pods_exist = false;
                 }
             }
@@ -150,18 +196,13 @@ impl InterPodFilter {
                 return Err(Rejection::unresolvable(Reason::AffinityRulesNotMatch));
             }
         }
-        for &topo in &self.anti_topos {
-            let d = index.domain(topo, node);
-            if d != NO_DOMAIN && self.anti_pairs.contains(&(topo, d)) {
-                return Err(Rejection::unschedulable(Reason::AntiAffinityRulesNotMatch));
-            }
+        if self.anti.hits_node(&index, node) {
+            return Err(Rejection::unschedulable(Reason::AntiAffinityRulesNotMatch));
         }
-        for &(topo, d) in &self.existing_anti {
-            if index.domain(topo, node) == d {
-                return Err(Rejection::unschedulable(
-                    Reason::ExistingAntiAffinityRulesNotMatch,
-                ));
-            }
+        if self.existing_anti.hits_node(&index, node) {
+            return Err(Rejection::unschedulable(
+                Reason::ExistingAntiAffinityRulesNotMatch,
+            ));
         }
         Ok(())
     }

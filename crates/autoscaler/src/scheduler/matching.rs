@@ -67,6 +67,10 @@ pub fn node_selector_term_matches(term: &NodeSelectorTerm, node: &NodeScheduling
 /// The pod's `nodeSelector` and required node affinity (terms ORed) both hold on the node:
 /// kube-scheduler's `GetRequiredNodeAffinity(pod).Match(node)`.
 pub fn required_node_affinity_matches(pod: &PodSchedulingSpec, node: &NodeSchedulingSpec) -> bool {
+    // The common case, on the hot path of every filter and spread count.
+    if pod.node_selector.is_empty() && pod.node_affinity.required.is_empty() {
+        return true;
+    }
     pod.node_selector
         .iter()
         .all(|(k, v)| node.labels.get(k) == Some(v))

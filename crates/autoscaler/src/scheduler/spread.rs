@@ -126,10 +126,80 @@ pub(crate) struct HardSpread {
 }
 
 struct DomainCounts {
-    /// Matching pods per domain id; `None` for domains no eligible node belongs to.
-    counts: Vec<Option<i64>>,
+    /// Matching pods per domain slot (see [`slot`]); negative for domains no eligible node
+    /// belongs to.
+    counts: Vec<i64>,
     /// The global minimum after minDomains.
     min_match: i64,
+}
+
+/// A node's domain slot for a key: 0 when it lacks the label (the value "" to
+/// kube-scheduler), else the domain id + 1.
+fn slot(node_domain: &[u32], i: usize) -> usize {
+    match node_domain.get(i) {
+        Some(&d) if d != NO_DOMAIN => d as usize + 1,
+        _ => 0,
+    }
+}
+
+/// Empty per-slot counts (all domains absent) for each constraint.
+fn absent_counts(snap: &ClusterSnapshot, cs: &[Constraint]) -> Vec<Vec<i64>> {
+    let index = snap.index();
+    cs.iter()
+        .map(|c| vec![-1; index.topology[c.topo as usize].domains.len() + 1])
+        .collect()
+}
+
+/// Adds each counting node's matching pods to its domain, per constraint. A node counts if
+/// it carries every constraint's key (when `require_all`) and passes the constraint's
+/// inclusion policies. With `create`, domains become present as nodes are counted;
+/// without, only domains already present are added to, and hostname constraints (which
+/// the score counts per node) are skipped.
+fn count_domains(
+    snap: &ClusterSnapshot,
+    pod: &PodSchedulingSpec,
+    cs: &[Constraint],
+    require_all: bool,
+    counts: &mut [Vec<i64>],
+    create: bool,
+) {
+    let index = snap.index();
+    let cols: Vec<(&[u32], &[u32])> = cs
+        .iter()
+        .map(|c| {
+            let dom = &index.topology[c.topo as usize].node_domain[..];
+            (dom, &index.selectors[c.selector as usize].per_node[..])
+        })
+        .collect();
+    // Reading the node spec is only needed when some inclusion policy can exclude it.
+    let has_affinity = !pod.node_selector.is_empty() || !pod.node_affinity.required.is_empty();
+    let needs_spec = cs
+        .iter()
+        .any(|c| (c.honor_affinity && has_affinity) || c.honor_taints);
+    for &n in snap.node_ids() {
+        let i = n.0 as usize;
+        if require_all && cols.iter().any(|(dom, _)| slot(dom, i) == 0) {
+            continue;
+        }
+        let spec = needs_spec.then(|| &*snap.node(n).expect("live node").spec);
+        let mut affinity_ok = None;
+        for ((c, (dom, per_node)), dc) in cs.iter().zip(&cols).zip(counts.iter_mut()) {
+            if !create && c.is_hostname {
+                continue;
+            }
+            if spec.is_some_and(|spec| !c.includes(pod, spec, &mut affinity_ok)) {
+                continue;
+            }
+            let s = slot(dom, i);
+            if dc[s] < 0 {
+                if !create {
+                    continue;
+                }
+                dc[s] = 0;
+            }
+            dc[s] += i64::from(per_node[i]);
+        }
+    }
 }
 
 pub(crate) fn prefilter(snap: &ClusterSnapshot, pod: &PodSchedulingSpec) -> HardSpread {
@@ -139,38 +209,15 @@ pub(crate) fn prefilter(snap: &ClusterSnapshot, pod: &PodSchedulingSpec) -> Hard
             constraints: Vec::new(),
         };
     }
-    let index = snap.index();
-    let mut counts: Vec<Vec<Option<i64>>> = cs
-        .iter()
-        .map(|c| vec![None; index.topology[c.topo as usize].domains.len()])
-        .collect();
-    for &n in snap.node_ids() {
-        // Only nodes carrying every constraint's topology key count.
-        if cs.iter().any(|c| index.domain(c.topo, n) == NO_DOMAIN) {
-            continue;
-        }
-        let spec = &*snap.node(n).expect("live node").spec;
-        let mut affinity_ok = None;
-        for (c, dc) in cs.iter().zip(counts.iter_mut()) {
-            if !c.includes(pod, spec, &mut affinity_ok) {
-                continue;
-            }
-            let d = index.domain(c.topo, n) as usize;
-            let matched = i64::from(index.selectors[c.selector as usize].per_node[n.0 as usize]);
-            *dc[d].get_or_insert(0) += matched;
-        }
-    }
+    let mut counts = absent_counts(snap, &cs);
+    count_domains(snap, pod, &cs, true, &mut counts, true);
     let constraints = cs
         .into_iter()
         .zip(counts)
         .map(|(c, counts)| {
-            let domains = counts.iter().flatten().count() as i64;
-            let min = counts
-                .iter()
-                .flatten()
-                .copied()
-                .min()
-                .unwrap_or(i64::from(i32::MAX));
+            let present = counts.iter().filter(|&&n| n >= 0);
+            let domains = present.clone().count() as i64;
+            let min = present.copied().min().unwrap_or(i64::from(i32::MAX));
             // Fewer eligible domains than minDomains: the global minimum is taken as 0.
             let min_match = if domains < c.min_domains { 0 } else { min };
             (c, DomainCounts { counts, min_match })
@@ -187,11 +234,14 @@ impl HardSpread {
         }
         let index = snap.index();
         for (c, dc) in &self.constraints {
-            let d = index.domain(c.topo, node);
-            if d == NO_DOMAIN {
+            let s = slot(
+                &index.topology[c.topo as usize].node_domain,
+                node.0 as usize,
+            );
+            if s == 0 {
                 return Err(Rejection::unresolvable(Reason::SpreadMissingLabel));
             }
-            let matched = dc.counts.get(d as usize).copied().flatten().unwrap_or(0);
+            let matched = dc.counts[s].max(0);
             let skew = matched + i64::from(c.self_match) - dc.min_match;
             if skew > c.max_skew {
                 return Err(Rejection::unschedulable(Reason::SpreadConstraintsNotMatch));
@@ -221,25 +271,22 @@ pub(crate) fn score(
     if cs.is_empty() {
         return vec![0; feasible.len()];
     }
+    let mut counts = absent_counts(snap, &cs);
     let index = snap.index();
-    let has_all = |n: NodeId| cs.iter().all(|c| index.domain(c.topo, n) != NO_DOMAIN);
+    let doms: Vec<&[u32]> = cs
+        .iter()
+        .map(|c| &index.topology[c.topo as usize].node_domain[..])
+        .collect();
     let ignored: Vec<bool> = feasible
         .iter()
-        .map(|&n| require_all && !has_all(n))
+        .map(|n| require_all && doms.iter().any(|dom| slot(dom, n.0 as usize) == 0))
         .collect();
-    // Domains present among the scored nodes; a missing label is the domain "" (slot 0).
-    let slot = |c: &Constraint, n: NodeId| match index.domain(c.topo, n) {
-        NO_DOMAIN => 0,
-        d => d as usize + 1,
-    };
-    let mut counts: Vec<Vec<Option<i64>>> = cs
-        .iter()
-        .map(|c| vec![None; index.topology[c.topo as usize].domains.len() + 1])
-        .collect();
-    for (&n, _) in feasible.iter().zip(&ignored).filter(|(_, &ig)| !ig) {
-        for (c, dc) in cs.iter().zip(counts.iter_mut()) {
-            if !c.is_hostname {
-                dc[slot(c, n)].get_or_insert(0);
+    // Domains present among the scored nodes.
+    for (n, _) in feasible.iter().zip(&ignored).filter(|(_, &ig)| !ig) {
+        for ((c, dom), dc) in cs.iter().zip(&doms).zip(counts.iter_mut()) {
+            let s = slot(dom, n.0 as usize);
+            if !c.is_hostname && dc[s] < 0 {
+                dc[s] = 0;
             }
         }
     }
@@ -251,26 +298,14 @@ pub(crate) fn score(
             let size = if c.is_hostname {
                 scored
             } else {
-                dc.iter().flatten().count()
+                dc.iter().filter(|&&n| n >= 0).count()
             };
             ((size + 2) as f64).ln()
         })
         .collect();
-    for &n in snap.node_ids() {
-        if require_all && !has_all(n) {
-            continue;
-        }
-        let spec = &*snap.node(n).expect("live node").spec;
-        let mut affinity_ok = None;
-        for (c, dc) in cs.iter().zip(counts.iter_mut()) {
-            if c.is_hostname || !c.includes(pod, spec, &mut affinity_ok) {
-                continue;
-            }
-            if let Some(count) = dc[slot(c, n)].as_mut() {
-                *count += i64::from(index.selectors[c.selector as usize].per_node[n.0 as usize]);
-            }
-        }
-    }
+    drop(index);
+    count_domains(snap, pod, &cs, require_all, &mut counts, false);
+    let index = snap.index();
     let raw: Vec<Option<i64>> = feasible
         .iter()
         .zip(&ignored)
@@ -278,15 +313,17 @@ pub(crate) fn score(
             if ig {
                 return None;
             }
+            let i = n.0 as usize;
             let mut s = 0.0;
             for ((c, dc), w) in cs.iter().zip(&counts).zip(&weights) {
-                if index.domain(c.topo, n) == NO_DOMAIN {
+                let sl = slot(&index.topology[c.topo as usize].node_domain, i);
+                if sl == 0 {
                     continue;
                 }
                 let cnt = if c.is_hostname {
-                    i64::from(index.selectors[c.selector as usize].per_node[n.0 as usize])
+                    i64::from(index.selectors[c.selector as usize].per_node[i])
                 } else {
-                    dc[slot(c, n)].unwrap_or(0)
+                    dc[sl].max(0)
                 };
                 s += cnt as f64 * w + (c.max_skew - 1) as f64;
             }

@@ -1248,3 +1248,142 @@ fn terminating_pods_keep_resources_but_leave_spread_counts() {
     snap.unbind(PodId(1000));
     assert_eq!(snap.node(NodeId(0)).unwrap().requested, Resources::ZERO);
 }
+
+/// Runs the score plugins for `pod` over every node and returns one plugin's scores.
+fn check_scores(
+    nodes: Vec<NodeSchedulingSpec>,
+    bound: Vec<(usize, PodSchedulingSpec)>,
+    pod: PodSchedulingSpec,
+    plugin: fn(&scores::NodeScore) -> i64,
+    expect: &[i64],
+) {
+    let snap = cluster(nodes, bound);
+    let all: Vec<NodeId> = snap.node_ids().to_vec();
+    let got: Vec<i64> = scores::score_nodes(&snap, &pod, &all, ScoringStrategy::LeastAllocated)
+        .iter()
+        .map(plugin)
+        .collect();
+    assert_eq!(got, expect, "{pod:?}");
+}
+
+#[test]
+fn spread_and_inter_pod_scores_normalize_like_the_plugins() {
+    let three = || {
+        vec![
+            node("n0", "a", 8000, 32 * GI),
+            node("n1", "a", 8000, 32 * GI),
+            node("n2", "b", 8000, 32 * GI),
+        ]
+    };
+    let soft = |key: &str| TopologySpreadConstraint {
+        when_unsatisfiable: WhenUnsatisfiable::ScheduleAnyway,
+        ..spread(key, 1, "web")
+    };
+    let web = |key: &str| PodSchedulingSpec {
+        topology_spread: vec![soft(key)],
+        ..app_pod("web")
+    };
+    let spread_score = |s: &scores::NodeScore| s.pod_topology_spread;
+    let interpod_score = |s: &scores::NodeScore| s.inter_pod_affinity;
+    // Hostname: counts 2, 1, 0 weighted by ln(3 + 2): raw 3, 2, 0 -> 100 × (3 + 0 − s) ÷ 3.
+    check_scores(
+        three(),
+        vec![
+            (0, app_pod("web")),
+            (0, app_pod("web")),
+            (1, app_pod("web")),
+        ],
+        web(well_known::HOSTNAME),
+        spread_score,
+        &[0, 33, 100],
+    );
+    // Zone: a holds 2, b none, weighted by ln(2 + 2): raw 3, 3, 0.
+    check_scores(
+        three(),
+        vec![(0, app_pod("web")), (1, app_pod("web"))],
+        web(well_known::ZONE),
+        spread_score,
+        &[0, 0, 100],
+    );
+    // No matching pods anywhere: every node scores 100.
+    check_scores(
+        three(),
+        vec![],
+        web(well_known::ZONE),
+        spread_score,
+        &[100, 100, 100],
+    );
+    let term = PodAffinityTerm {
+        label_selector: sel(&[("app", "cache")]),
+        topology_key: well_known::ZONE.into(),
+        namespaces: vec![],
+    };
+    let near = PodSchedulingSpec {
+        pod_affinity: PodAffinity {
+            required: vec![],
+            preferred: vec![(100, term.clone())],
+        },
+        ..app_pod("web")
+    };
+    let far = PodSchedulingSpec {
+        pod_anti_affinity: PodAffinity {
+            required: vec![],
+            preferred: vec![(100, term.clone())],
+        },
+        ..app_pod("web")
+    };
+    check_scores(
+        three(),
+        vec![(2, app_pod("cache"))],
+        near,
+        interpod_score,
+        &[0, 0, 100],
+    );
+    check_scores(
+        three(),
+        vec![(2, app_pod("cache"))],
+        far,
+        interpod_score,
+        &[100, 100, 0],
+    );
+    // An existing pod's required affinity to the incoming pod pulls it near (weight 1).
+    let follower = PodSchedulingSpec {
+        pod_affinity: PodAffinity {
+            required: vec![PodAffinityTerm {
+                label_selector: sel(&[("app", "web")]),
+                ..term
+            }],
+            preferred: vec![],
+        },
+        ..app_pod("cache")
+    };
+    check_scores(
+        three(),
+        vec![(2, follower)],
+        app_pod("web"),
+        interpod_score,
+        &[0, 0, 100],
+    );
+}
+
+#[test]
+fn pdb_with_empty_selector_covers_nothing_in_preemption() {
+    let empty = Pdb {
+        namespace: "default".into(),
+        selector: LabelSelector::default(),
+        disruptions_allowed: 0,
+    };
+    check_preemption(
+        &[
+            (0, 10, 0, "a"),
+            (0, 2000, 0, "a"),
+            (1, 2000, 0, "a"),
+            (1, 2000, 0, "a"),
+            (2, 2000, 0, "a"),
+            (2, 2000, 0, "a"),
+        ],
+        &[empty],
+        1000,
+        Ok((0, vec![0], 0)),
+    );
+}

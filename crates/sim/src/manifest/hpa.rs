@@ -1,4 +1,5 @@
-//! autoscaling/v2 HorizontalPodAutoscaler, in its API shape.
+//! autoscaling/v2 HorizontalPodAutoscaler, in its API shape, and its validation into the
+//! engine's spec ([`HorizontalPodAutoscaler::to_spec`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -180,3 +181,10 @@ pub struct HpaScalingPolicy {
     pub value: i32,
     pub period_seconds: i32,
 }
+
+mod validate;
+
+pub use validate::{FieldError, HpaValidationError, ValidationOptions};
+
+#[cfg(test)]
+mod tests;

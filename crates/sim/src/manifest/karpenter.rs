@@ -9,6 +9,7 @@ use thiserror::Error;
 use autoscaler::go_duration;
 use autoscaler::karpenter::nodepool as domain;
 use autoscaler::model::{SelectorOperator, SelectorRequirement, Taint, TaintEffect};
+use autoscaler::quantity::parse_quantity;
 
 use super::hpa::{ObjectMetaLite, QuantityValue};
 
@@ -165,13 +166,8 @@ pub enum NodePoolManifestError {
 }
 
 impl NodePool {
-    /// Validates into the domain type. `quantity_milli` parses a Kubernetes Quantity into
-    /// thousandths of a unit (the loader's Quantity parser), so `cpu: "100"` is 100 000 and
-    /// `memory: 1Gi` is 1 073 741 824 000.
-    pub fn to_domain(
-        &self,
-        quantity_milli: &dyn Fn(&str) -> Option<i64>,
-    ) -> Result<domain::NodePool, NodePoolManifestError> {
+    /// Validates into the domain type, applying Karpenter's defaults.
+    pub fn to_domain(&self) -> Result<domain::NodePool, NodePoolManifestError> {
         let name = self.metadata.name.clone();
         let spec = &self.spec;
         let t = &spec.template.spec;
@@ -203,7 +199,7 @@ impl NodePool {
         if let Some(d) = &spec.disruption {
             disruption(&name, d, &mut pool)?;
         }
-        pool.limits = limits(&name, &spec.limits, quantity_milli)?;
+        pool.limits = limits(&name, &spec.limits)?;
         pool.validate()?;
         Ok(pool)
     }
@@ -247,21 +243,20 @@ fn disruption(
 fn limits(
     name: &str,
     raw: &BTreeMap<String, QuantityValue>,
-    quantity_milli: &dyn Fn(&str) -> Option<i64>,
 ) -> Result<domain::Limits, NodePoolManifestError> {
     let mut out = domain::Limits::default();
     for (resource, value) in raw {
         let text = value.as_text();
-        let milli = quantity_milli(&text).ok_or_else(|| NodePoolManifestError::Quantity {
+        let q = parse_quantity(&text).map_err(|_| NodePoolManifestError::Quantity {
             pool: name.into(),
             resource: resource.clone(),
             value: text.clone(),
         })?;
         match resource.as_str() {
-            "cpu" => out.cpu_m = Some(milli),
-            "memory" => out.memory_bytes = Some(milli / 1000),
-            "nvidia.com/gpu" => out.gpu = Some(milli / 1000),
-            "nodes" => out.nodes = Some(milli / 1000),
+            "cpu" => out.cpu_m = Some(q.as_milli()),
+            "memory" => out.memory_bytes = Some(q.as_bytes()),
+            "nvidia.com/gpu" => out.gpu = Some(q.as_units()),
+            "nodes" => out.nodes = Some(q.as_units()),
             // Other extended resources are not modelled.
             _ => {}
         }
@@ -391,18 +386,10 @@ spec:
   weight: 10
 "#;
 
-    /// Enough of a Quantity parser for the tests: plain numbers and `Gi`.
-    fn milli(s: &str) -> Option<i64> {
-        match s.strip_suffix("Gi") {
-            Some(n) => n.parse::<i64>().ok().map(|v| v * 1024 * 1024 * 1024 * 1000),
-            None => s.parse::<i64>().ok().map(|v| v * 1000),
-        }
-    }
-
     #[test]
     fn pasted_nodepool_converts() {
         let np: NodePool = serde_yaml::from_str(GENERAL).unwrap();
-        let pool = np.to_domain(&milli).unwrap();
+        let pool = np.to_domain().unwrap();
         assert_eq!(pool.name, "general");
         assert_eq!(pool.weight, 10);
         assert_eq!(pool.requirements.len(), 4);
@@ -427,7 +414,7 @@ spec:
             let text = GENERAL.replace(yaml_patch.0, yaml_patch.1);
             let result = serde_yaml::from_str::<NodePool>(&text)
                 .map_err(|e| e.to_string())
-                .and_then(|np| np.to_domain(&milli).map_err(|e| e.to_string()));
+                .and_then(|np| np.to_domain().map_err(|e| e.to_string()));
             match (result, expect_err) {
                 (Ok(_), None) => {}
                 (Err(e), Some(want)) => assert!(e.contains(want), "{e} should mention {want}"),
@@ -459,7 +446,7 @@ spec:
         let minimal = "metadata: {name: p}\nspec:\n  template:\n    spec: {}\n";
         let pool = serde_yaml::from_str::<NodePool>(minimal)
             .unwrap()
-            .to_domain(&milli)
+            .to_domain()
             .unwrap();
         assert_eq!(pool, domain::NodePool::with_defaults("p"));
     }

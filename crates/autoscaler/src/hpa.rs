@@ -1,0 +1,402 @@
+//! The Horizontal Pod Autoscaler controller: one reconcile of one HPA, exactly as
+//! kube-controller-manager computes it (`pkg/controller/podautoscaler`), as a pure function.
+//!
+//! # Calling it
+//!
+//! ```text
+//! reconcile(&spec, &settings, &observation, &mut state, now_ms, &mut decision)
+//! ```
+//!
+//! - [`HpaSpec`]: the validated spec with API defaults applied (built once, from the manifest,
+//!   by `sim::manifest::hpa`). [`ControllerSettings`]: the controller flags and [`Compat`]
+//!   switches for older Kubernetes releases (newest behaviour by default).
+//! - [`Observation`]: what the controller reads at this sync, all borrowed. The caller must
+//!   supply every sync: `spec_replicas` / `status_replicas` of the scale subresource; the pods
+//!   the target's selector matches (phase, deletion, start time, Ready condition, container
+//!   requests, and a link to the pod's PodMetrics entry if the resource metrics API has one);
+//!   PodMetrics of pods not in that list; and one [`MetricInput`] per spec metric in spec
+//!   order (resource metrics read the pods' usage; Pods metrics give per-pod values aligned with
+//!   `pods`; Object a value; External the values of every series; or the fetch's error).
+//! - [`HpaState`]: the controller's recommendation and scale-event stores for this HPA. Start
+//!   from `HpaState::default()` (never seen), pass the same value back every sync; reconcile
+//!   updates it in place. Drop it when the HPA is deleted or the controller restarts.
+//! - `now_ms`: the sync time on the caller's clock, the clock every timestamp is on.
+//! - [`Decision`]: reused between calls so the hot path allocates nothing. It says what the
+//!   controller writes: `desired_replicas`, whether it `rescale`s, each metric's proposal and
+//!   current value, and the conditions with Kubernetes' reasons.
+//!
+//! The caller applies the decision: if `rescale`, set the target's replicas to
+//! `desired_replicas` (the scale event is already stored in the state, as after a successful
+//! update). Reconciling never fails: bad or missing metrics become conditions.
+//!
+//! Invariant: no clock, no I/O, no randomness; the same inputs give the same decision.
+
+mod calc;
+mod normalize;
+mod observation;
+mod spec;
+mod state;
+
+#[cfg(test)]
+mod tests;
+
+pub use calc::CurrentValue;
+pub use observation::{
+    ConditionStatus, Container, ContainerUsage, MetricInput, Observation, Pod, PodPhase, PodUsage,
+    ReadyCondition, ResolvedSample, ResourceAmount, UsageSample,
+};
+pub use spec::{
+    Behavior, Compat, ControllerSettings, HpaSpec, MetricSource, MetricSpec, PolicyKind,
+    ResourceTarget, ScalingPolicy, ScalingRules, SelectPolicy, ValueTarget,
+};
+pub use state::{HpaState, Recommendation, ScaleEvent};
+
+use calc::{Ctx, Tolerances};
+use normalize::Counts;
+
+/// The reasons of HPA conditions, spelled as Kubernetes spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    SucceededGetScale,
+    ReadyForNewScale,
+    ScaleUpStabilized,
+    ScaleDownStabilized,
+    SucceededRescale,
+    ValidMetricFound,
+    ScalingDisabled,
+    FailedGetResourceMetric,
+    FailedGetContainerResourceMetric,
+    FailedGetPodsMetric,
+    FailedGetObjectMetric,
+    FailedGetExternalMetric,
+    DesiredWithinRange,
+    TooManyReplicas,
+    TooFewReplicas,
+    ScaleUpLimit,
+    ScaleDownLimit,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::SucceededGetScale => "SucceededGetScale",
+            Reason::ReadyForNewScale => "ReadyForNewScale",
+            Reason::ScaleUpStabilized => "ScaleUpStabilized",
+            Reason::ScaleDownStabilized => "ScaleDownStabilized",
+            Reason::SucceededRescale => "SucceededRescale",
+            Reason::ValidMetricFound => "ValidMetricFound",
+            Reason::ScalingDisabled => "ScalingDisabled",
+            Reason::FailedGetResourceMetric => "FailedGetResourceMetric",
+            Reason::FailedGetContainerResourceMetric => "FailedGetContainerResourceMetric",
+            Reason::FailedGetPodsMetric => "FailedGetPodsMetric",
+            Reason::FailedGetObjectMetric => "FailedGetObjectMetric",
+            Reason::FailedGetExternalMetric => "FailedGetExternalMetric",
+            Reason::DesiredWithinRange => "DesiredWithinRange",
+            Reason::TooManyReplicas => "TooManyReplicas",
+            Reason::TooFewReplicas => "TooFewReplicas",
+            Reason::ScaleUpLimit => "ScaleUpLimit",
+            Reason::ScaleDownLimit => "ScaleDownLimit",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConditionType {
+    AbleToScale,
+    ScalingActive,
+    ScalingLimited,
+}
+
+impl ConditionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConditionType::AbleToScale => "AbleToScale",
+            ConditionType::ScalingActive => "ScalingActive",
+            ConditionType::ScalingLimited => "ScalingLimited",
+        }
+    }
+}
+
+/// One HPA condition. The message is rendered on demand ([`Condition::message`]) so that the
+/// hot path formats no strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Condition {
+    pub type_: ConditionType,
+    pub status: bool,
+    pub reason: Reason,
+    /// For `SucceededRescale`: the new size. For `ValidMetricFound` and metric failures:
+    /// the index of the metric in the spec.
+    arg: i32,
+}
+
+impl Condition {
+    fn new(type_: ConditionType, status: bool, reason: Reason) -> Condition {
+        Condition {
+            type_,
+            status,
+            reason,
+            arg: 0,
+        }
+    }
+
+    /// `"True"` / `"False"`.
+    pub fn status_str(&self) -> &'static str {
+        if self.status {
+            "True"
+        } else {
+            "False"
+        }
+    }
+
+    /// The message Kubernetes writes with this condition.
+    pub fn message(&self, spec: &HpaSpec, decision: &Decision) -> String {
+        let metric = usize::try_from(self.arg).ok();
+        match self.reason {
+            Reason::SucceededGetScale => "the HPA controller was able to get the target's current scale".into(),
+            Reason::ReadyForNewScale => "recommended size matches current size".into(),
+            Reason::ScaleUpStabilized => {
+                "recent recommendations were lower than current one, applying the lowest recent recommendation".into()
+            }
+            Reason::ScaleDownStabilized => {
+                "recent recommendations were higher than current one, applying the highest recent recommendation"
+                    .into()
+            }
+            Reason::SucceededRescale => {
+                format!("the HPA controller was able to update the target scale to {}", self.arg)
+            }
+            Reason::ValidMetricFound => format!(
+                "the HPA was able to successfully calculate a replica count from {}",
+                metric.and_then(|i| spec.metrics.get(i)).map_or("", |m| m.description.as_str())
+            ),
+            Reason::ScalingDisabled => "scaling is disabled since the replica count of the target is zero".into(),
+            Reason::FailedGetResourceMetric
+            | Reason::FailedGetContainerResourceMetric
+            | Reason::FailedGetPodsMetric
+            | Reason::FailedGetObjectMetric
+            | Reason::FailedGetExternalMetric => format!(
+                "the HPA was unable to compute the replica count: {}",
+                metric.and_then(|i| decision.metrics.get(i)).and_then(|m| m.error.as_deref()).unwrap_or("")
+            ),
+            Reason::DesiredWithinRange => "the desired count is within the acceptable range".into(),
+            Reason::TooManyReplicas => "the desired replica count is more than the maximum replica count".into(),
+            Reason::TooFewReplicas => "the desired replica count is less than the minimum replica count".into(),
+            Reason::ScaleUpLimit => "the desired replica count is increasing faster than the maximum scale rate".into(),
+            Reason::ScaleDownLimit => {
+                "the desired replica count is decreasing faster than the maximum scale rate".into()
+            }
+        }
+    }
+}
+
+/// One spec metric's outcome (`status.currentMetrics[i]` plus the proposal).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MetricStatus {
+    /// The replicas this metric alone asks for; `None` when it failed.
+    pub proposal: Option<i32>,
+    pub current: CurrentValue,
+    /// The error text when the metric failed.
+    pub error: Option<String>,
+}
+
+/// What one reconcile decides. Reuse one value across calls to avoid allocating.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Decision {
+    /// What the controller writes to the scale subresource; `spec_replicas` without rescale.
+    pub desired_replicas: i32,
+    pub rescale: bool,
+    /// The max over the valid metrics before normalization (None on short-circuit branches).
+    pub metrics_proposal: Option<i32>,
+    /// One entry per spec metric, in spec order (empty when no metric was read).
+    pub metrics: Vec<MetricStatus>,
+    pub able_to_scale: Option<Condition>,
+    pub scaling_active: Option<Condition>,
+    pub scaling_limited: Option<Condition>,
+}
+
+impl Decision {
+    /// The conditions the controller set this sync, in the order Kubernetes lists them.
+    pub fn conditions(&self) -> impl Iterator<Item = &Condition> {
+        [
+            &self.able_to_scale,
+            &self.scaling_active,
+            &self.scaling_limited,
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// The ScalingLimited reason when the limits changed the recommendation.
+    pub fn limiting_reason(&self) -> Option<Reason> {
+        self.scaling_limited.filter(|c| c.status).map(|c| c.reason)
+    }
+
+    fn reset(&mut self) {
+        self.desired_replicas = 0;
+        self.rescale = false;
+        self.metrics_proposal = None;
+        self.metrics.clear();
+        self.able_to_scale = Some(Condition::new(
+            ConditionType::AbleToScale,
+            true,
+            Reason::SucceededGetScale,
+        ));
+        self.scaling_active = None;
+        self.scaling_limited = None;
+    }
+}
+
+/// One reconcile (`reconcileAutoscaler`) of one HPA at `now_ms`. Updates `state` in place
+/// and overwrites `decision`.
+pub fn reconcile(
+    spec: &HpaSpec,
+    settings: &ControllerSettings,
+    obs: &Observation<'_>,
+    state: &mut HpaState,
+    now_ms: i64,
+    decision: &mut Decision,
+) {
+    decision.reset();
+    let current = obs.spec_replicas;
+    state.record_initial(current, now_ms);
+    let d = decision;
+    if current == 0 && spec.min_replicas != 0 {
+        d.desired_replicas = 0;
+        d.scaling_active = Some(Condition::new(
+            ConditionType::ScalingActive,
+            false,
+            Reason::ScalingDisabled,
+        ));
+        return;
+    }
+    let desired = if current > spec.max_replicas {
+        spec.max_replicas
+    } else if current < spec.min_replicas {
+        spec.min_replicas
+    } else {
+        let Some(proposal) = compute_metrics(spec, settings, obs, now_ms, d) else {
+            d.desired_replicas = current;
+            return;
+        };
+        d.metrics_proposal = Some(proposal);
+        let counts = Counts {
+            current,
+            proposal,
+            min: spec.min_replicas,
+            max: spec.max_replicas,
+        };
+        let n = match &spec.behavior {
+            None => normalize::legacy(settings, state, counts, now_ms),
+            Some(b) => normalize::with_behavior(settings, b, state, counts, now_ms),
+        };
+        d.able_to_scale = Some(Condition::new(
+            ConditionType::AbleToScale,
+            true,
+            n.able_reason,
+        ));
+        d.scaling_limited = Some(Condition::new(
+            ConditionType::ScalingLimited,
+            n.limited,
+            n.limited_reason,
+        ));
+        n.desired
+    };
+    d.rescale = desired != current;
+    d.desired_replicas = if d.rescale { desired } else { current };
+    if d.rescale {
+        d.able_to_scale = Some(Condition {
+            arg: desired,
+            ..Condition::new(ConditionType::AbleToScale, true, Reason::SucceededRescale)
+        });
+        if let Some(b) = &spec.behavior {
+            let (up, change) = if desired > current {
+                (true, desired - current)
+            } else {
+                (false, current - desired)
+            };
+            let rules = if up { &b.scale_up } else { &b.scale_down };
+            state.store_scale_event(up, change, rules.longest_period_s(), now_ms);
+        }
+    }
+}
+
+/// `computeReplicasForMetrics`: every metric's proposal and the max over the valid ones, or
+/// `None` when the reconcile must stop (all metrics invalid, or some invalid and the valid
+/// ones ask for a scale-down).
+fn compute_metrics(
+    spec: &HpaSpec,
+    settings: &ControllerSettings,
+    obs: &Observation<'_>,
+    now_ms: i64,
+    d: &mut Decision,
+) -> Option<i32> {
+    let ctx = Ctx {
+        settings,
+        obs,
+        tolerances: tolerances(spec, settings),
+        now_ms,
+    };
+    let mut replicas = 0;
+    let mut winner = 0usize;
+    let mut first_invalid: Option<(usize, Reason)> = None;
+    for (i, metric) in spec.metrics.iter().enumerate() {
+        let input = obs
+            .metrics
+            .get(i)
+            .copied()
+            .unwrap_or(MetricInput::FetchError("no metric data was provided"));
+        match calc::propose(&ctx, &metric.source, &input) {
+            Ok(p) => {
+                if replicas == 0 || p.replicas > replicas {
+                    replicas = p.replicas;
+                    winner = i;
+                }
+                d.metrics.push(MetricStatus {
+                    proposal: Some(p.replicas),
+                    current: p.current,
+                    error: None,
+                });
+            }
+            Err(f) => {
+                first_invalid.get_or_insert((i, f.reason));
+                d.metrics.push(MetricStatus {
+                    proposal: None,
+                    current: CurrentValue::default(),
+                    error: Some(f.error),
+                });
+            }
+        }
+    }
+    let invalid = d.metrics.iter().filter(|m| m.error.is_some()).count();
+    if let Some((i, reason)) = first_invalid {
+        if invalid >= spec.metrics.len() || replicas < obs.spec_replicas {
+            d.scaling_active = Some(Condition {
+                arg: i as i32,
+                ..Condition::new(ConditionType::ScalingActive, false, reason)
+            });
+            return None;
+        }
+    }
+    d.scaling_active = Some(Condition {
+        arg: winner as i32,
+        ..Condition::new(ConditionType::ScalingActive, true, Reason::ValidMetricFound)
+    });
+    Some(replicas)
+}
+
+/// `tolerancesForHpa`: the cluster-wide flag, replaced per direction by `behavior.*.tolerance`.
+fn tolerances(spec: &HpaSpec, settings: &ControllerSettings) -> Tolerances {
+    let mut t = Tolerances {
+        down: settings.tolerance,
+        up: settings.tolerance,
+    };
+    if let (Some(b), true) = (&spec.behavior, settings.compat.configurable_tolerance) {
+        if let Some(down) = b.scale_down.tolerance {
+            t.down = down;
+        }
+        if let Some(up) = b.scale_up.tolerance {
+            t.up = up;
+        }
+    }
+    t
+}

@@ -1,0 +1,344 @@
+//! The books a run keeps: node and pod lifetimes priced exactly at their ends, usage and
+//! demand sampled every metrics step, pending times per priority tier. Cost follows OpenCost's
+//! conventions: a pod's cost is max(request, usage) priced at its node's per-CPU and
+//! per-memory rates; idle cost is node cost minus workload cost.
+
+use std::collections::BTreeMap;
+
+use autoscaler::model::Resources;
+
+use super::report::{
+    quantile_sorted, round, CostReport, NodeHours, Objective, Report, ResourceReport, SloReport,
+    TierReport, HOURS_PER_MONTH,
+};
+use super::state::Node;
+use crate::scenario::model::{CapacityType, Scenario};
+use crate::time::SimDuration;
+
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PoolCounts {
+    pub ready: i64,
+    pub provisioning: i64,
+    pub draining: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TierBooks {
+    pub pods_created: u64,
+    pub pods_scheduled: u64,
+    pub pending_samples_s: Vec<f64>,
+    pub pending_pod_s: f64,
+    pub pending_now: i64,
+    pub pending_at_end: u64,
+    pub preemptions: u64,
+    pub evictions: BTreeMap<String, u64>,
+    pub workload_usd: f64,
+    pub pod_s: f64,
+    pub demand: f64,
+    pub served: f64,
+}
+
+pub struct Books {
+    pub pool_counts: Vec<PoolCounts>,
+    pub tiers: Vec<TierBooks>,
+    pool_usd: Vec<f64>,
+    pool_on_demand_usd: Vec<f64>,
+    pool_node_s: Vec<f64>,
+    daemonset_usd: f64,
+    cpu_req_core_s: f64,
+    cpu_used_core_s: f64,
+    cpu_alloc_core_s: f64,
+    mem_req_gib_s: f64,
+    mem_used_gib_s: f64,
+    mem_alloc_gib_s: f64,
+    alive_nodes: i64,
+    peak_nodes: i64,
+    pub jobs: BTreeMap<String, u64>,
+}
+
+impl Books {
+    pub fn new(sc: &Scenario, tiers: usize) -> Books {
+        let pools = sc.node_pools.len();
+        Books {
+            pool_counts: vec![PoolCounts::default(); pools],
+            tiers: vec![TierBooks::default(); tiers],
+            pool_usd: vec![0.0; pools],
+            pool_on_demand_usd: vec![0.0; pools],
+            pool_node_s: vec![0.0; pools],
+            daemonset_usd: 0.0,
+            cpu_req_core_s: 0.0,
+            cpu_used_core_s: 0.0,
+            cpu_alloc_core_s: 0.0,
+            mem_req_gib_s: 0.0,
+            mem_used_gib_s: 0.0,
+            mem_alloc_gib_s: 0.0,
+            alive_nodes: 0,
+            peak_nodes: 0,
+            jobs: BTreeMap::new(),
+        }
+    }
+
+    pub fn node_added(&mut self, pool: usize, _capacity: CapacityType) {
+        self.pool_counts[pool].provisioning += 1;
+        self.alive_nodes += 1;
+        self.peak_nodes = self.peak_nodes.max(self.alive_nodes);
+    }
+
+    pub fn node_removed(&mut self) {
+        self.alive_nodes -= 1;
+    }
+
+    pub fn node_became_ready(&mut self, pool: usize, _capacity: CapacityType) {
+        self.pool_counts[pool].provisioning -= 1;
+        self.pool_counts[pool].ready += 1;
+    }
+
+    /// A node's whole life, priced: from creation (the cloud bills from launch) for `life`.
+    pub fn node_life(&mut self, sc: &Scenario, n: &Node, life: SimDuration) {
+        let ms = life.as_millis() as f64;
+        let p = n.pool as usize;
+        self.pool_usd[p] += n.price_per_ms * ms;
+        self.pool_on_demand_usd[p] += n.on_demand_price_per_ms * ms;
+        self.pool_node_s[p] += ms / 1000.0;
+        if let Some(ready) = n.ready_at {
+            let usable_ms = (n.created.0 + life.0 - ready.0).max(0) as f64;
+            let alloc = sc.node_pools[p].instance_types[0]
+                .allocatable
+                .sub(&n.overhead);
+            self.cpu_alloc_core_s += alloc.cpu_m as f64 / 1000.0 * usable_ms / 1000.0;
+            self.mem_alloc_gib_s += alloc.memory_bytes as f64 / GIB * usable_ms / 1000.0;
+            self.daemonset_usd += (n.overhead.cpu_m as f64 * n.cpu_rate
+                + n.overhead.memory_bytes as f64 * n.mem_rate)
+                * usable_ms;
+        }
+    }
+
+    pub fn pod_created(&mut self, tier: usize) {
+        self.tiers[tier].pods_created += 1;
+        self.tiers[tier].pending_now += 1;
+    }
+
+    pub fn pod_bound(&mut self, tier: usize, waited: SimDuration) {
+        let t = &mut self.tiers[tier];
+        t.pods_scheduled += 1;
+        t.pending_now -= 1;
+        t.pending_samples_s.push(waited.as_secs_f64());
+        t.pending_pod_s += waited.as_secs_f64();
+    }
+
+    /// A pending pod deleted before it was ever scheduled.
+    pub fn pod_abandoned(&mut self, tier: usize, waited: SimDuration) {
+        let t = &mut self.tiers[tier];
+        t.pending_now -= 1;
+        t.pending_pod_s += waited.as_secs_f64();
+    }
+
+    pub fn pending_at_end(&mut self, tier: usize, waited: SimDuration) {
+        let t = &mut self.tiers[tier];
+        t.pending_at_end += 1;
+        t.pending_samples_s.push(waited.as_secs_f64());
+        t.pending_pod_s += waited.as_secs_f64();
+    }
+
+    /// A pod's time on a node, priced at its requests.
+    pub fn pod_unbound(
+        &mut self,
+        tier: usize,
+        req: &Resources,
+        bound: SimDuration,
+        cpu_rate: f64,
+        mem_rate: f64,
+    ) {
+        let ms = bound.as_millis() as f64;
+        let t = &mut self.tiers[tier];
+        t.pod_s += ms / 1000.0;
+        t.workload_usd += (req.cpu_m as f64 * cpu_rate + req.memory_bytes as f64 * mem_rate) * ms;
+        self.cpu_req_core_s += req.cpu_m as f64 / 1000.0 * ms / 1000.0;
+        self.mem_req_gib_s += req.memory_bytes as f64 / GIB * ms / 1000.0;
+    }
+
+    /// One workload over one metrics step: demand, and the usage of its ready pods. Usage
+    /// above the request is priced on top of the request (OpenCost's max(request, usage)).
+    #[allow(clippy::too_many_arguments)]
+    pub fn usage(
+        &mut self,
+        tier: usize,
+        step_s: f64,
+        demand_rps: f64,
+        served_rps: f64,
+        ready: f64,
+        (cpu_m, mem_b): (f64, f64),
+        (req_cpu_m, req_mem_b): (f64, f64),
+        (cpu_rates, mem_rates): (f64, f64),
+    ) {
+        let t = &mut self.tiers[tier];
+        t.demand += demand_rps * step_s;
+        t.served += served_rps * step_s;
+        self.cpu_used_core_s += ready * cpu_m / 1000.0 * step_s;
+        self.mem_used_gib_s += ready * mem_b / GIB * step_s;
+        let excess =
+            (cpu_m - req_cpu_m).max(0.0) * cpu_rates + (mem_b - req_mem_b).max(0.0) * mem_rates;
+        t.workload_usd += excess * step_s * 1000.0;
+    }
+
+    pub fn report(
+        &mut self,
+        sc: &Scenario,
+        tiers: &[String],
+        events: BTreeMap<String, u64>,
+        hash: String,
+    ) -> Report {
+        let hours = sc.duration.as_secs_f64() / 3600.0;
+        let total: f64 = self.pool_usd.iter().sum();
+        let mut cost = CostReport {
+            total_usd: round(total, 6),
+            ..Default::default()
+        };
+        let mut node_hours = NodeHours {
+            peak_nodes: self.peak_nodes,
+            ..Default::default()
+        };
+        let mut spot_savings = 0.0;
+        for (p, pool) in sc.node_pools.iter().enumerate() {
+            cost.by_pool_usd
+                .insert(pool.name.clone(), round(self.pool_usd[p], 6));
+            *cost
+                .by_capacity_type_usd
+                .entry(pool.capacity_type.label().to_string())
+                .or_default() += self.pool_usd[p];
+            node_hours
+                .by_pool
+                .insert(pool.name.clone(), round(self.pool_node_s[p] / 3600.0, 4));
+            *node_hours
+                .by_capacity_type
+                .entry(pool.capacity_type.label().to_string())
+                .or_default() += self.pool_node_s[p] / 3600.0;
+            node_hours.total += self.pool_node_s[p] / 3600.0;
+            if pool.capacity_type == CapacityType::Spot {
+                spot_savings += self.pool_on_demand_usd[p] - self.pool_usd[p];
+            }
+        }
+        for v in cost.by_capacity_type_usd.values_mut() {
+            *v = round(*v, 6);
+        }
+        for v in node_hours.by_capacity_type.values_mut() {
+            *v = round(*v, 4);
+        }
+        node_hours.total = round(node_hours.total, 4);
+        let mut workload = self.daemonset_usd;
+        for (i, name) in tiers.iter().enumerate() {
+            let t = &self.tiers[i];
+            if t.pods_created > 0 || t.workload_usd > 0.0 {
+                cost.by_priority_tier_usd
+                    .insert(name.clone(), round(t.workload_usd, 6));
+            }
+            workload += t.workload_usd;
+        }
+        cost.daemonset_usd = round(self.daemonset_usd, 6);
+        cost.workload_usd = round(workload, 6);
+        cost.idle_usd = round(total - workload, 6);
+        let per_month = if hours > 0.0 {
+            HOURS_PER_MONTH / hours
+        } else {
+            0.0
+        };
+        cost.monthly_projection_usd = round(total * per_month, 2);
+        cost.spot_savings_usd = round(spot_savings, 6);
+        cost.monthly_spot_savings_usd = round(spot_savings * per_month, 2);
+
+        let r = &self;
+        let pct = |a: f64, b: f64| {
+            if b > 0.0 {
+                round(100.0 * a / b, 4)
+            } else {
+                0.0
+            }
+        };
+        let resources = ResourceReport {
+            cpu_requested_core_hours: round(r.cpu_req_core_s / 3600.0, 4),
+            cpu_used_core_hours: round(r.cpu_used_core_s / 3600.0, 4),
+            cpu_allocatable_core_hours: round(r.cpu_alloc_core_s / 3600.0, 4),
+            memory_requested_gib_hours: round(r.mem_req_gib_s / 3600.0, 4),
+            memory_used_gib_hours: round(r.mem_used_gib_s / 3600.0, 4),
+            memory_allocatable_gib_hours: round(r.mem_alloc_gib_s / 3600.0, 4),
+            cpu_request_efficiency_pct: pct(r.cpu_used_core_s, r.cpu_req_core_s),
+            memory_request_efficiency_pct: pct(r.mem_used_gib_s, r.mem_req_gib_s),
+            cpu_allocation_pct: pct(r.cpu_req_core_s, r.cpu_alloc_core_s),
+            memory_allocation_pct: pct(r.mem_req_gib_s, r.mem_alloc_gib_s),
+        };
+
+        let mut slo = SloReport::default();
+        let mut pod_hours = BTreeMap::new();
+        for (i, name) in tiers.iter().enumerate() {
+            let t = &mut self.tiers[i];
+            slo.demand_requests += t.demand;
+            slo.served_requests += t.served;
+            if t.pods_created == 0 {
+                continue;
+            }
+            pod_hours.insert(name.clone(), round(t.pod_s / 3600.0, 4));
+            t.pending_samples_s.sort_by(f64::total_cmp);
+            let s = &t.pending_samples_s;
+            slo.by_tier.insert(
+                name.clone(),
+                TierReport {
+                    pods_created: t.pods_created,
+                    pods_scheduled: t.pods_scheduled,
+                    pending_pod_seconds: round(t.pending_pod_s, 3),
+                    pending_p50_s: round(quantile_sorted(s, 0.5), 3),
+                    pending_p95_s: round(quantile_sorted(s, 0.95), 3),
+                    pending_max_s: round(s.last().copied().unwrap_or(0.0), 3),
+                    pending_at_end: t.pending_at_end,
+                    preemptions: t.preemptions,
+                    evictions: t.evictions.clone(),
+                    demand_served_pct: (t.demand > 0.0).then(|| pct(t.served, t.demand)),
+                },
+            );
+        }
+        slo.unserved_requests = round(slo.demand_requests - slo.served_requests, 3);
+        slo.demand_served_pct = if slo.demand_requests > 0.0 {
+            pct(slo.served_requests, slo.demand_requests)
+        } else {
+            100.0
+        };
+        slo.demand_requests = round(slo.demand_requests, 3);
+        slo.served_requests = round(slo.served_requests, 3);
+        if let Some(min) = sc.slos.demand_served_min {
+            let target = round(min * 100.0, 4);
+            slo.objectives.push(Objective {
+                name: "demand served %".into(),
+                target,
+                actual: slo.demand_served_pct,
+                met: slo.demand_served_pct >= target,
+            });
+        }
+        for (tier, max) in &sc.slos.max_pending_by_tier {
+            let actual = slo.by_tier.get(tier).map_or(0.0, |t| t.pending_max_s);
+            let target = max.as_secs_f64();
+            slo.objectives.push(Objective {
+                name: format!("max pending s ({tier})"),
+                target,
+                actual,
+                met: actual <= target,
+            });
+        }
+        slo.met = slo.objectives.iter().all(|o| o.met);
+
+        Report {
+            scenario: sc.name.clone(),
+            seed: sc.seed,
+            duration_s: sc.duration.as_millis() / 1000,
+            cost,
+            node_hours,
+            pod_hours,
+            resources,
+            slo,
+            jobs: self.jobs.clone(),
+            events,
+            event_log_hash: hash,
+            warnings: sc.warnings.clone(),
+        }
+    }
+}

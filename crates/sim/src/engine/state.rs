@@ -1,0 +1,963 @@
+//! The engine's state and its event handlers: nodes, pods, the scheduling queue, the
+//! Deployment and Job controllers, and accounting.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use autoscaler::model::{well_known, NodeSchedulingSpec, PodSchedulingSpec, Resources};
+use autoscaler::scheduler::{Pdb, SchedulerConfig};
+
+use super::accounting::Books;
+use super::jobs::{CronState, JobState};
+use super::placement::{Attempt, NodeId, Placement, PodId};
+use super::queue::EventQueue;
+use super::timeline::{NodeRow, PendingRow, TimelineSink, WorkloadRow};
+use super::{load, SimError};
+use crate::rng::{Seed, Stream};
+use crate::scenario::model::{CapacityType, IntOrPercent, PodTemplate, Scenario};
+use crate::time::{SimDuration, SimTime};
+
+/// A pod slot and the generation of its current occupant: events for an earlier occupant
+/// of a reused slot are recognised and dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct PodRef {
+    pub id: PodId,
+    pub gen: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Owner {
+    Deployment(u32),
+    Job(u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    Pending,
+    Starting,
+    Running,
+    Ready,
+    Terminating,
+    /// Finished (a Job pod that succeeded or failed) or removed: the slot is free.
+    Gone,
+}
+
+pub(super) struct Pod {
+    pub gen: u32,
+    pub owner: Owner,
+    pub tier: u16,
+    pub phase: Phase,
+    pub node: Option<NodeId>,
+    pub created: SimTime,
+    pub bound: SimTime,
+    pub started: SimTime,
+    pub attempts: u32,
+    pub spec: Arc<PodSchedulingSpec>,
+    /// kube-scheduler's message from the last failed attempt.
+    pub last_failure: Option<Arc<str>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NodeState {
+    Provisioning,
+    Ready,
+    /// Cordoned and being drained; terminated at a set time.
+    Draining,
+    Terminated,
+}
+
+pub(super) struct Node {
+    pub pool: u16,
+    pub capacity: CapacityType,
+    pub state: NodeState,
+    pub created: SimTime,
+    pub ready_at: Option<SimTime>,
+    /// USD per millisecond of the node's life.
+    pub price_per_ms: f64,
+    pub on_demand_price_per_ms: f64,
+    /// USD per millisecond per millicore, and per byte, of a pod's claim (OpenCost split).
+    pub cpu_rate: f64,
+    pub mem_rate: f64,
+    pub overhead: Resources,
+}
+
+pub(super) struct DeploymentState {
+    pub desired: i32,
+    /// Pods not being deleted, oldest first.
+    pub live: Vec<PodId>,
+    pub ready: i32,
+    /// Σ over ready pods of their node's cpu/mem rates: prices usage above request.
+    pub ready_cpu_rate: f64,
+    pub ready_mem_rate: f64,
+    pub noise: Stream,
+    pub tier: u16,
+}
+
+/// Every kind of event. Subjects are indices into the engine's tables.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Event {
+    Step,
+    ScheduleCycle,
+    BackoffDone(PodRef),
+    FlushUnschedulable,
+    PodStarted(PodRef),
+    PodReady(PodRef),
+    PodFinished(PodRef, bool),
+    PodGone(PodRef),
+    NodeReady(NodeId),
+    NodeTerminate(NodeId),
+    JobCreate(u32),
+    JobRetry(u32, u32),
+    JobDeadline(u32, u32),
+    JobTtl(u32, u32),
+    CronTick(u32),
+}
+
+impl Event {
+    pub const KINDS: [&'static str; 15] = [
+        "Step",
+        "ScheduleCycle",
+        "BackoffDone",
+        "FlushUnschedulable",
+        "PodStarted",
+        "PodReady",
+        "PodFinished",
+        "PodGone",
+        "NodeReady",
+        "JobCreate",
+        "JobRetry",
+        "JobDeadline",
+        "JobTtl",
+        "CronTick",
+        "NodeTerminate",
+    ];
+
+    fn kind_and_subject(&self) -> (usize, u32) {
+        match *self {
+            Event::Step => (0, 0),
+            Event::ScheduleCycle => (1, 0),
+            Event::BackoffDone(p) => (2, p.id),
+            Event::FlushUnschedulable => (3, 0),
+            Event::PodStarted(p) => (4, p.id),
+            Event::PodReady(p) => (5, p.id),
+            Event::PodFinished(p, _) => (6, p.id),
+            Event::PodGone(p) => (7, p.id),
+            Event::NodeReady(n) => (8, n),
+            Event::JobCreate(j) => (9, j),
+            Event::JobRetry(j, _) => (10, j),
+            Event::JobDeadline(j, _) => (11, j),
+            Event::JobTtl(j, _) => (12, j),
+            Event::CronTick(c) => (13, c),
+            Event::NodeTerminate(n) => (14, n),
+        }
+    }
+}
+
+/// Pods exit within this long of SIGTERM, or within their grace period if that is shorter.
+const SHUTDOWN: SimDuration = SimDuration::from_secs(5);
+/// kube-scheduler's podMaxInUnschedulablePodsDuration, and how often it flushes.
+const UNSCHEDULABLE_MAX: SimDuration = SimDuration::from_secs(300);
+const FLUSH_PERIOD: SimDuration = SimDuration::from_secs(30);
+
+/// The simulator. Build with [`Engine::new`], then [`Engine::run`], then [`Engine::report`].
+pub struct Engine<'a> {
+    pub(super) sc: &'a Scenario,
+    pub(super) q: EventQueue<Event>,
+    pub(super) end: SimTime,
+    pub(super) nodes: Vec<Node>,
+    pub(super) pods: Vec<Pod>,
+    free_pods: Vec<PodId>,
+    pub(super) placement: Placement,
+    pub(super) deployments: Vec<DeploymentState>,
+    pub(super) jobs: Vec<JobState>,
+    pub(super) free_jobs: Vec<u32>,
+    pub(super) crons: Vec<CronState>,
+    pub(super) tiers: Vec<String>,
+    tier_of_class: BTreeMap<String, u16>,
+    /// kube-scheduler's activeQ: (−priority, enqueue sequence, pod).
+    active: BTreeSet<(i64, u64, PodId)>,
+    enqueue_seq: u64,
+    unschedulable: BTreeMap<PodId, SimTime>,
+    cycle_pending: bool,
+    flush_pending: bool,
+    /// Bumped by every event that may let an unschedulable pod fit.
+    cluster_epoch: u64,
+    failed_epoch: Vec<u64>,
+    pub(super) rng_startup: Stream,
+    pub(super) rng_jobs: Stream,
+    rng_scheduler: Stream,
+    pub(super) books: Books,
+    event_counts: [u64; Event::KINDS.len()],
+    log_hash: [u64; 2],
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(sc: &'a Scenario) -> Engine<'a> {
+        let seed = Seed(sc.seed);
+        let mut tiers = vec![];
+        let mut tier_of_class = BTreeMap::new();
+        for pc in &sc.priority_classes {
+            tier_of_class.insert(pc.name.clone(), tiers.len() as u16);
+            tiers.push(pc.name.clone());
+        }
+        tier_of_class.insert(String::new(), tiers.len() as u16);
+        tiers.push("(no priority class)".to_string());
+        let mut e = Engine {
+            sc,
+            q: EventQueue::new(sc.settings.event_budget),
+            end: SimTime(sc.duration.as_millis()),
+            nodes: vec![],
+            pods: vec![],
+            free_pods: vec![],
+            placement: Placement::new(SchedulerConfig {
+                scoring: match sc.settings.scheduler.scoring {
+                    crate::scenario::model::ScoringStrategy::LeastAllocated => {
+                        autoscaler::scheduler::ScoringStrategy::LeastAllocated
+                    }
+                    crate::scenario::model::ScoringStrategy::MostAllocated => {
+                        autoscaler::scheduler::ScoringStrategy::MostAllocated
+                    }
+                },
+                ..SchedulerConfig::default()
+            }),
+            deployments: vec![],
+            jobs: vec![],
+            free_jobs: vec![],
+            crons: sc.cron_jobs.iter().map(|_| CronState::default()).collect(),
+            books: Books::new(sc, tiers.len()),
+            tiers,
+            tier_of_class,
+            active: BTreeSet::new(),
+            enqueue_seq: 0,
+            unschedulable: BTreeMap::new(),
+            cycle_pending: false,
+            flush_pending: false,
+            cluster_epoch: 0,
+            failed_epoch: vec![],
+            rng_startup: seed.fork("startup"),
+            rng_jobs: seed.fork("jobs"),
+            rng_scheduler: seed.fork("scheduler"),
+            event_counts: [0; Event::KINDS.len()],
+            log_hash: [0x6a09_e667_f3bc_c908, 0xbb67_ae85_84ca_a73b],
+        };
+        e.deployments = sc
+            .deployments
+            .iter()
+            .map(|d| DeploymentState {
+                desired: d.replicas,
+                live: vec![],
+                ready: 0,
+                ready_cpu_rate: 0.0,
+                ready_mem_rate: 0.0,
+                noise: seed.fork(&format!("load/{}/{}", d.namespace, d.name)),
+                tier: e.tier_of(&d.template.scheduling.priority_class_name),
+            })
+            .collect();
+        e
+    }
+
+    pub(super) fn tier_of(&self, class: &str) -> u16 {
+        self.tier_of_class
+            .get(class)
+            .copied()
+            .unwrap_or((self.tiers.len() - 1) as u16)
+    }
+
+    pub(super) fn now(&self) -> SimTime {
+        self.q.now()
+    }
+
+    pub(super) fn at(&mut self, t: SimTime, e: Event) {
+        // Events past the end are never delivered; dropping them keeps the queue small.
+        if t <= self.end {
+            self.q
+                .schedule(t, e)
+                .expect("the engine never schedules into the past");
+        }
+    }
+
+    pub fn run(&mut self, sink: &mut dyn TimelineSink) -> Result<(), SimError> {
+        self.start();
+        while let Some((t, ev)) = self.q.pop_until(self.end)? {
+            self.log(t, &ev);
+            match ev {
+                Event::Step => self.step(sink)?,
+                Event::ScheduleCycle => self.schedule_cycle(),
+                Event::BackoffDone(p) => self.backoff_done(p),
+                Event::FlushUnschedulable => self.flush_unschedulable(),
+                Event::PodStarted(p) => self.pod_started(p),
+                Event::PodReady(p) => self.pod_ready(p),
+                Event::PodFinished(p, ok) => self.pod_finished(p, ok),
+                Event::PodGone(p) => self.pod_gone(p),
+                Event::NodeReady(n) => self.node_ready(n),
+                Event::NodeTerminate(n) => self.node_terminated(n),
+                Event::JobCreate(j) => self.job_create(j),
+                Event::JobRetry(j, g) => self.job_retry(j, g),
+                Event::JobDeadline(j, g) => self.job_deadline(j, g),
+                Event::JobTtl(j, g) => self.job_ttl(j, g),
+                Event::CronTick(c) => self.cron_tick(c),
+            }
+        }
+        Ok(())
+    }
+
+    fn log(&mut self, t: SimTime, ev: &Event) {
+        let (kind, subject) = ev.kind_and_subject();
+        self.event_counts[kind] += 1;
+        // A fast, portable 128-bit mix over (time, kind, subject); not cryptographic, but any
+        // change in the order or content of the event log changes it.
+        let word = (t.0 as u64) ^ ((kind as u64) << 56) ^ (u64::from(subject) << 24);
+        for (i, h) in self.log_hash.iter_mut().enumerate() {
+            let mut x = (*h ^ word)
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15 ^ (i as u64 * 0x632b_e59b_d9b4_e019));
+            x ^= x >> 29;
+            *h = x.rotate_left(23).wrapping_add(0xbf58_476d_1ce4_e5b9);
+        }
+    }
+
+    fn start(&mut self) {
+        let sc = self.sc;
+        for (pi, pool) in sc.node_pools.iter().enumerate() {
+            for k in 0..pool.initial_nodes {
+                let zone = (k as usize) % pool.zones.len().max(1);
+                let n = self.add_node(pi, zone);
+                self.node_ready(n);
+            }
+        }
+        for d in 0..self.deployments.len() {
+            self.reconcile_deployment(d as u32);
+        }
+        for (j, job) in sc.jobs.iter().enumerate() {
+            self.at(SimTime(job.start.as_millis()), Event::JobCreate(j as u32));
+        }
+        for c in 0..sc.cron_jobs.len() {
+            self.schedule_next_cron(c as u32, self.now());
+        }
+        self.at(SimTime::ZERO, Event::Step);
+    }
+
+    // ----- nodes -----
+
+    /// Creates a node of `pool` in its `zone`-th zone, Provisioning.
+    pub(super) fn add_node(&mut self, pool_index: usize, zone_index: usize) -> NodeId {
+        let pool = &self.sc.node_pools[pool_index];
+        let it = &pool.instance_types[0];
+        let ordinal = self.nodes.len();
+        let name = format!("{}-{}", pool.name, ordinal);
+        let zone = pool.zones.get(zone_index).cloned().unwrap_or_default();
+        let mut labels = pool.labels.clone();
+        labels.insert(well_known::HOSTNAME.to_string(), name.clone());
+        if !zone.is_empty() {
+            labels.insert(well_known::ZONE.to_string(), zone);
+        }
+        labels.insert(well_known::INSTANCE_TYPE.to_string(), it.name.clone());
+        labels.insert(
+            well_known::KARPENTER_CAPACITY_TYPE.to_string(),
+            pool.capacity_type.label().to_string(),
+        );
+        let allocatable = it.allocatable.sub(&Resources {
+            pods: 0,
+            ..pool.daemonset_overhead
+        });
+        let spec = NodeSchedulingSpec {
+            name,
+            labels,
+            taints: pool.taints.clone(),
+            allocatable,
+            unschedulable: false,
+        };
+        let id = self.placement.add_node(spec);
+        assert_eq!(
+            id as usize,
+            self.nodes.len(),
+            "placement and engine node ids agree"
+        );
+        let price_per_ms = it.price_usd_per_hour(pool.capacity_type) / 3_600_000.0;
+        // OpenCost splits a node's price between CPU and memory by the relative list
+        // prices of a vCPU-hour and a GiB-hour (its defaults: 0.031611 and 0.004237 USD).
+        let cpu_weight = it.vcpu as f64 * 0.031611;
+        let mem_weight = it.memory_mib as f64 / 1024.0 * 0.004237;
+        let cpu_share = if cpu_weight + mem_weight > 0.0 {
+            cpu_weight / (cpu_weight + mem_weight)
+        } else {
+            0.5
+        };
+        let cap_cpu_m = (it.vcpu * 1000).max(1) as f64;
+        let cap_mem = (it.memory_mib * 1024 * 1024).max(1) as f64;
+        self.nodes.push(Node {
+            pool: pool_index as u16,
+            capacity: pool.capacity_type,
+            state: NodeState::Provisioning,
+            created: self.now(),
+            ready_at: None,
+            price_per_ms,
+            on_demand_price_per_ms: it.on_demand_usd_per_hour / 3_600_000.0,
+            cpu_rate: price_per_ms * cpu_share / cap_cpu_m,
+            mem_rate: price_per_ms * (1.0 - cpu_share) / cap_mem,
+            overhead: pool.daemonset_overhead,
+        });
+        self.books.node_added(pool_index, pool.capacity_type);
+        id
+    }
+
+    fn node_ready(&mut self, n: NodeId) {
+        let node = &mut self.nodes[n as usize];
+        if node.state != NodeState::Provisioning {
+            return;
+        }
+        node.state = NodeState::Ready;
+        node.ready_at = Some(self.q.now());
+        self.books
+            .node_became_ready(node.pool as usize, node.capacity);
+        self.cluster_changed();
+    }
+
+    /// Cordons node `n` and evicts its pods for `cause`; the node terminates after `after`
+    /// (Provisioning nodes terminate at once).
+    pub(super) fn drain_node(&mut self, n: NodeId, cause: &str, after: SimDuration) {
+        let node = &mut self.nodes[n as usize];
+        match node.state {
+            NodeState::Terminated | NodeState::Draining => return,
+            NodeState::Provisioning => {
+                self.node_terminated(n);
+                return;
+            }
+            NodeState::Ready => {}
+        }
+        node.state = NodeState::Draining;
+        let pool = node.pool as usize;
+        self.books.pool_counts[pool].ready -= 1;
+        self.books.pool_counts[pool].draining += 1;
+        self.placement.set_unschedulable(n, true);
+        for id in self.placement.pods_on(n) {
+            self.delete_pod(id, cause);
+        }
+        self.at(self.now() + after, Event::NodeTerminate(n));
+    }
+
+    /// The node is gone: pods still on it are gone with it, its life is priced.
+    pub(super) fn node_terminated(&mut self, n: NodeId) {
+        let now = self.now();
+        let state = self.nodes[n as usize].state;
+        if state == NodeState::Terminated {
+            return;
+        }
+        for id in self.placement.pods_on(n) {
+            if self.pods[id as usize].phase != Phase::Terminating {
+                self.delete_pod(id, "node-removed");
+            }
+            self.release(id);
+        }
+        let node = &mut self.nodes[n as usize];
+        node.state = NodeState::Terminated;
+        let pool = node.pool as usize;
+        let c = &mut self.books.pool_counts[pool];
+        match state {
+            NodeState::Provisioning => c.provisioning -= 1,
+            NodeState::Ready => c.ready -= 1,
+            NodeState::Draining => c.draining -= 1,
+            NodeState::Terminated => unreachable!(),
+        }
+        self.books.node_removed();
+        let node = &self.nodes[n as usize];
+        self.books.node_life(self.sc, node, now.since(node.created));
+        self.placement.remove_node(n);
+    }
+
+    // ----- pods -----
+
+    pub(super) fn template(&self, owner: Owner) -> &'a PodTemplate {
+        match owner {
+            Owner::Deployment(d) => &self.sc.deployments[d as usize].template,
+            Owner::Job(j) => &self.jobs[j as usize].spec(self.sc).template,
+        }
+    }
+
+    /// Creates a Pending pod and queues it for scheduling.
+    pub(super) fn create_pod(&mut self, owner: Owner) -> PodId {
+        let spec = self.template(owner).scheduling.clone();
+        let tier = self.tier_of(&spec.priority_class_name);
+        let now = self.now();
+        let pod = Pod {
+            gen: 0,
+            owner,
+            tier,
+            phase: Phase::Pending,
+            node: None,
+            created: now,
+            bound: now,
+            started: now,
+            attempts: 0,
+            spec,
+            last_failure: None,
+        };
+        let id = match self.free_pods.pop() {
+            Some(id) => {
+                let gen = self.pods[id as usize].gen.wrapping_add(1);
+                self.pods[id as usize] = Pod { gen, ..pod };
+                id
+            }
+            None => {
+                self.pods.push(pod);
+                self.failed_epoch.push(0);
+                (self.pods.len() - 1) as PodId
+            }
+        };
+        self.books.pod_created(tier as usize);
+        self.enqueue(id);
+        id
+    }
+
+    pub(super) fn pod_ref(&self, id: PodId) -> PodRef {
+        PodRef {
+            id,
+            gen: self.pods[id as usize].gen,
+        }
+    }
+
+    fn current(&self, p: PodRef) -> Option<&Pod> {
+        let pod = &self.pods[p.id as usize];
+        (pod.gen == p.gen && pod.phase != Phase::Gone).then_some(pod)
+    }
+
+    fn enqueue(&mut self, id: PodId) {
+        let prio = self.pods[id as usize].spec.priority;
+        self.active.insert((-i64::from(prio), self.enqueue_seq, id));
+        self.enqueue_seq += 1;
+        if !self.cycle_pending {
+            self.cycle_pending = true;
+            self.at(self.now(), Event::ScheduleCycle);
+        }
+    }
+
+    /// Something changed that may let unschedulable pods fit: move them back to the activeQ.
+    fn cluster_changed(&mut self) {
+        self.cluster_epoch += 1;
+        let waiting = std::mem::take(&mut self.unschedulable);
+        for id in waiting.into_keys() {
+            self.enqueue(id);
+        }
+    }
+
+    fn schedule_cycle(&mut self) {
+        self.cycle_pending = false;
+        while let Some((_, _, id)) = self.active.pop_first() {
+            if self.pods[id as usize].phase != Phase::Pending {
+                continue;
+            }
+            let spec = self.pods[id as usize].spec.clone();
+            let sc = self.sc;
+            let (deployments, sim_pdbs) = (&self.deployments, &sc.pdbs);
+            let pdbs = || pdb_status(sc, deployments, sim_pdbs);
+            match self
+                .placement
+                .attempt(id, &spec, pdbs, &mut self.rng_scheduler)
+            {
+                Attempt::Scheduled(node) => self.bind(id, node),
+                Attempt::Nominated { node: _, victims } => {
+                    let tier = self.pods[id as usize].tier as usize;
+                    self.books.tiers[tier].preemptions += 1;
+                    for v in victims {
+                        self.delete_pod(v, "preemption");
+                    }
+                    self.unschedulable_pod(id, None);
+                }
+                Attempt::Unschedulable(msg) => self.unschedulable_pod(id, Some(msg)),
+            }
+        }
+    }
+
+    /// The pod failed an attempt: it backs off (1 s doubling to 10 s) and then waits for a
+    /// cluster change, or the periodic flush, to be tried again.
+    fn unschedulable_pod(&mut self, id: PodId, why: Option<String>) {
+        let pod = &mut self.pods[id as usize];
+        pod.attempts += 1;
+        if let Some(why) = why {
+            pod.last_failure = Some(why.into());
+        }
+        let backoff = {
+            let s = &self.sc.settings.scheduler;
+            let exp = (pod.attempts - 1).min(16);
+            SimDuration(
+                s.pod_initial_backoff
+                    .0
+                    .saturating_mul(1 << exp)
+                    .min(s.pod_max_backoff.0),
+            )
+        };
+        self.failed_epoch[id as usize] = self.cluster_epoch;
+        let pr = self.pod_ref(id);
+        self.at(self.now() + backoff, Event::BackoffDone(pr));
+    }
+
+    fn backoff_done(&mut self, p: PodRef) {
+        if self
+            .current(p)
+            .is_none_or(|pod| pod.phase != Phase::Pending)
+        {
+            return;
+        }
+        if self.failed_epoch[p.id as usize] != self.cluster_epoch {
+            self.enqueue(p.id);
+        } else {
+            self.unschedulable.insert(p.id, self.now());
+            if !self.flush_pending {
+                self.flush_pending = true;
+                self.at(self.now() + FLUSH_PERIOD, Event::FlushUnschedulable);
+            }
+        }
+    }
+
+    fn flush_unschedulable(&mut self) {
+        self.flush_pending = false;
+        let now = self.now();
+        let due: Vec<PodId> = self
+            .unschedulable
+            .iter()
+            .filter(|(_, since)| now.since(**since) >= UNSCHEDULABLE_MAX)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            self.unschedulable.remove(&id);
+            self.enqueue(id);
+        }
+        if !self.unschedulable.is_empty() {
+            self.flush_pending = true;
+            self.at(now + FLUSH_PERIOD, Event::FlushUnschedulable);
+        }
+    }
+
+    fn bind(&mut self, id: PodId, node: NodeId) {
+        let now = self.now();
+        let startup = &self.template(self.pods[id as usize].owner).startup;
+        let delay = startup.image_pull.sample(&mut self.rng_startup)
+            + startup.container_start.sample(&mut self.rng_startup);
+        let pod = &mut self.pods[id as usize];
+        pod.phase = Phase::Starting;
+        pod.node = Some(node);
+        pod.bound = now;
+        let (tier, created, spec) = (pod.tier as usize, pod.created, pod.spec.clone());
+        self.placement.bind(id, &spec, node, now.0);
+        self.books.pod_bound(tier, now.since(created));
+        let pr = self.pod_ref(id);
+        self.at(now + delay, Event::PodStarted(pr));
+    }
+
+    fn pod_started(&mut self, p: PodRef) {
+        if self
+            .current(p)
+            .is_none_or(|pod| pod.phase != Phase::Starting)
+        {
+            return;
+        }
+        let now = self.now();
+        let pod = &mut self.pods[p.id as usize];
+        pod.phase = Phase::Running;
+        pod.started = now;
+        let owner = pod.owner;
+        match owner {
+            Owner::Deployment(_) => {
+                let d = self
+                    .template(owner)
+                    .startup
+                    .readiness_delay
+                    .sample(&mut self.rng_startup);
+                self.at(now + d, Event::PodReady(p));
+            }
+            Owner::Job(j) => self.job_pod_started(j, p),
+        }
+    }
+
+    fn pod_ready(&mut self, p: PodRef) {
+        if self
+            .current(p)
+            .is_none_or(|pod| pod.phase != Phase::Running)
+        {
+            return;
+        }
+        let pod = &mut self.pods[p.id as usize];
+        pod.phase = Phase::Ready;
+        if let (Owner::Deployment(d), Some(n)) = (pod.owner, pod.node) {
+            let node = &self.nodes[n as usize];
+            let dep = &mut self.deployments[d as usize];
+            dep.ready += 1;
+            dep.ready_cpu_rate += node.cpu_rate;
+            dep.ready_mem_rate += node.mem_rate;
+        }
+    }
+
+    /// Starts the deletion of a pod: a pending pod is gone at once, a bound one terminates
+    /// gracefully. Its owner stops counting it at once. `cause` is recorded for pods removed
+    /// against their will.
+    pub(super) fn delete_pod(&mut self, id: PodId, cause: &str) {
+        let now = self.now();
+        let pod = &self.pods[id as usize];
+        if matches!(pod.phase, Phase::Terminating | Phase::Gone) {
+            return;
+        }
+        let (owner, phase, tier, created) = (pod.owner, pod.phase, pod.tier as usize, pod.created);
+        if !cause.is_empty() {
+            *self.books.tiers[tier]
+                .evictions
+                .entry(cause.to_string())
+                .or_default() += 1;
+        }
+        self.unready(id);
+        if let Owner::Deployment(d) = owner {
+            self.deployments[d as usize].live.retain(|x| *x != id);
+        }
+        if phase == Phase::Pending {
+            self.books.pod_abandoned(tier, now.since(created));
+            self.placement.forget(id);
+            self.release(id);
+        } else {
+            self.placement.set_terminating(id, cause == "preemption");
+            let grace = self.template(owner).termination_grace.min(SHUTDOWN);
+            self.pods[id as usize].phase = Phase::Terminating;
+            let pr = self.pod_ref(id);
+            self.at(now + grace, Event::PodGone(pr));
+        }
+        match owner {
+            Owner::Deployment(d) => self.reconcile_deployment(d),
+            Owner::Job(j) => self.job_pod_lost(j, id, !cause.is_empty()),
+        }
+    }
+
+    /// Takes a Ready pod out of its Deployment's ready set.
+    fn unready(&mut self, id: PodId) {
+        let pod = &self.pods[id as usize];
+        if let (Phase::Ready, Owner::Deployment(d), Some(n)) = (pod.phase, pod.owner, pod.node) {
+            let node = &self.nodes[n as usize];
+            let dep = &mut self.deployments[d as usize];
+            dep.ready -= 1;
+            dep.ready_cpu_rate -= node.cpu_rate;
+            dep.ready_mem_rate -= node.mem_rate;
+        }
+    }
+
+    fn pod_gone(&mut self, p: PodRef) {
+        if self
+            .current(p)
+            .is_some_and(|pod| pod.phase == Phase::Terminating)
+        {
+            self.release(p.id);
+        }
+    }
+
+    /// The pod's slot is freed: unbound from its node, its books closed.
+    pub(super) fn release(&mut self, id: PodId) {
+        let now = self.now();
+        let pod = &mut self.pods[id as usize];
+        let was_bound = pod.phase != Phase::Pending;
+        pod.phase = Phase::Gone;
+        let (node, tier, bound, spec) = (
+            pod.node.take(),
+            pod.tier as usize,
+            pod.bound,
+            pod.spec.clone(),
+        );
+        if let (true, Some(n)) = (was_bound, node) {
+            self.placement.unbind(id);
+            let node = &self.nodes[n as usize];
+            self.books.pod_unbound(
+                tier,
+                &spec.requests,
+                now.since(bound),
+                node.cpu_rate,
+                node.mem_rate,
+            );
+            self.cluster_changed();
+        }
+        self.active.retain(|(_, _, x)| *x != id);
+        self.unschedulable.remove(&id);
+        self.free_pods.push(id);
+    }
+
+    // ----- Deployments -----
+
+    /// The ReplicaSet controller: create or delete pods until the live count is the desired one.
+    /// Deletion order: unscheduled first, then not ready, then the newest.
+    pub(super) fn reconcile_deployment(&mut self, d: u32) {
+        loop {
+            let dep = &self.deployments[d as usize];
+            let live = dep.live.len() as i32;
+            if live < dep.desired {
+                let id = self.create_pod(Owner::Deployment(d));
+                self.deployments[d as usize].live.push(id);
+            } else if live > dep.desired {
+                let victim = *dep
+                    .live
+                    .iter()
+                    .max_by_key(|id| {
+                        let p = &self.pods[**id as usize];
+                        let rank = match p.phase {
+                            Phase::Pending => 2,
+                            Phase::Starting | Phase::Running => 1,
+                            _ => 0,
+                        };
+                        (rank, p.created, **id)
+                    })
+                    .expect("live is not empty");
+                self.delete_pod(victim, "");
+                return; // delete_pod reconciles again
+            } else {
+                return;
+            }
+        }
+    }
+
+    /// Sets a Deployment's desired replicas (the HPA's scale subresource write).
+    pub fn set_replicas(&mut self, d: u32, replicas: i32) {
+        self.deployments[d as usize].desired = replicas.max(0);
+        self.reconcile_deployment(d);
+    }
+
+    // ----- the metrics step -----
+
+    fn step(&mut self, sink: &mut dyn TimelineSink) -> Result<(), SimError> {
+        let now = self.now();
+        let step = self.sc.step;
+        let step_s = step.as_secs_f64().min(self.end.since(now).as_secs_f64());
+        let rows = sink.wants_rows();
+        let t_s = now.0 / 1000;
+        for (d, spec) in self.sc.deployments.iter().enumerate() {
+            let dep = &mut self.deployments[d];
+            let demand = spec.load.as_ref().map_or(0.0, |l| {
+                load::demand_rps(l, now, self.sc.start_unix_s, &mut dep.noise)
+            });
+            let capacity = f64::from(dep.ready) * spec.capacity.max_rps_per_pod;
+            let served = demand.min(capacity);
+            let per_pod = if dep.ready > 0 {
+                served / f64::from(dep.ready)
+            } else {
+                0.0
+            };
+            let cpu_use = spec.capacity.cpu_m_baseline + spec.capacity.cpu_m_per_rps * per_pod;
+            let mem_use =
+                spec.capacity.memory_bytes_baseline + spec.capacity.memory_bytes_per_rps * per_pod;
+            let req = &spec.template.scheduling.requests;
+            self.books.usage(
+                dep.tier as usize,
+                step_s,
+                demand,
+                served,
+                f64::from(dep.ready),
+                (cpu_use, mem_use),
+                (req.cpu_m as f64, req.memory_bytes as f64),
+                (dep.ready_cpu_rate, dep.ready_mem_rate),
+            );
+            if rows {
+                sink.workload_row(&WorkloadRow {
+                    t_s,
+                    namespace: &spec.namespace,
+                    workload: &spec.name,
+                    desired_replicas: i64::from(dep.desired),
+                    pods: dep.live.len() as i64,
+                    ready: i64::from(dep.ready),
+                    demand_rps: super::report::round(demand, 3),
+                    served_rps: super::report::round(served, 3),
+                    cpu_utilization_pct: if req.cpu_m > 0 && dep.ready > 0 {
+                        super::report::round(cpu_use * 100.0 / req.cpu_m as f64, 2)
+                    } else {
+                        0.0
+                    },
+                })?;
+            }
+        }
+        if rows {
+            for (pi, pool) in self.sc.node_pools.iter().enumerate() {
+                let c = self.books.pool_counts[pi];
+                sink.node_row(&NodeRow {
+                    t_s,
+                    pool: &pool.name,
+                    capacity_type: pool.capacity_type.label(),
+                    ready: c.ready,
+                    provisioning: c.provisioning,
+                    draining: c.draining,
+                })?;
+            }
+            for (ti, tier) in self.tiers.iter().enumerate() {
+                sink.pending_row(&PendingRow {
+                    t_s,
+                    tier,
+                    pending: self.books.tiers[ti].pending_now,
+                })?;
+            }
+        }
+        self.at(now + step, Event::Step);
+        Ok(())
+    }
+
+    /// Closes the books at the end of the run and builds the report.
+    pub fn report(&mut self) -> super::report::Report {
+        let end = self.end;
+        for (id, pod) in self.pods.iter().enumerate() {
+            match pod.phase {
+                Phase::Gone => {}
+                Phase::Pending => self
+                    .books
+                    .pending_at_end(pod.tier as usize, end.since(pod.created)),
+                _ => {
+                    let n = &self.nodes[pod.node.expect("bound pods have a node") as usize];
+                    let _ = id;
+                    self.books.pod_unbound(
+                        pod.tier as usize,
+                        &pod.spec.requests,
+                        end.since(pod.bound),
+                        n.cpu_rate,
+                        n.mem_rate,
+                    );
+                }
+            }
+        }
+        for n in &self.nodes {
+            if n.state != NodeState::Terminated {
+                self.books.node_life(self.sc, n, end.since(n.created));
+            }
+        }
+        let mut events = BTreeMap::new();
+        for (i, k) in Event::KINDS.iter().enumerate() {
+            if self.event_counts[i] > 0 {
+                events.insert(k.to_string(), self.event_counts[i]);
+            }
+        }
+        let hash = format!("{:016x}{:016x}", self.log_hash[0], self.log_hash[1]);
+        self.books.report(self.sc, &self.tiers, events, hash)
+    }
+}
+
+/// Each PDB with its current `disruptionsAllowed`, as the disruption controller computes it:
+/// expected pods from the owning Deployments' replicas, healthy pods from their ready ones.
+pub(super) fn pdb_status(
+    sc: &Scenario,
+    deployments: &[DeploymentState],
+    pdbs: &[crate::scenario::model::PodDisruptionBudget],
+) -> Vec<Pdb> {
+    pdbs.iter()
+        .map(|pdb| {
+            let (mut expected, mut healthy) = (0i32, 0i32);
+            for (d, dep) in sc.deployments.iter().enumerate() {
+                if dep.namespace == pdb.namespace
+                    && pdb.selector.matches(&dep.template.scheduling.labels)
+                {
+                    expected += deployments[d].desired;
+                    healthy += deployments[d].ready;
+                }
+            }
+            // Percentages round up, for minAvailable and maxUnavailable alike.
+            let scaled = |p: i32| ((i64::from(p) * i64::from(expected) + 99) / 100) as i32;
+            let desired_healthy = match (pdb.min_available, pdb.max_unavailable) {
+                (Some(IntOrPercent::Int(n)), _) => n,
+                (Some(IntOrPercent::Percent(p)), _) => scaled(p),
+                (None, Some(IntOrPercent::Int(n))) => expected - n,
+                (None, Some(IntOrPercent::Percent(p))) => expected - scaled(p),
+                (None, None) => expected,
+            };
+            Pdb {
+                namespace: pdb.namespace.clone(),
+                selector: pdb.selector.clone(),
+                disruptions_allowed: (healthy - desired_healthy).max(0),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,313 @@
+//! Engine tests on scenarios built in code: hand-computable costs, determinism, the
+//! controllers' behaviour.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use autoscaler::model::{LabelSelector, PodSchedulingSpec, Resources};
+
+use super::{run, NoTimeline};
+use crate::scenario::model::*;
+use crate::time::SimDuration;
+
+const MIB: i64 = 1024 * 1024;
+
+fn m5_large() -> InstanceType {
+    InstanceType {
+        name: "m5.large".into(),
+        family: "m5".into(),
+        vcpu: 2,
+        memory_mib: 8192,
+        arch: "amd64".into(),
+        gpu_count: 0,
+        allocatable: Resources {
+            cpu_m: 1930,
+            memory_bytes: 6903 * MIB,
+            gpu: 0,
+            pods: 29,
+        },
+        on_demand_usd_per_hour: 0.096,
+        spot_savings_pct: 60.0,
+        spot_interruption_label: Some("<5%".into()),
+    }
+}
+
+fn pool(name: &str, nodes: i32, capacity: CapacityType) -> NodePool {
+    NodePool {
+        name: name.into(),
+        instance_types: vec![m5_large()],
+        capacity_type: capacity,
+        zones: vec!["us-east-1a".into(), "us-east-1b".into()],
+        min_nodes: nodes,
+        max_nodes: nodes,
+        initial_nodes: nodes,
+        labels: BTreeMap::new(),
+        taints: vec![],
+        provisioning_delay: Distribution::Constant(SimDuration::from_secs(90)),
+        daemonset_overhead: Resources::ZERO,
+    }
+}
+
+fn startup() -> StartupModel {
+    StartupModel {
+        image_pull: Distribution::LogNormal {
+            median: SimDuration::from_secs(5),
+            sigma: 0.5,
+        },
+        container_start: Distribution::Constant(SimDuration::from_secs(1)),
+        readiness_delay: Distribution::Uniform {
+            min: SimDuration::from_secs(5),
+            max: SimDuration::from_secs(15),
+        },
+        cpu_burst_m: 0.0,
+        cpu_burst_duration: SimDuration::ZERO,
+    }
+}
+
+fn template(cpu_m: i64, mem_mib: i64, class: &str, priority: i32) -> PodTemplate {
+    let requests = Resources {
+        cpu_m,
+        memory_bytes: mem_mib * MIB,
+        gpu: 0,
+        pods: 1,
+    };
+    PodTemplate {
+        scheduling: Arc::new(PodSchedulingSpec {
+            namespace: "default".into(),
+            labels: [("app".to_string(), "web".to_string())].into(),
+            requests,
+            priority,
+            priority_class_name: class.into(),
+            ..Default::default()
+        }),
+        containers: vec![Container {
+            name: "app".into(),
+            requests,
+            limits: requests,
+            sidecar: false,
+        }],
+        init_containers: vec![],
+        termination_grace: SimDuration::from_secs(30),
+        annotations: BTreeMap::new(),
+        startup: startup(),
+    }
+}
+
+fn deployment(name: &str, replicas: i32, cpu_m: i64) -> Deployment {
+    Deployment {
+        namespace: "default".into(),
+        name: name.into(),
+        replicas,
+        selector: LabelSelector::default(),
+        template: template(cpu_m, 256, "", 0),
+        load: Some(LoadModel::Synthetic(SyntheticLoad {
+            base_rps: 50.0,
+            daily_amplitude: 0.5,
+            daily_peak_hour: 14.0,
+            weekly_amplitude: 0.0,
+            noise: 0.1,
+            spikes: vec![],
+        })),
+        capacity: CapacityModel {
+            cpu_m_baseline: 20.0,
+            cpu_m_per_rps: 5.0,
+            memory_bytes_baseline: 100.0 * MIB as f64,
+            memory_bytes_per_rps: 0.0,
+            max_rps_per_pod: 30.0,
+        },
+    }
+}
+
+fn scenario(hours: i64) -> Scenario {
+    Scenario {
+        name: "test".into(),
+        seed: 42,
+        duration: SimDuration::from_secs(hours * 3600),
+        step: SimDuration::from_secs(60),
+        start_unix_s: 1_767_571_200,
+        settings: Settings {
+            scheduler: SchedulerSettings {
+                scoring: ScoringStrategy::LeastAllocated,
+                pod_initial_backoff: SimDuration::from_secs(1),
+                pod_max_backoff: SimDuration::from_secs(10),
+            },
+            hpa: HpaControllerSettings {
+                sync_period: SimDuration::from_secs(15),
+                tolerance: 0.1,
+                cpu_initialization_period: SimDuration::from_secs(300),
+                initial_readiness_delay: SimDuration::from_secs(30),
+                downscale_stabilization: SimDuration::from_secs(300),
+                metrics_resolution: SimDuration::from_secs(15),
+                metrics_scrape_lag: SimDuration::from_secs(15),
+            },
+            event_budget: 10_000_000,
+        },
+        node_pools: vec![pool("general", 2, CapacityType::OnDemand)],
+        priority_classes: vec![],
+        deployments: vec![],
+        hpas: vec![],
+        pdbs: vec![],
+        jobs: vec![],
+        cron_jobs: vec![],
+        slos: Slos::default(),
+        warnings: vec![],
+    }
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-6
+}
+
+#[test]
+fn two_m5_large_on_demand_for_an_hour() {
+    let r = run(&scenario(1), &mut NoTimeline).unwrap();
+    assert!(close(r.cost.total_usd, 2.0 * 0.096), "{}", r.cost.total_usd);
+    assert!(close(r.cost.by_pool_usd["general"], 0.192));
+    assert!(close(r.cost.by_capacity_type_usd["on-demand"], 0.192));
+    assert_eq!(r.node_hours.total, 2.0);
+    assert!(close(r.cost.idle_usd, 0.192), "no pods: all idle");
+    assert!((r.cost.monthly_projection_usd - 0.192 * 730.5).abs() < 0.005);
+}
+
+#[test]
+fn spot_costs_the_discounted_price_and_reports_savings() {
+    let mut sc = scenario(2);
+    sc.node_pools = vec![pool("spot", 3, CapacityType::Spot)];
+    let r = run(&sc, &mut NoTimeline).unwrap();
+    let expected = 3.0 * 2.0 * 0.096 * 0.4;
+    assert!(close(r.cost.total_usd, expected), "{}", r.cost.total_usd);
+    assert!(close(r.cost.spot_savings_usd, 3.0 * 2.0 * 0.096 - expected));
+}
+
+#[test]
+fn workload_cost_is_requests_priced_at_node_rates() {
+    let mut sc = scenario(1);
+    // One pod asking for a whole m5.large's CPU share would cost the CPU part of its price;
+    // here two pods of 500m / 256Mi: cost = rate × request × time, computed by hand below.
+    let mut d = deployment("web", 2, 500);
+    d.load = None;
+    sc.deployments = vec![d];
+    let r = run(&sc, &mut NoTimeline).unwrap();
+    let cpu_w = 2.0 * 0.031611;
+    let mem_w = 8.0 * 0.004237;
+    let per_ms = 0.096 / 3_600_000.0;
+    let cpu_rate = per_ms * cpu_w / (cpu_w + mem_w) / 2000.0;
+    let mem_rate = per_ms * mem_w / (cpu_w + mem_w) / (8192.0 * MIB as f64);
+    let tier = &r.slo.by_tier["(no priority class)"];
+    assert_eq!(tier.pods_scheduled, 2);
+    // Pods bind at t=0 and live to the end: 3,600,000 ms each.
+    let expected = 2.0 * (500.0 * cpu_rate + 256.0 * MIB as f64 * mem_rate) * 3_600_000.0;
+    assert!(close(
+        r.cost.by_priority_tier_usd["(no priority class)"],
+        expected
+    ));
+    assert!(close(r.cost.idle_usd, 0.192 - expected));
+    assert!(close(r.resources.cpu_requested_core_hours, 1.0));
+}
+
+#[test]
+fn same_seed_same_report_different_seed_differs() {
+    let mut sc = scenario(24);
+    sc.deployments = vec![deployment("web", 3, 250), deployment("api", 2, 500)];
+    let a = serde_json::to_string(&run(&sc, &mut NoTimeline).unwrap()).unwrap();
+    let b = serde_json::to_string(&run(&sc, &mut NoTimeline).unwrap()).unwrap();
+    assert_eq!(a, b);
+    sc.seed = 43;
+    let c = serde_json::to_string(&run(&sc, &mut NoTimeline).unwrap()).unwrap();
+    assert_ne!(a, c, "the seed drives start-up delays and load noise");
+}
+
+#[test]
+fn demand_beyond_capacity_is_unserved() {
+    let mut sc = scenario(24);
+    // 50 rps ±50 % daily against 1 pod serving 30 rps: some demand goes unserved.
+    sc.deployments = vec![deployment("web", 1, 250)];
+    let r = run(&sc, &mut NoTimeline).unwrap();
+    assert!(r.slo.unserved_requests > 0.0);
+    assert!(
+        r.slo.demand_served_pct < 100.0 && r.slo.demand_served_pct > 30.0,
+        "{}",
+        r.slo.demand_served_pct
+    );
+}
+
+#[test]
+fn pods_that_fit_nowhere_stay_pending_and_are_reported() {
+    let mut sc = scenario(1);
+    // 2 nodes × 1930m: four 900m pods fit (two per node), the fifth does not.
+    let mut d = deployment("web", 5, 900);
+    d.load = None;
+    sc.deployments = vec![d];
+    sc.slos
+        .max_pending_by_tier
+        .insert("(no priority class)".into(), SimDuration::from_secs(60));
+    let r = run(&sc, &mut NoTimeline).unwrap();
+    let t = &r.slo.by_tier["(no priority class)"];
+    assert_eq!(t.pods_scheduled, 4);
+    assert_eq!(t.pending_at_end, 1);
+    assert!(close(t.pending_max_s, 3600.0));
+    assert!(!r.slo.met);
+}
+
+#[test]
+fn event_budget_turns_a_runaway_into_an_error() {
+    let mut sc = scenario(24);
+    sc.settings.event_budget = 100;
+    assert!(run(&sc, &mut NoTimeline).is_err());
+}
+
+#[test]
+fn higher_priority_pods_preempt_lower_ones() {
+    let mut sc = scenario(1);
+    sc.priority_classes = vec![
+        PriorityClass {
+            name: "critical".into(),
+            value: 1000,
+            global_default: false,
+            preemption_policy: Default::default(),
+        },
+        PriorityClass {
+            name: "batch".into(),
+            value: -5,
+            global_default: false,
+            preemption_policy: Default::default(),
+        },
+    ];
+    // 2 nodes × 1930m: four batch pods of 900m fill them; two critical pods of 900m must
+    // preempt two of them, which then stay pending.
+    let mut low = deployment("batch", 4, 900);
+    low.template = template(900, 256, "batch", -5);
+    low.load = None;
+    sc.deployments = vec![low];
+    sc.jobs = vec![Job {
+        namespace: "default".into(),
+        name: "urgent".into(),
+        start: SimDuration::from_secs(600),
+        spec: JobSpec {
+            template: template(900, 256, "critical", 1000),
+            parallelism: 2,
+            completions: 2,
+            backoff_limit: 6,
+            active_deadline: None,
+            ttl_after_finished: None,
+            run_time: Distribution::Constant(SimDuration::from_secs(3600)),
+            failure_probability: 0.0,
+        },
+    }];
+    let r = run(&sc, &mut NoTimeline).unwrap();
+    let crit = &r.slo.by_tier["critical"];
+    let batch = &r.slo.by_tier["batch"];
+    assert_eq!(crit.preemptions, 2, "{r:#?}");
+    assert_eq!(crit.pending_at_end, 0);
+    assert_eq!(batch.evictions.get("preemption"), Some(&2));
+    assert_eq!(
+        batch.pending_at_end, 2,
+        "the replacements of the victims fit nowhere"
+    );
+    // The critical pods waited for the victims' graceful termination (≤ 5 s) and back-off.
+    assert!(
+        crit.pending_max_s > 0.0 && crit.pending_max_s < 30.0,
+        "{}",
+        crit.pending_max_s
+    );
+}
