@@ -175,6 +175,23 @@ pub fn disrupt(
     out
 }
 
+/// The earliest time after `now` at which the same nodes could give a different pass: a node
+/// becoming Consolidatable (`consolidateAfter` since its last pod event) or expiring. A caller
+/// whose cluster has not changed may skip passes until then (scheduled budgets aside).
+pub fn next_deadline_ms(cat: &Catalog, nodes: &[KNode]) -> Option<i64> {
+    nodes
+        .iter()
+        .flat_map(|n| {
+            let pool = &cat.pools[n.pool];
+            let consolidatable = pool.consolidate_after_ms.map(|a| n.last_pod_event_ms + a);
+            let expiry = pool.expire_after_ms.map(|e| n.created_ms + e);
+            [consolidatable, expiry]
+        })
+        .flatten()
+        .filter(|&t| t > cat.now_ms)
+        .min()
+}
+
 /// Nodes past `expireAfter`: forceful, not limited by budgets, no pre-spun replacement.
 fn expiration(cat: &Catalog, nodes: &[KNode]) -> Vec<Command> {
     let expired: Vec<usize> = (0..nodes.len())

@@ -643,3 +643,26 @@ fn nodepool_validation() {
     ));
     assert!(ConsolidationPolicy::parse("p", "WhenUnderutilized").is_err());
 }
+
+#[test]
+fn next_deadline_is_consolidatable_or_expiry() {
+    let mut w = World::new(vec![on_demand_pool("od")]);
+    w.pools[0].consolidate_after_ms = Some(600_000);
+    let mut n = knode(
+        &w,
+        0,
+        "m5.large",
+        CapacityType::OnDemand,
+        vec![pod(100, GIB)],
+    );
+    n.last_pod_event_ms = w.now_ms - 60_000;
+    assert_eq!(
+        next_deadline_ms(&w.cat(), &[n.clone()]),
+        Some(w.now_ms + 540_000)
+    );
+    n.last_pod_event_ms = 0;
+    assert_eq!(
+        next_deadline_ms(&w.cat(), &[n]),
+        Some(DEFAULT_EXPIRE_AFTER_MS)
+    );
+}
