@@ -539,6 +539,14 @@ impl<'a> Cluster<'a> {
         if closed && !self.packing.spec(slot).unschedulable {
             self.packing.set_unschedulable(slot, true);
         }
+        // The observation lists the same pods; most nodes have no expendable one to look up.
+        if !n
+            .pods
+            .iter()
+            .any(|p| is_expendable(settings, p.spec.priority))
+        {
+            return;
+        }
         let expendable: Vec<PodId> = self
             .packing
             .info(slot)

@@ -80,13 +80,16 @@ pub fn estimate(
     });
     let mut out = Estimate::default();
     'groups: for group in ordered {
+        // Nodes only fill up, so a node that rejected one pod of the group rejects the next
+        // too, unless a topology spread's skew can improve elsewhere: scan from the last fit.
+        let monotone = pods[group.pods[0]].topology_spread.is_empty();
+        let mut from = first_new;
         for &p in &group.pods {
             let pod = &pods[p];
             // Only nodes this estimation added are tried, first fit.
-            if cluster
-                .place_first_fit(pod, first_new..cluster.len())
-                .is_some()
-            {
+            let start = if monotone { from } else { first_new };
+            if let Some(slot) = cluster.place_first_fit(pod, start..cluster.len()) {
+                from = slot;
                 out.pods.push(p);
                 continue;
             }
@@ -110,6 +113,7 @@ pub fn estimate(
                 continue 'groups;
             }
             cluster.place(pod.clone(), slot);
+            from = slot;
             out.pods.push(p);
         }
     }
