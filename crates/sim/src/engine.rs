@@ -11,6 +11,7 @@
 //! adding draws to one subsystem leaves the others unchanged.
 
 mod accounting;
+mod hpa;
 mod jobs;
 pub mod load;
 pub mod placement;

@@ -56,6 +56,7 @@ pub struct Books {
     alive_nodes: i64,
     peak_nodes: i64,
     pub jobs: BTreeMap<String, u64>,
+    pub hpa: BTreeMap<String, u64>,
 }
 
 impl Books {
@@ -77,6 +78,7 @@ impl Books {
             alive_nodes: 0,
             peak_nodes: 0,
             jobs: BTreeMap::new(),
+            hpa: BTreeMap::new(),
         }
     }
 
@@ -84,6 +86,18 @@ impl Books {
         self.pool_counts[pool].provisioning += 1;
         self.alive_nodes += 1;
         self.peak_nodes = self.peak_nodes.max(self.alive_nodes);
+    }
+
+    /// An HPA rescaled its target; `reason` is the ScalingLimited reason if the limits
+    /// shaped the new size.
+    pub fn hpa_rescaled(&mut self, reason: &str) {
+        *self.hpa.entry("rescales".to_string()).or_default() += 1;
+        if reason != "SucceededRescale" {
+            *self
+                .hpa
+                .entry(format!("rescales limited: {reason}"))
+                .or_default() += 1;
+        }
     }
 
     pub fn node_removed(&mut self) {
@@ -336,6 +350,7 @@ impl Books {
             resources,
             slo,
             jobs: self.jobs.clone(),
+            hpa: self.hpa.clone(),
             events,
             event_log_hash: hash,
             warnings: sc.warnings.clone(),

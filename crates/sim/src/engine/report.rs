@@ -22,6 +22,8 @@ pub struct Report {
     /// Jobs by outcome (created, succeeded, BackoffLimitExceeded, DeadlineExceeded, ...) and
     /// CronJob runs started or skipped.
     pub jobs: BTreeMap<String, u64>,
+    /// HPA rescales, and how many of them the scaling limits shaped (by ScalingLimited reason).
+    pub hpa: BTreeMap<String, u64>,
     /// Events delivered, by kind.
     pub events: BTreeMap<String, u64>,
     /// A 128-bit hash over the ordered event log (time, kind and subject of every event).

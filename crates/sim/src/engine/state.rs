@@ -8,6 +8,7 @@ use autoscaler::model::{well_known, NodeSchedulingSpec, PodSchedulingSpec, Resou
 use autoscaler::scheduler::{Pdb, SchedulerConfig};
 
 use super::accounting::Books;
+use super::hpa::{HpaBuffers, HpaRuntime, UsagePoint};
 use super::jobs::{CronState, JobState};
 use super::placement::{Attempt, NodeId, Placement, PodId};
 use super::queue::EventQueue;
@@ -51,6 +52,7 @@ pub(super) struct Pod {
     pub created: SimTime,
     pub bound: SimTime,
     pub started: SimTime,
+    pub ready_at: SimTime,
     pub attempts: u32,
     pub spec: Arc<PodSchedulingSpec>,
     /// kube-scheduler's message from the last failed attempt.
@@ -91,6 +93,21 @@ pub(super) struct DeploymentState {
     pub ready_mem_rate: f64,
     pub noise: Stream,
     pub tier: u16,
+    /// The last two metrics steps' usage, newest first: what metrics-server can serve.
+    pub usage: [UsagePoint; 2],
+    /// Backlog of a queue-driven worker, in requests.
+    pub queue: f64,
+}
+
+impl DeploymentState {
+    /// The newest usage point at or before `t` (the oldest kept, if none is).
+    pub fn usage_at(&self, t: SimTime) -> UsagePoint {
+        if self.usage[0].at <= t {
+            self.usage[0]
+        } else {
+            self.usage[1]
+        }
+    }
 }
 
 /// Every kind of event. Subjects are indices into the engine's tables.
@@ -111,10 +128,11 @@ pub(super) enum Event {
     JobDeadline(u32, u32),
     JobTtl(u32, u32),
     CronTick(u32),
+    HpaSync(u32),
 }
 
 impl Event {
-    pub const KINDS: [&'static str; 15] = [
+    pub const KINDS: [&'static str; 16] = [
         "Step",
         "ScheduleCycle",
         "BackoffDone",
@@ -130,6 +148,7 @@ impl Event {
         "JobTtl",
         "CronTick",
         "NodeTerminate",
+        "HpaSync",
     ];
 
     fn kind_and_subject(&self) -> (usize, u32) {
@@ -149,6 +168,7 @@ impl Event {
             Event::JobTtl(j, _) => (12, j),
             Event::CronTick(c) => (13, c),
             Event::NodeTerminate(n) => (14, n),
+            Event::HpaSync(g) => (15, g),
         }
     }
 }
@@ -187,6 +207,12 @@ pub struct Engine<'a> {
     pub(super) rng_jobs: Stream,
     rng_scheduler: Stream,
     pub(super) books: Books,
+    pub(super) hpas: Vec<HpaRuntime>,
+    pub(super) hpa_settings: autoscaler::hpa::ControllerSettings,
+    pub(super) hpa_groups: Vec<(SimDuration, Vec<u32>)>,
+    pub(super) hpa_buffers: HpaBuffers,
+    /// The HPA targeting each Deployment, if any.
+    hpa_of: Vec<Option<u32>>,
     event_counts: [u64; Event::KINDS.len()],
     log_hash: [u64; 2],
 }
@@ -225,6 +251,26 @@ impl<'a> Engine<'a> {
             free_jobs: vec![],
             crons: sc.cron_jobs.iter().map(|_| CronState::default()).collect(),
             books: Books::new(sc, tiers.len()),
+            hpas: sc
+                .hpas
+                .iter()
+                .map(|_| HpaRuntime {
+                    state: Default::default(),
+                    decision: Default::default(),
+                    last_desired: 0,
+                })
+                .collect(),
+            hpa_settings: super::hpa::controller_settings(sc),
+            hpa_groups: super::hpa::sync_groups(sc),
+            hpa_buffers: HpaBuffers::default(),
+            hpa_of: (0..sc.deployments.len())
+                .map(|d| {
+                    sc.hpas
+                        .iter()
+                        .position(|h| h.deployment == d)
+                        .map(|h| h as u32)
+                })
+                .collect(),
             tiers,
             tier_of_class,
             active: BTreeSet::new(),
@@ -251,6 +297,8 @@ impl<'a> Engine<'a> {
                 ready_mem_rate: 0.0,
                 noise: seed.fork(&format!("load/{}/{}", d.namespace, d.name)),
                 tier: e.tier_of(&d.template.scheduling.priority_class_name),
+                usage: [UsagePoint::default(); 2],
+                queue: 0.0,
             })
             .collect();
         e
@@ -291,6 +339,7 @@ impl<'a> Engine<'a> {
                 Event::PodGone(p) => self.pod_gone(p),
                 Event::NodeReady(n) => self.node_ready(n),
                 Event::NodeTerminate(n) => self.node_terminated(n),
+                Event::HpaSync(g) => self.hpa_sync(g),
                 Event::JobCreate(j) => self.job_create(j),
                 Event::JobRetry(j, g) => self.job_retry(j, g),
                 Event::JobDeadline(j, g) => self.job_deadline(j, g),
@@ -334,6 +383,12 @@ impl<'a> Engine<'a> {
             self.schedule_next_cron(c as u32, self.now());
         }
         self.at(SimTime::ZERO, Event::Step);
+        for (g, (offset, _)) in self.hpa_groups.iter().enumerate() {
+            let t = SimTime(offset.as_millis());
+            self.q
+                .schedule(t, Event::HpaSync(g as u32))
+                .expect("time 0");
+        }
     }
 
     // ----- nodes -----
@@ -487,6 +542,7 @@ impl<'a> Engine<'a> {
             created: now,
             bound: now,
             started: now,
+            ready_at: now,
             attempts: 0,
             spec,
             last_failure: None,
@@ -675,8 +731,10 @@ impl<'a> Engine<'a> {
         {
             return;
         }
+        let now = self.now();
         let pod = &mut self.pods[p.id as usize];
         pod.phase = Phase::Ready;
+        pod.ready_at = now;
         if let (Owner::Deployment(d), Some(n)) = (pod.owner, pod.node) {
             let node = &self.nodes[n as usize];
             let dep = &mut self.deployments[d as usize];
@@ -826,7 +884,14 @@ impl<'a> Engine<'a> {
                 load::demand_rps(l, now, self.sc.start_unix_s, &mut dep.noise)
             });
             let capacity = f64::from(dep.ready) * spec.capacity.max_rps_per_pod;
-            let served = demand.min(capacity);
+            let served = if spec.capacity.queue && step_s > 0.0 {
+                // Work beyond capacity waits in the queue and is served later.
+                let processed = (capacity * step_s).min(dep.queue + demand * step_s);
+                dep.queue += demand * step_s - processed;
+                processed / step_s
+            } else {
+                demand.min(capacity)
+            };
             let per_pod = if dep.ready > 0 {
                 served / f64::from(dep.ready)
             } else {
@@ -836,6 +901,15 @@ impl<'a> Engine<'a> {
             let mem_use =
                 spec.capacity.memory_bytes_baseline + spec.capacity.memory_bytes_per_rps * per_pod;
             let req = &spec.template.scheduling.requests;
+            dep.usage[1] = dep.usage[0];
+            dep.usage[0] = UsagePoint {
+                at: now,
+                cpu_m: cpu_use,
+                mem_bytes: mem_use,
+                rps_per_pod: per_pod,
+                demand_rps: demand,
+                queue: dep.queue,
+            };
             self.books.usage(
                 dep.tier as usize,
                 step_s,
@@ -847,6 +921,9 @@ impl<'a> Engine<'a> {
                 (dep.ready_cpu_rate, dep.ready_mem_rate),
             );
             if rows {
+                let hpa = self.hpa_of[d].map(|h| &self.hpas[h as usize]);
+                let reason =
+                    |c: Option<autoscaler::hpa::Condition>| c.map_or("", |c| c.reason.as_str());
                 sink.workload_row(&WorkloadRow {
                     t_s,
                     namespace: &spec.namespace,
@@ -861,6 +938,11 @@ impl<'a> Engine<'a> {
                     } else {
                         0.0
                     },
+                    queue: super::report::round(dep.queue, 3),
+                    hpa_desired_replicas: hpa.map(|h| i64::from(h.last_desired)),
+                    hpa_able_to_scale: reason(hpa.and_then(|h| h.decision.able_to_scale)),
+                    hpa_scaling_active: reason(hpa.and_then(|h| h.decision.scaling_active)),
+                    hpa_scaling_limited: reason(hpa.and_then(|h| h.decision.scaling_limited)),
                 })?;
             }
         }

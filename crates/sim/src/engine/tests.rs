@@ -114,6 +114,7 @@ fn deployment(name: &str, replicas: i32, cpu_m: i64) -> Deployment {
             memory_bytes_baseline: 100.0 * MIB as f64,
             memory_bytes_per_rps: 0.0,
             max_rps_per_pod: 30.0,
+            queue: false,
         },
     }
 }

@@ -25,6 +25,14 @@ pub struct WorkloadRow<'a> {
     pub served_rps: f64,
     /// Mean CPU usage of ready pods over their CPU request, percent.
     pub cpu_utilization_pct: f64,
+    /// Backlog of a queue-driven worker.
+    pub queue: f64,
+    /// The HPA's last decision (empty without an HPA): desired replicas and the reasons of
+    /// its AbleToScale, ScalingActive and ScalingLimited conditions.
+    pub hpa_desired_replicas: Option<i64>,
+    pub hpa_able_to_scale: &'a str,
+    pub hpa_scaling_active: &'a str,
+    pub hpa_scaling_limited: &'a str,
 }
 
 /// Pending pods of one priority tier at one step.

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use autoscaler::model::{LabelSelector, Labels, PodSchedulingSpec, Resources, Taint};
 
-use crate::manifest::hpa::HorizontalPodAutoscaler;
 use crate::time::SimDuration;
 
 #[derive(Debug, Clone)]
@@ -23,7 +22,7 @@ pub struct Scenario {
     pub node_pools: Vec<NodePool>,
     pub priority_classes: Vec<PriorityClass>,
     pub deployments: Vec<Deployment>,
-    pub hpas: Vec<HorizontalPodAutoscaler>,
+    pub hpas: Vec<Hpa>,
     pub pdbs: Vec<PodDisruptionBudget>,
     pub jobs: Vec<Job>,
     pub cron_jobs: Vec<CronJob>,
@@ -246,6 +245,19 @@ pub struct CapacityModel {
     pub memory_bytes_per_rps: f64,
     /// Requests per second one ready pod serves before it saturates.
     pub max_rps_per_pod: f64,
+    /// A queue-driven worker: unserved demand waits in a queue (its length is the
+    /// workload's External metric) instead of being lost.
+    pub queue: bool,
+}
+
+/// A HorizontalPodAutoscaler, validated as the API server would and defaulted.
+#[derive(Debug, Clone)]
+pub struct Hpa {
+    pub namespace: String,
+    pub name: String,
+    /// Index of the target in `Scenario::deployments`.
+    pub deployment: usize,
+    pub spec: autoscaler::hpa::HpaSpec,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

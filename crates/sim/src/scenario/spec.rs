@@ -302,6 +302,11 @@ pub struct CapacitySpec {
     pub memory_per_rps: Option<Qty>,
     /// Requests per second one ready pod serves before it saturates.
     pub max_rps_per_pod: f64,
+    /// A queue-driven worker: demand arrives in a queue (`load` is the arrival rate, in
+    /// messages per second), work beyond capacity waits in the queue instead of being lost,
+    /// and the queue length is the workload's External metric.
+    #[serde(default)]
+    pub queue: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]

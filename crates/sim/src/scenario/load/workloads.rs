@@ -8,7 +8,6 @@ use autoscaler::model::{LabelSelector, PreemptionPolicy};
 
 use crate::manifest::batch::{self as kb, ConcurrencyPolicy as KPolicy};
 use crate::manifest::common::IntOrString;
-use crate::manifest::hpa::HorizontalPodAutoscaler;
 use crate::scenario::cron::CronSchedule;
 use crate::scenario::load::objects::Objects;
 use crate::scenario::load::pod::pod_template;
@@ -23,7 +22,7 @@ use crate::time::SimDuration;
 pub(crate) struct Resolved {
     pub priority_classes: Vec<PriorityClass>,
     pub deployments: Vec<Deployment>,
-    pub hpas: Vec<HorizontalPodAutoscaler>,
+    pub hpas: Vec<Hpa>,
     pub pdbs: Vec<PodDisruptionBudget>,
     pub jobs: Vec<Job>,
     pub cron_jobs: Vec<CronJob>,
@@ -333,6 +332,7 @@ fn no_capacity() -> CapacityModel {
         memory_bytes_baseline: 0.0,
         memory_bytes_per_rps: 0.0,
         max_rps_per_pod: f64::INFINITY,
+        queue: false,
     }
 }
 
@@ -392,6 +392,7 @@ fn load_and_capacity(
                 memory_bytes_baseline: f(c.memory_baseline, 1e9),
                 memory_bytes_per_rps: f(c.memory_per_rps, 1e9),
                 max_rps_per_pod: c.max_rps_per_pod,
+                queue: c.queue,
             }
         }
     };
@@ -578,11 +579,7 @@ fn cron_job(
     })
 }
 
-fn hpas(
-    ctx: &Ctx,
-    objects: &Objects,
-    deployments: &[Deployment],
-) -> Result<Vec<HorizontalPodAutoscaler>, LoadError> {
+fn hpas(ctx: &Ctx, objects: &Objects, deployments: &[Deployment]) -> Result<Vec<Hpa>, LoadError> {
     let mut out = Vec::new();
     for (at, h) in &objects.hpas {
         let namespace = ns(&h.metadata.namespace);
@@ -626,11 +623,39 @@ fn hpas(
                 "must be greater than or equal to `minReplicas`",
             ));
         }
-        let mut h = h.clone();
-        h.metadata.namespace = Some(namespace);
-        out.push(h);
+        let spec = h
+            .to_spec(&crate::manifest::hpa::ValidationOptions::default())
+            .map_err(|e| {
+                let first = &e.errors[0];
+                ctx.err(&origin_of_path(at, &first.path), e.to_string())
+            })?;
+        let deployment = deployments
+            .iter()
+            .position(|d| d.namespace == namespace && d.name == target.name)
+            .expect("checked above");
+        out.push(Hpa {
+            namespace,
+            name: h.metadata.name.clone(),
+            deployment,
+            spec,
+        });
     }
     Ok(out)
+}
+
+/// The origin of an API field path such as `spec.metrics[0].resource.target`.
+fn origin_of_path(at: &Origin, path: &str) -> Origin {
+    path.split('.')
+        .fold(at.clone(), |o, seg| match seg.split_once('[') {
+            Some((key, rest)) => {
+                let o = o.key(key);
+                match rest.trim_end_matches(']').parse::<usize>() {
+                    Ok(i) => o.index(i),
+                    Err(_) => o,
+                }
+            }
+            None => o.key(seg),
+        })
 }
 
 fn pdbs(ctx: &Ctx, objects: &Objects) -> Result<Vec<PodDisruptionBudget>, LoadError> {

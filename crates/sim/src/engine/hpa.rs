@@ -1,0 +1,311 @@
+//! The HPA controller in the simulator: every sync period each HPA reconciles, with a fixed
+//! per-HPA phase offset as a real controller's work queue gives it, from an observation the
+//! engine builds: the target's pods (phase, start time, Ready condition), usage samples as
+//! metrics-server serves them (a window of `metricsResolution`, `metricsScrapeLag` old), and
+//! the metrics workloads expose. The decision goes to the Deployment's replicas.
+//!
+//! Metrics a workload exposes (documented in scenarios/README.md):
+//! - Resource / ContainerResource `cpu` and `memory`: each running pod's usage from the
+//!   capacity model (plus the start-up CPU burst while it lasts);
+//! - a `Pods` metric, whatever its name: requests per second served by each ready pod;
+//! - an `Object` metric: the workload's demand in requests per second;
+//! - an `External` metric: the queue length of a queue-driven worker, otherwise its demand.
+
+use autoscaler::hpa::{
+    self, ConditionStatus, ControllerSettings, Decision, HpaState, MetricInput, MetricSource,
+    Observation, PodPhase as HPhase, ReadyCondition, ResolvedSample, UsageSample,
+};
+
+use super::state::{Engine, Event, Phase};
+use crate::rng::Seed;
+use crate::time::{SimDuration, SimTime};
+
+/// One HPA's controller state in the run.
+pub(super) struct HpaRuntime {
+    pub state: HpaState,
+    pub decision: Decision,
+    /// Timeline columns: the last sync's desired replicas and condition reasons.
+    pub last_desired: i32,
+}
+
+/// Reusable buffers for building observations, so a sync allocates nothing.
+#[derive(Default)]
+pub(super) struct HpaBuffers {
+    pods: Vec<hpa::Pod<'static>>,
+    samples: Vec<Vec<ResolvedSample>>,
+    per_pod: Vec<Vec<Option<i64>>>,
+    external: Vec<[i64; 1]>,
+}
+
+/// A usage snapshot of a workload at one metrics step: per-pod usage of its ready pods.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct UsagePoint {
+    pub at: SimTime,
+    pub cpu_m: f64,
+    pub mem_bytes: f64,
+    pub rps_per_pod: f64,
+    pub demand_rps: f64,
+    pub queue: f64,
+}
+
+pub(super) fn controller_settings(sc: &crate::scenario::model::Scenario) -> ControllerSettings {
+    let h = &sc.settings.hpa;
+    ControllerSettings {
+        tolerance: h.tolerance,
+        cpu_initialization_period_ms: h.cpu_initialization_period.as_millis(),
+        initial_readiness_delay_ms: h.initial_readiness_delay.as_millis(),
+        downscale_stabilization_ms: h.downscale_stabilization.as_millis(),
+        ..ControllerSettings::default()
+    }
+}
+
+/// Groups HPAs by their phase offset (whole seconds within the sync period, drawn from the
+/// seed): one event per group and period instead of one per HPA.
+pub(super) fn sync_groups(sc: &crate::scenario::model::Scenario) -> Vec<(SimDuration, Vec<u32>)> {
+    let period_s = (sc.settings.hpa.sync_period.as_millis() / 1000).max(1) as u64;
+    let mut rng = Seed(sc.seed).fork("hpa/phase");
+    let mut groups: std::collections::BTreeMap<u64, Vec<u32>> = Default::default();
+    for i in 0..sc.hpas.len() {
+        let offset = rand::RngCore::next_u64(&mut rng) % period_s;
+        groups.entry(offset).or_default().push(i as u32);
+    }
+    groups
+        .into_iter()
+        .map(|(o, v)| (SimDuration::from_secs(o as i64), v))
+        .collect()
+}
+
+impl<'a> Engine<'a> {
+    pub(super) fn hpa_sync(&mut self, group: u32) {
+        let now = self.now();
+        let period = self.sc.settings.hpa.sync_period;
+        self.at(now + period, Event::HpaSync(group));
+        let members = std::mem::take(&mut self.hpa_groups[group as usize].1);
+        for &h in &members {
+            self.reconcile_hpa(h as usize);
+        }
+        self.hpa_groups[group as usize].1 = members;
+    }
+
+    fn reconcile_hpa(&mut self, h: usize) {
+        let now = self.now();
+        let sc = self.sc;
+        let spec = &sc.hpas[h];
+        let d = spec.deployment;
+        let dep_spec = &sc.deployments[d];
+        let settings = &sc.settings.hpa;
+        let res = settings.metrics_resolution.as_millis().max(1);
+        let sample_ts = (now.0 - settings.metrics_scrape_lag.as_millis()).div_euclid(res) * res;
+        let point = self.deployments[d].usage_at(SimTime(sample_ts));
+        let startup = &dep_spec.template.startup;
+        let req = &dep_spec.template.scheduling.requests;
+        let mut buf = std::mem::take(&mut self.hpa_buffers);
+        buf.pods.clear();
+        let metrics = &spec.spec.metrics;
+        buf.samples.resize_with(metrics.len(), Vec::new);
+        buf.per_pod.resize_with(metrics.len(), Vec::new);
+        buf.external.resize(metrics.len(), [0]);
+        for m in 0..metrics.len() {
+            buf.samples[m].clear();
+            buf.per_pod[m].clear();
+        }
+        for &id in &self.deployments[d].live {
+            let pod = &self.pods[id as usize];
+            let bound = !matches!(pod.phase, Phase::Pending);
+            let running = matches!(pod.phase, Phase::Running | Phase::Ready);
+            buf.pods.push(hpa::Pod {
+                name: "",
+                phase: if running {
+                    HPhase::Running
+                } else {
+                    HPhase::Pending
+                },
+                deleting: false,
+                start_ms: bound.then_some(pod.bound.0),
+                ready: bound.then(|| ReadyCondition {
+                    status: if pod.phase == Phase::Ready {
+                        ConditionStatus::True
+                    } else {
+                        ConditionStatus::False
+                    },
+                    last_transition_ms: if pod.phase == Phase::Ready {
+                        pod.ready_at.0
+                    } else {
+                        pod.bound.0
+                    },
+                }),
+                containers: &[],
+                pod_requests: None,
+                usage: None,
+            });
+            // metrics-server has a sample for a pod running since before the scrape.
+            let sampled = running && pod.started.0 <= sample_ts;
+            for (m, metric) in metrics.iter().enumerate() {
+                match &metric.source {
+                    MetricSource::Resource {
+                        resource,
+                        container,
+                        ..
+                    } => {
+                        let (request, usage) =
+                            resource_of(resource, container.as_deref(), dep_spec, req, &point);
+                        let burst = if resource == "cpu"
+                            && sample_ts < pod.started.0 + startup.cpu_burst_duration.as_millis()
+                        {
+                            startup.cpu_burst_m
+                        } else {
+                            0.0
+                        };
+                        buf.samples[m].push(ResolvedSample {
+                            request_milli: request,
+                            sample: (sampled && usage.is_some()).then(|| UsageSample {
+                                value: ((usage.unwrap_or(0.0) + burst) * milli_scale(resource))
+                                    .round() as i64,
+                                timestamp_ms: sample_ts,
+                                window_ms: res,
+                            }),
+                        });
+                    }
+                    MetricSource::Pods { .. } => {
+                        let v = (pod.phase == Phase::Ready && sampled)
+                            .then(|| (point.rps_per_pod * 1000.0).round() as i64);
+                        buf.per_pod[m].push(v);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let external = if dep_spec.capacity.queue {
+            point.queue
+        } else {
+            point.demand_rps
+        };
+        for e in buf.external.iter_mut() {
+            *e = [(external * 1000.0).round() as i64];
+        }
+        let mut inputs: Vec<MetricInput<'_>> = Vec::with_capacity(metrics.len());
+        for (m, metric) in metrics.iter().enumerate() {
+            inputs.push(match &metric.source {
+                MetricSource::Resource { .. } => MetricInput::ResolvedUsage {
+                    per_pod: &buf.samples[m],
+                    unlisted: &[],
+                },
+                MetricSource::Pods { .. } => MetricInput::PerPod {
+                    values: &buf.per_pod[m],
+                    unlisted: &[],
+                },
+                MetricSource::Object { .. } => MetricInput::Object {
+                    value_milli: (point.demand_rps * 1000.0).round() as i64,
+                },
+                MetricSource::External { .. } => MetricInput::External {
+                    values_milli: &buf.external[m],
+                },
+            });
+        }
+        let dep = &self.deployments[d];
+        let obs = Observation {
+            namespace: &spec.namespace,
+            spec_replicas: dep.desired,
+            status_replicas: dep.live.len() as i32,
+            pods: &buf.pods,
+            unlisted_usage: &[],
+            metrics: &inputs,
+        };
+        let rt = &mut self.hpas[h];
+        hpa::reconcile(
+            &spec.spec,
+            &self.hpa_settings,
+            &obs,
+            &mut rt.state,
+            now.0,
+            &mut rt.decision,
+        );
+        rt.last_desired = rt.decision.desired_replicas;
+        let (rescale, desired) = (rt.decision.rescale, rt.decision.desired_replicas);
+        drop(inputs);
+        self.hpa_buffers = buf;
+        if rescale {
+            self.books.hpa_rescaled(rt_reason(&self.hpas[h].decision));
+            self.set_replicas(d as u32, desired);
+        }
+    }
+}
+
+fn rt_reason(d: &Decision) -> &'static str {
+    d.limiting_reason()
+        .map_or("SucceededRescale", |r| r.as_str())
+}
+
+/// Milli-units per model unit: CPU is modelled in millicores (already milli), memory in bytes.
+fn milli_scale(resource: &str) -> f64 {
+    if resource == "cpu" {
+        1.0
+    } else {
+        1000.0
+    }
+}
+
+/// The pod's request (milli-units) and per-pod usage (model units) of `resource`, for the
+/// whole pod or one container. A container without a request for it gives `None`, which the
+/// controller reports as a missing request.
+fn resource_of(
+    resource: &str,
+    container: Option<&str>,
+    dep: &crate::scenario::model::Deployment,
+    pod_req: &autoscaler::model::Resources,
+    point: &UsagePoint,
+) -> (Option<i64>, Option<f64>) {
+    let pick = |r: &autoscaler::model::Resources| match resource {
+        "cpu" => Some(r.cpu_m),
+        "memory" => Some(r.memory_bytes.saturating_mul(1000)),
+        _ => None,
+    };
+    let usage = match resource {
+        "cpu" => Some(point.cpu_m),
+        "memory" => Some(point.mem_bytes),
+        _ => None,
+    };
+    let t = &dep.template;
+    let request = match container {
+        None => {
+            let all = t
+                .containers
+                .iter()
+                .chain(t.init_containers.iter().filter(|c| c.sidecar));
+            if all
+                .clone()
+                .any(|c| pick(&c.requests).is_none_or(|v| v <= 0))
+            {
+                None
+            } else {
+                pick(pod_req).map(|_| all.map(|c| pick(&c.requests).unwrap_or(0)).sum())
+            }
+        }
+        Some(name) => t
+            .containers
+            .iter()
+            .find(|c| c.name == name)
+            .and_then(|c| pick(&c.requests))
+            .filter(|v| *v > 0),
+    };
+    // A container's usage is the pod's divided over its containers by their requests.
+    let usage = match container {
+        None => usage,
+        Some(name) => {
+            let share = t.containers.iter().find(|c| c.name == name).map(|c| {
+                let total: i64 = t
+                    .containers
+                    .iter()
+                    .map(|c| pick(&c.requests).unwrap_or(0))
+                    .sum();
+                if total > 0 {
+                    pick(&c.requests).unwrap_or(0) as f64 / total as f64
+                } else {
+                    1.0 / t.containers.len() as f64
+                }
+            });
+            usage.zip(share).map(|(u, s)| u * s)
+        }
+    };
+    (request, usage)
+}
