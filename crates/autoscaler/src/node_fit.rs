@@ -43,7 +43,7 @@ enum Change {
 /// The snapshot a packing works on: its own, or the caller's (restored on drop).
 #[derive(Debug)]
 enum Snap<'a> {
-    Owned(ClusterSnapshot),
+    Owned(Box<ClusterSnapshot>),
     Borrowed(&'a mut ClusterSnapshot),
 }
 
@@ -60,7 +60,7 @@ pub struct Packing<'a> {
 
 impl Default for Packing<'static> {
     fn default() -> Self {
-        Packing::with(Snap::Owned(ClusterSnapshot::new()))
+        Packing::with(Snap::Owned(Box::default()))
     }
 }
 
