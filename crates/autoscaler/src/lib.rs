@@ -10,8 +10,18 @@
 //! - [`scheduler`]: kube-scheduler semantics: filters, scores, preemption.
 //! - [`hpa`]: the Horizontal Pod Autoscaler controller.
 //! - [`quantity`]: Kubernetes Quantity strings parsed to exact integers, and rendered back.
+//! - [`node_fit`]: packing simulations on the scheduler's snapshot, for the node autoscalers.
+//! - [`cluster_autoscaler`]: the cluster-autoscaler's `RunOnce` (scale-up, expanders, scale-down).
+//! - [`karpenter`]: Karpenter-style NodePools, provisioning and disruption.
+//! - [`spot`]: spot interruption hazard per Spot Instance Advisor bucket.
+//! - [`go_duration`]: Go duration strings (`30s`, `720h`) in milliseconds.
 
+pub mod cluster_autoscaler;
+pub mod go_duration;
 pub mod hpa;
+pub mod karpenter;
 pub mod model;
+pub mod node_fit;
 pub mod quantity;
 pub mod scheduler;
+pub mod spot;

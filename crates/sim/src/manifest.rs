@@ -5,11 +5,13 @@
 //!
 //! - [`apps`]: Deployment; [`pod`]: the pod template they all embed; [`batch`]: Job and
 //!   CronJob; [`policy`]: PodDisruptionBudget and PriorityClass; [`hpa`]: the
-//!   HorizontalPodAutoscaler; [`common`]: quantities, selectors, metadata.
+//!   HorizontalPodAutoscaler; [`karpenter`]: karpenter.sh/v1 NodePool; [`common`]:
+//!   quantities, selectors, metadata.
 
 pub mod apps;
 pub mod batch;
 pub mod common;
 pub mod hpa;
+pub mod karpenter;
 pub mod pod;
 pub mod policy;
