@@ -35,6 +35,8 @@ pub(super) struct HpaBuffers {
     samples: Vec<Vec<ResolvedSample>>,
     per_pod: Vec<Vec<Option<i64>>>,
     external: Vec<[i64; 1]>,
+    /// Per metric: (request milli, usage per pod, is cpu, milli-units per model unit).
+    resolved: Vec<(Option<i64>, Option<f64>, bool, f64)>,
 }
 
 /// A usage snapshot of a workload at one metrics step: per-pod usage of its ready pods.
@@ -105,9 +107,18 @@ impl<'a> Engine<'a> {
         buf.samples.resize_with(metrics.len(), Vec::new);
         buf.per_pod.resize_with(metrics.len(), Vec::new);
         buf.external.resize(metrics.len(), [0]);
-        for m in 0..metrics.len() {
+        buf.resolved.clear();
+        for (m, metric) in metrics.iter().enumerate() {
             buf.samples[m].clear();
             buf.per_pod[m].clear();
+            // A metric's request and per-pod usage are the same for every pod of the workload.
+            buf.resolved.push(match &metric.source {
+                MetricSource::Resource { resource, container, .. } => {
+                    let (request, usage) = resource_of(resource, container.as_deref(), dep_spec, req, &point);
+                    (request, usage, resource == "cpu", milli_scale(resource))
+                }
+                _ => (None, None, false, 1.0),
+            });
         }
         for &id in &self.deployments[d].live {
             let pod = &self.pods[id as usize];
@@ -142,14 +153,9 @@ impl<'a> Engine<'a> {
             let sampled = running && pod.started.0 <= sample_ts;
             for (m, metric) in metrics.iter().enumerate() {
                 match &metric.source {
-                    MetricSource::Resource {
-                        resource,
-                        container,
-                        ..
-                    } => {
-                        let (request, usage) =
-                            resource_of(resource, container.as_deref(), dep_spec, req, &point);
-                        let burst = if resource == "cpu"
+                    MetricSource::Resource { .. } => {
+                        let (request, usage, is_cpu, scale) = buf.resolved[m];
+                        let burst = if is_cpu
                             && sample_ts < pod.started.0 + startup.cpu_burst_duration.as_millis()
                         {
                             startup.cpu_burst_m
@@ -159,8 +165,7 @@ impl<'a> Engine<'a> {
                         buf.samples[m].push(ResolvedSample {
                             request_milli: request,
                             sample: (sampled && usage.is_some()).then(|| UsageSample {
-                                value: ((usage.unwrap_or(0.0) + burst) * milli_scale(resource))
-                                    .round() as i64,
+                                value: ((usage.unwrap_or(0.0) + burst) * scale).round() as i64,
                                 timestamp_ms: sample_ts,
                                 window_ms: res,
                             }),
