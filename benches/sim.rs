@@ -47,29 +47,44 @@ fn whole_runs(c: &mut Criterion) {
     // Under `cargo test` (no `--bench`), benches run once as smoke tests in the dev profile:
     // leave the large scenario to real benchmark runs.
     let benchmarking = std::env::args().any(|a| a == "--bench");
-    let names: &[&str] = if benchmarking { &["quickstart", "production", "bench-large"] } else { &["quickstart", "production"] };
+    let names: &[&str] = if benchmarking {
+        &["quickstart", "production", "bench-large"]
+    } else {
+        &["quickstart", "production"]
+    };
     for &name in names {
         let path = root.join("scenarios").join(format!("{name}.yaml"));
         let scenario = match sim::scenario::load(&path) {
             Ok(s) => s,
             Err(e) => panic!("{e}"),
         };
-        // One timed run first, to print the figures the README records.
-        let t0 = Instant::now();
-        let report = sim::engine::run(&scenario, &mut sim::engine::NoTimeline).expect("run");
-        let wall = t0.elapsed().as_secs_f64();
-        let events: u64 = report.events.values().sum();
-        eprintln!(
-            "{name}: {:.3} s wall, {} events, {:.2} M events/s, peak RSS {:.0} MiB",
-            wall,
-            events,
-            events as f64 / wall / 1e6,
-            peak_rss_mib().unwrap_or(f64::NAN)
-        );
-        g.throughput(Throughput::Elements(events));
-        g.bench_function(name, |b| {
-            b.iter(|| sim::engine::run(black_box(&scenario), &mut sim::engine::NoTimeline).unwrap())
-        });
+        // The same scenario with declared replicas only (no HPAs), and as written.
+        let mut declared = scenario.clone();
+        declared.hpas.clear();
+        for (label, sc) in [
+            (format!("{name} (declared replicas)"), &declared),
+            (name.to_string(), &scenario),
+        ] {
+            if label.contains("declared") && scenario.hpas.is_empty() {
+                continue;
+            }
+            // One timed run first, to print the figures the README records.
+            let t0 = Instant::now();
+            let report = sim::engine::run(sc, &mut sim::engine::NoTimeline).expect("run");
+            let wall = t0.elapsed().as_secs_f64();
+            let events: u64 = report.events.values().sum();
+            eprintln!(
+                "{label}: {:.3} s wall, {} events, {:.2} M events/s, peak RSS so far {:.0} MiB",
+                wall,
+                events,
+                events as f64 / wall / 1e6,
+                peak_rss_mib().unwrap_or(f64::NAN)
+            );
+            g.throughput(Throughput::Elements(events));
+            g.bench_function(&label, |b| {
+                b.iter(|| sim::engine::run(black_box(sc), &mut sim::engine::NoTimeline).unwrap())
+            });
+        }
     }
     g.finish();
 }

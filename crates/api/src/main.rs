@@ -36,6 +36,9 @@ enum Command {
         out: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// Leave the HPAs out: every Deployment keeps its declared replicas (a what-if baseline).
+        #[arg(long)]
+        without_hpas: bool,
     },
     /// Check a scenario file (and the manifests and traces it references) without running it.
     Validate { file: PathBuf },
@@ -60,10 +63,14 @@ fn main() -> ExitCode {
             duration,
             out,
             format,
+            without_hpas,
         } => run::command(
             &scenario,
-            seed,
-            duration.as_deref(),
+            run::Overrides {
+                seed,
+                duration: duration.as_deref(),
+                without_hpas,
+            },
             out.as_deref(),
             format == Format::Json,
         ),

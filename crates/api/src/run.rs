@@ -218,14 +218,20 @@ pub fn summary_table(r: &Report) -> String {
     s
 }
 
+/// Command-line changes to a loaded scenario.
+pub struct Overrides<'a> {
+    pub seed: Option<u64>,
+    pub duration: Option<&'a str>,
+    pub without_hpas: bool,
+}
+
 /// `headroom run`: exit 0 ok, 2 invalid input (the scenario or an override), 1 otherwise.
-pub fn command(
-    path: &Path,
-    seed: Option<u64>,
-    duration: Option<&str>,
-    out: Option<&Path>,
-    json: bool,
-) -> ExitCode {
+pub fn command(path: &Path, overrides: Overrides<'_>, out: Option<&Path>, json: bool) -> ExitCode {
+    let Overrides {
+        seed,
+        duration,
+        without_hpas,
+    } = overrides;
     let invalid = |msg: String| {
         eprintln!("error: {msg}");
         ExitCode::from(crate::validate::EXIT_INVALID_INPUT)
@@ -236,6 +242,9 @@ pub fn command(
     };
     if let Some(seed) = seed {
         scenario.seed = seed;
+    }
+    if without_hpas {
+        scenario.hpas.clear();
     }
     if let Some(text) = duration {
         match sim::scenario::duration::parse_duration(text) {

@@ -113,8 +113,13 @@ impl<'a> Engine<'a> {
             buf.per_pod[m].clear();
             // A metric's request and per-pod usage are the same for every pod of the workload.
             buf.resolved.push(match &metric.source {
-                MetricSource::Resource { resource, container, .. } => {
-                    let (request, usage) = resource_of(resource, container.as_deref(), dep_spec, req, &point);
+                MetricSource::Resource {
+                    resource,
+                    container,
+                    ..
+                } => {
+                    let (request, usage) =
+                        resource_of(resource, container.as_deref(), dep_spec, req, &point);
                     (request, usage, resource == "cpu", milli_scale(resource))
                 }
                 _ => (None, None, false, 1.0),

@@ -312,3 +312,166 @@ fn higher_priority_pods_preempt_lower_ones() {
         crit.pending_max_s
     );
 }
+
+// ----- HPAs in the simulator -----
+
+/// Collects the workload rows of one Deployment.
+#[derive(Default)]
+struct Rows(Vec<(i64, i64, i64, f64, String)>);
+
+impl super::TimelineSink for Rows {
+    fn node_row(&mut self, _: &super::NodeRow<'_>) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn workload_row(&mut self, r: &super::WorkloadRow<'_>) -> std::io::Result<()> {
+        self.0.push((
+            r.t_s,
+            r.desired_replicas,
+            r.ready,
+            r.queue,
+            r.hpa_scaling_limited.to_string(),
+        ));
+        Ok(())
+    }
+    fn pending_row(&mut self, _: &super::PendingRow<'_>) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn hpa(yaml: &str) -> Hpa {
+    let m: crate::manifest::hpa::HorizontalPodAutoscaler = serde_yaml::from_str(yaml).unwrap();
+    Hpa {
+        namespace: "default".into(),
+        name: "web".into(),
+        deployment: 0,
+        spec: m.to_spec(&Default::default()).unwrap(),
+    }
+}
+
+fn roomy(mut sc: Scenario) -> Scenario {
+    let mut p = pool("general", 10, CapacityType::OnDemand);
+    p.max_nodes = 10;
+    sc.node_pools = vec![p];
+    sc.step = SimDuration::from_secs(15);
+    sc
+}
+
+#[test]
+fn scale_up_policies_cap_growth_in_a_flash_crowd() {
+    let mut sc = roomy(scenario(3));
+    let mut d = deployment("web", 2, 200);
+    d.load = Some(LoadModel::Synthetic(SyntheticLoad {
+        base_rps: 20.0,
+        daily_amplitude: 0.0,
+        daily_peak_hour: 0.0,
+        weekly_amplitude: 0.0,
+        noise: 0.0,
+        spikes: vec![Spike {
+            at: SimDuration::from_secs(3600),
+            duration: SimDuration::from_secs(3600),
+            multiplier: 10.0,
+        }],
+    }));
+    d.capacity.max_rps_per_pod = 100.0;
+    sc.deployments = vec![d];
+    sc.hpas = vec![hpa(
+        "spec: {scaleTargetRef: {kind: Deployment, name: web}, minReplicas: 2, maxReplicas: 20,
+          metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}}],
+          behavior: {scaleUp: {stabilizationWindowSeconds: 0, selectPolicy: Max, policies: [{type: Pods, value: 2, periodSeconds: 60}]}}}",
+    )];
+    let mut rows = Rows::default();
+    let r = run(&sc, &mut rows).unwrap();
+    let desired: Vec<(i64, i64)> = rows.0.iter().map(|r| (r.0, r.1)).collect();
+    // Within any 60 s, the desired count grows by at most 2 pods.
+    for (i, (t, n)) in desired.iter().enumerate() {
+        for (t2, n2) in &desired[i..] {
+            if t2 - t < 60 {
+                assert!(n2 - n <= 2, "grew from {n} at {t}s to {n2} at {t2}s");
+            }
+        }
+    }
+    let peak = desired.iter().map(|d| d.1).max().unwrap();
+    assert!(peak >= 10, "the crowd needs many pods: peak {peak}");
+    assert!(
+        r.hpa
+            .get("rescales limited: ScaleUpLimit")
+            .copied()
+            .unwrap_or(0)
+            > 0,
+        "{:?}",
+        r.hpa
+    );
+    assert!(rows.0.iter().any(|r| r.4 == "ScaleUpLimit"));
+}
+
+#[test]
+fn scale_down_stabilization_prevents_flapping_on_a_noisy_load() {
+    let noisy = |window: i32| {
+        let mut sc = roomy(scenario(12));
+        let mut d = deployment("web", 4, 200);
+        d.load = Some(LoadModel::Synthetic(SyntheticLoad {
+            base_rps: 60.0,
+            daily_amplitude: 0.0,
+            daily_peak_hour: 0.0,
+            weekly_amplitude: 0.0,
+            noise: 0.35,
+            spikes: vec![],
+        }));
+        d.capacity.max_rps_per_pod = 100.0;
+        sc.deployments = vec![d];
+        sc.hpas = vec![hpa(&format!(
+            "spec: {{scaleTargetRef: {{kind: Deployment, name: web}}, minReplicas: 1, maxReplicas: 20,
+              metrics: [{{type: Resource, resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 60}}}}}}],
+              behavior: {{scaleDown: {{stabilizationWindowSeconds: {window}}}}}}}"
+        ))];
+        run(&sc, &mut NoTimeline)
+            .unwrap()
+            .hpa
+            .get("rescales")
+            .copied()
+            .unwrap_or(0)
+    };
+    let (flappy, stable) = (noisy(0), noisy(300));
+    assert!(
+        stable * 2 < flappy,
+        "rescales without a window {flappy}, with 300 s {stable}"
+    );
+}
+
+#[test]
+fn a_queue_driven_worker_scales_on_an_external_metric() {
+    let mut sc = roomy(scenario(6));
+    let mut d = deployment("web", 1, 200);
+    d.load = Some(LoadModel::Synthetic(SyntheticLoad {
+        base_rps: 200.0,
+        daily_amplitude: 0.0,
+        daily_peak_hour: 0.0,
+        weekly_amplitude: 0.0,
+        noise: 0.0,
+        spikes: vec![],
+    }));
+    d.capacity.max_rps_per_pod = 40.0;
+    d.capacity.queue = true;
+    sc.deployments = vec![d];
+    sc.hpas = vec![hpa(
+        "spec: {scaleTargetRef: {kind: Deployment, name: web}, minReplicas: 1, maxReplicas: 10,
+          metrics: [{type: External, external: {metric: {name: queue_messages_ready}, target: {type: AverageValue, averageValue: '500'}}}]}",
+    )];
+    let mut rows = Rows::default();
+    let r = run(&sc, &mut rows).unwrap();
+    // Scaling on queue length: the backlog scales the workers up (to the maximum), they
+    // work it off, the empty queue lets them scale down after the stabilization window,
+    // and the cycle repeats, as it does in real clusters that scale on queue length.
+    let peak = rows.0.iter().map(|r| r.1).max().unwrap();
+    assert_eq!(peak, 10);
+    let first_peak = rows
+        .0
+        .iter()
+        .position(|r| r.3 > 1000.0)
+        .expect("a backlog builds up");
+    assert!(
+        rows.0[first_peak..].iter().any(|r| r.3 == 0.0),
+        "and is worked off"
+    );
+    assert!(r.slo.demand_served_pct > 90.0);
+}
