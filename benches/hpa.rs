@@ -111,6 +111,7 @@ fn bench_reconcile(c: &mut Criterion) {
             containers: &containers,
             pod_requests: None,
             usage: Some(u),
+            count: 1,
         })
         .collect();
     let inputs = [MetricInput::ResourceUsage];

@@ -213,6 +213,7 @@ impl World {
                 containers: &containers[i],
                 pod_requests: None,
                 usage: pod_usage[i].as_ref(),
+                count: 1,
             })
             .collect();
         let (resolved, resolved_unlisted) = self.resolve();
