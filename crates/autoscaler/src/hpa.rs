@@ -33,6 +33,15 @@
 //!   controller writes: `desired_replicas`, whether it `rescale`s, each metric's proposal and
 //!   current value, and the conditions with Kubernetes' reasons.
 //!
+//!   Pods that differ in nothing the HPA reads may be passed as one entry whose
+//!   [`Pod::count`] says how many it stands for; the decision is the same as for the list.
+//!
+//! A caller that knows a sync's metric inputs are unchanged since the last one can split the
+//! reconcile in two: [`compute_metrics`] fills a [`MetricsResult`] (the metric statuses,
+//! ScalingActive and the proposal), which it may keep (it is `Clone`) and hand to
+//! [`reconcile_with_metrics`] at each sync, which does the rest (stabilization, policies,
+//! clamping, conditions, stores). `reconcile` is exactly the two in sequence.
+//!
 //! The caller applies the decision: if `rescale`, set the target's replicas to
 //! `desired_replicas` (the scale event is already stored in the state, as after a successful
 //! update). Reconciling never fails: bad or missing metrics become conditions.
@@ -272,7 +281,8 @@ impl Decision {
 }
 
 /// One reconcile (`reconcileAutoscaler`) of one HPA at `now_ms`. Updates `state` in place
-/// and overwrites `decision`.
+/// and overwrites `decision`. The same as [`compute_metrics`] followed by
+/// [`reconcile_with_metrics`], without the copy of the metric part between them.
 pub fn reconcile(
     spec: &HpaSpec,
     settings: &ControllerSettings,
@@ -283,8 +293,132 @@ pub fn reconcile(
 ) {
     decision.reset();
     let current = obs.spec_replicas;
+    let proposal = if reads_metrics(spec, current) {
+        let Decision {
+            metrics,
+            scaling_active,
+            selector_error,
+            ..
+        } = decision;
+        metric_part(
+            spec,
+            settings,
+            obs,
+            now_ms,
+            metrics,
+            scaling_active,
+            selector_error,
+        )
+    } else {
+        None
+    };
+    finish(spec, settings, current, proposal, state, now_ms, decision);
+}
+
+/// The metric part of a reconcile, kept apart so that a caller can reuse it while its inputs
+/// do not change: what [`compute_metrics`] fills and [`reconcile_with_metrics`] consumes.
+///
+/// It is a function of the spec, the settings and the observation (including
+/// `spec_replicas`, `status_replicas` and the selector check), and of `now_ms` only through
+/// the CPU initialization rules (a CPU resource metric over a pod whose `start_ms` is within
+/// `cpu_initialization_period_ms` of `now_ms`). Start from `MetricsResult::default()` and
+/// pass the same value to `compute_metrics` to reuse its buffers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MetricsResult {
+    /// `computeReplicasForMetrics`' proposal: the max over the valid metrics, or `None` when
+    /// the reconcile stops there (bad selector, all metrics invalid, or some invalid while
+    /// the valid ones ask for a scale-down).
+    pub proposal: Option<i32>,
+    /// One entry per spec metric, in spec order (empty on a bad selector).
+    pub metrics: Vec<MetricStatus>,
+    /// The ScalingActive condition the metrics set.
+    pub scaling_active: Option<Condition>,
+    /// The message of an `InvalidSelector` / `AmbiguousSelector` condition.
+    pub selector_error: Option<String>,
+}
+
+/// `computeReplicasForMetrics`: reads every metric of `spec` from `obs` into `result`
+/// (overwritten; its buffers are reused). Reads no state: pass the result to
+/// [`reconcile_with_metrics`], now or at a later sync whose inputs are the same.
+pub fn compute_metrics(
+    spec: &HpaSpec,
+    settings: &ControllerSettings,
+    obs: &Observation<'_>,
+    now_ms: i64,
+    result: &mut MetricsResult,
+) {
+    let MetricsResult {
+        proposal,
+        metrics,
+        scaling_active,
+        selector_error,
+    } = result;
+    metrics.clear();
+    *scaling_active = None;
+    *selector_error = None;
+    *proposal = metric_part(
+        spec,
+        settings,
+        obs,
+        now_ms,
+        metrics,
+        scaling_active,
+        selector_error,
+    );
+}
+
+/// The rest of a reconcile at `now_ms` for a target at `current_replicas` (the observation's
+/// `spec_replicas`), given its metrics: stabilization, rate limits, clamping, conditions and
+/// the stores, exactly as [`reconcile`] does. `metrics` must have been computed for the same
+/// replica count; it is ignored where `reconcile` would not read metrics (scaling disabled,
+/// or the current count outside `minReplicas..=maxReplicas`).
+pub fn reconcile_with_metrics(
+    spec: &HpaSpec,
+    settings: &ControllerSettings,
+    current_replicas: i32,
+    metrics: &MetricsResult,
+    state: &mut HpaState,
+    now_ms: i64,
+    decision: &mut Decision,
+) {
+    decision.reset();
+    let proposal = if reads_metrics(spec, current_replicas) {
+        decision.metrics.clone_from(&metrics.metrics);
+        decision.scaling_active = metrics.scaling_active;
+        decision.selector_error.clone_from(&metrics.selector_error);
+        metrics.proposal
+    } else {
+        None
+    };
+    finish(
+        spec,
+        settings,
+        current_replicas,
+        proposal,
+        state,
+        now_ms,
+        decision,
+    );
+}
+
+/// Whether the controller reads metrics at this replica count: scaling is enabled and the
+/// count is within the HPA's bounds (otherwise it just moves into them).
+fn reads_metrics(spec: &HpaSpec, current: i32) -> bool {
+    let disabled = current == 0 && spec.min_replicas != 0;
+    !disabled && (spec.min_replicas..=spec.max_replicas).contains(&current)
+}
+
+/// Everything after the metrics, on a `decision` that already holds the metric part.
+fn finish(
+    spec: &HpaSpec,
+    settings: &ControllerSettings,
+    current: i32,
+    proposal: Option<i32>,
+    state: &mut HpaState,
+    now_ms: i64,
+    d: &mut Decision,
+) {
     state.record_initial(current, now_ms);
-    let d = decision;
     if current == 0 && spec.min_replicas != 0 {
         d.desired_replicas = 0;
         d.scaling_active = Some(Condition::new(
@@ -299,21 +433,12 @@ pub fn reconcile(
     } else if current < spec.min_replicas {
         spec.min_replicas
     } else {
-        let Some(proposal) = compute_metrics(spec, settings, obs, now_ms, d) else {
+        let Some(proposal) = proposal else {
             d.desired_replicas = current;
             return;
         };
         d.metrics_proposal = Some(proposal);
-        let counts = Counts {
-            current,
-            proposal,
-            min: spec.min_replicas,
-            max: spec.max_replicas,
-        };
-        let n = match &spec.behavior {
-            None => normalize::legacy(settings, state, counts, now_ms),
-            Some(b) => normalize::with_behavior(settings, b, state, counts, now_ms),
-        };
+        let n = normalize_proposal(spec, settings, state, current, proposal, now_ms);
         d.able_to_scale = Some(Condition::new(
             ConditionType::AbleToScale,
             true,
@@ -345,19 +470,43 @@ pub fn reconcile(
     }
 }
 
-/// `computeReplicasForMetrics`: every metric's proposal and the max over the valid ones, or
-/// `None` when the reconcile must stop (all metrics invalid, or some invalid and the valid
-/// ones ask for a scale-down).
-fn compute_metrics(
+/// Stabilization, rate limits and bounds on the legacy or the behavior path.
+fn normalize_proposal(
+    spec: &HpaSpec,
+    settings: &ControllerSettings,
+    state: &mut HpaState,
+    current: i32,
+    proposal: i32,
+    now_ms: i64,
+) -> normalize::Normalized {
+    let counts = Counts {
+        current,
+        proposal,
+        min: spec.min_replicas,
+        max: spec.max_replicas,
+    };
+    match &spec.behavior {
+        None => normalize::legacy(settings, state, counts, now_ms),
+        Some(b) => normalize::with_behavior(settings, b, state, counts, now_ms),
+    }
+}
+
+/// `computeReplicasForMetrics` into the metric part of a decision or a [`MetricsResult`]
+/// (both start empty): every metric's status and the max over the valid ones, or `None` when
+/// the reconcile must stop (all metrics invalid, or some invalid and the valid ones ask for a
+/// scale-down).
+fn metric_part(
     spec: &HpaSpec,
     settings: &ControllerSettings,
     obs: &Observation<'_>,
     now_ms: i64,
-    d: &mut Decision,
+    statuses: &mut Vec<MetricStatus>,
+    scaling_active: &mut Option<Condition>,
+    selector_error: &mut Option<String>,
 ) -> Option<i32> {
     if let Some((reason, message)) = selector_failure(&obs.selector) {
-        d.selector_error = Some(message);
-        d.scaling_active = Some(Condition::new(ConditionType::ScalingActive, false, reason));
+        *selector_error = Some(message);
+        *scaling_active = Some(Condition::new(ConditionType::ScalingActive, false, reason));
         return None;
     }
     let ctx = Ctx {
@@ -381,7 +530,7 @@ fn compute_metrics(
                     replicas = p.replicas;
                     winner = i;
                 }
-                d.metrics.push(MetricStatus {
+                statuses.push(MetricStatus {
                     proposal: Some(p.replicas),
                     current: p.current,
                     error: None,
@@ -389,7 +538,7 @@ fn compute_metrics(
             }
             Err(f) => {
                 first_invalid.get_or_insert((i, f.reason));
-                d.metrics.push(MetricStatus {
+                statuses.push(MetricStatus {
                     proposal: None,
                     current: CurrentValue::default(),
                     error: Some(f.error),
@@ -397,17 +546,17 @@ fn compute_metrics(
             }
         }
     }
-    let invalid = d.metrics.iter().filter(|m| m.error.is_some()).count();
+    let invalid = statuses.iter().filter(|m| m.error.is_some()).count();
     if let Some((i, reason)) = first_invalid {
         if invalid >= spec.metrics.len() || replicas < obs.spec_replicas {
-            d.scaling_active = Some(Condition {
+            *scaling_active = Some(Condition {
                 arg: i as i32,
                 ..Condition::new(ConditionType::ScalingActive, false, reason)
             });
             return None;
         }
     }
-    d.scaling_active = Some(Condition {
+    *scaling_active = Some(Condition {
         arg: winner as i32,
         ..Condition::new(ConditionType::ScalingActive, true, Reason::ValidMetricFound)
     });

@@ -306,6 +306,7 @@ pub(super) fn with_observation<R>(
             containers,
             pod_requests: p.pod_requests.as_deref(),
             usage: latest.get(p.name).map(|&i| &pod_usage[i]),
+            count: 1,
         })
         .collect();
     let inputs: Vec<MetricInput<'_>> = inputs_owned

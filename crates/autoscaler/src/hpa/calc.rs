@@ -4,6 +4,10 @@
 //! Every function here makes one pass over the pods and allocates nothing unless it fails:
 //! instead of building the controller's per-pod maps, it sums each group (ready, missing,
 //! unready) once, which is all the rebalance needs.
+//!
+//! A pod entry stands for [`Pod::count`] identical pods: every count and sum weights it by
+//! that multiplicity (exact, since each pod's terms are integers computed per pod first), and
+//! an entry of count 0 is skipped everywhere, as if it were not in the list.
 
 use super::observation::{
     amount_of, ConditionStatus, MetricInput, Observation, Pod, PodPhase, PodUsage, ResolvedSample,
@@ -219,18 +223,14 @@ impl SampleSource<'_> {
         let obs = ctx.obs;
         match self {
             SampleSource::Usage { container, .. } => {
-                let mut listed = obs.pods.iter().filter_map(|p| p.usage);
-                if listed.next().is_none() && obs.unlisted_usage.is_empty() {
+                let listed = || live_pods(obs.pods).filter_map(|p| p.usage);
+                if listed().next().is_none() && obs.unlisted_usage.is_empty() {
                     return Err("no metrics returned from resource metrics API".to_string());
                 }
                 if let (Some(name), false) =
                     (container, ctx.settings.compat.absent_container_is_missing)
                 {
-                    let all = obs
-                        .pods
-                        .iter()
-                        .filter_map(|p| p.usage)
-                        .chain(obs.unlisted_usage.iter());
+                    let all = listed().chain(obs.unlisted_usage.iter());
                     for usage in all {
                         if !usage.containers.iter().any(|c| c.name == *name) {
                             return Err(format!(
@@ -243,13 +243,13 @@ impl SampleSource<'_> {
                 Ok(())
             }
             SampleSource::PerPod { values, unlisted } => {
-                if values.iter().all(Option::is_none) && unlisted.is_empty() {
+                if !any_live(obs.pods, values, Option::is_some) && unlisted.is_empty() {
                     return Err("no metrics returned from custom metrics API".to_string());
                 }
                 Ok(())
             }
             SampleSource::Resolved { per_pod, unlisted } => {
-                if per_pod.iter().all(|r| r.sample.is_none()) && unlisted.is_empty() {
+                if !any_live(obs.pods, per_pod, |r| r.sample.is_some()) && unlisted.is_empty() {
                     return Err("no metrics returned from resource metrics API".to_string());
                 }
                 Ok(())
@@ -276,6 +276,29 @@ impl SampleSource<'_> {
             ),
         }
     }
+}
+
+/// The entries that stand for at least one pod.
+fn live_pods<'p, 'a>(pods: &'p [Pod<'a>]) -> impl Iterator<Item = &'p Pod<'a>> {
+    pods.iter().filter(|p| p.count > 0)
+}
+
+/// How many pods the entries stand for.
+fn pod_total(pods: &[Pod<'_>]) -> i64 {
+    pod_total_of(pods.iter())
+}
+
+fn pod_total_of<'p, 'a: 'p>(pods: impl Iterator<Item = &'p Pod<'a>>) -> i64 {
+    pods.map(|p| i64::from(p.count)).sum()
+}
+
+/// Whether a value aligned with the pods satisfies `has` for an entry that stands for some
+/// pod. Values past the end of the pod list belong to no entry and count, as they always did.
+fn any_live<T>(pods: &[Pod<'_>], values: &[T], has: impl Fn(&T) -> bool) -> bool {
+    values
+        .iter()
+        .enumerate()
+        .any(|(i, v)| has(v) && pods.get(i).is_none_or(|p| p.count > 0))
 }
 
 /// A PodMetrics entry's value for `resource`: the sum over its containers, none when any
@@ -442,6 +465,10 @@ fn group_pods(
     let mut g = Groups::default();
     let mut request_error = None;
     for (i, pod) in ctx.obs.pods.iter().enumerate() {
+        if pod.count == 0 {
+            continue;
+        }
+        let n = i128::from(pod.count);
         let sample = sample_of(i, pod);
         let class = group(pod, sample.as_ref(), cpu, ctx.settings, ctx.now_ms);
         let request = match requests {
@@ -457,20 +484,21 @@ fn group_pods(
         match class {
             Group::Ignored => {}
             Group::Unready => {
-                g.unready += 1;
-                g.unready_requests += request;
+                g.unready += i64::from(pod.count);
+                g.unready_requests += request * n;
             }
             Group::Missing => {
-                g.missing += 1;
-                g.missing_requests += request;
+                g.missing += i64::from(pod.count);
+                g.missing_requests += request * n;
                 let fallback_pct = requests.map_or(0, |(_, pct)| i128::from(pct));
-                g.missing_fallback += request * fallback_pct / 100;
+                // Truncated per pod before weighting, as the per-pod sum truncates.
+                g.missing_fallback += request * fallback_pct / 100 * n;
             }
             Group::Ready => {
                 let value = sample.map_or(0, |s| s.value);
-                g.ready += 1;
-                g.ready_sum += i128::from(value);
-                g.ready_requests += request;
+                g.ready += i64::from(pod.count);
+                g.ready_sum += i128::from(value) * n;
+                g.ready_requests += request * n;
             }
         }
     }
@@ -539,7 +567,7 @@ fn resource_replicas(
     container: Option<&str>,
     target_pct: i32,
 ) -> Result<Proposal, String> {
-    if ctx.obs.pods.is_empty() {
+    if pod_total(ctx.obs.pods) == 0 {
         return Err(NO_PODS.to_string());
     }
     let fallback_pct = if ctx.settings.compat.missing_pod_at_target_over_100 {
@@ -608,7 +636,7 @@ fn plain_replicas(
     resource: &str,
     target: i64,
 ) -> Result<Proposal, String> {
-    if ctx.obs.pods.is_empty() {
+    if pod_total(ctx.obs.pods) == 0 {
         return Err(NO_PODS.to_string());
     }
     let (g, _) = group_all(ctx, samples, resource, None);
@@ -693,13 +721,13 @@ fn rebalance(
 
 /// Pods that are Running and Ready (`getReadyPodsCount`), or the error for an empty list.
 fn ready_pod_count(obs: &Observation<'_>) -> Result<i64, String> {
-    if obs.pods.is_empty() {
+    if pod_total(obs.pods) == 0 {
         return Err(format!("unable to calculate ready pods: {NO_PODS}"));
     }
     let ready = |p: &&Pod<'_>| {
         p.phase == PodPhase::Running && p.ready.is_some_and(|r| r.status == ConditionStatus::True)
     };
-    Ok(obs.pods.iter().filter(ready).count() as i64)
+    Ok(pod_total_of(obs.pods.iter().filter(ready)))
 }
 
 /// `getUsageRatioReplicaCount`: Object and External `Value` targets.

@@ -12,7 +12,8 @@ pub struct Observation<'a> {
     pub spec_replicas: i32,
     /// `scale.status.replicas`: used by per-pod Object/External targets.
     pub status_replicas: i32,
-    /// The pods the scale's selector matches, in any order.
+    /// The pods the scale's selector matches, in any order; an entry may stand for several
+    /// identical pods ([`Pod::count`]).
     pub pods: &'a [Pod<'a>],
     /// PodMetrics returned for pods that are not in `pods` (superfluous samples).
     pub unlisted_usage: &'a [PodUsage<'a>],
@@ -54,6 +55,12 @@ pub struct Pod<'a> {
     pub pod_requests: Option<&'a [ResourceAmount<'a>]>,
     /// This pod's entry in the resource metrics API (metrics.k8s.io PodMetrics), if any.
     pub usage: Option<&'a PodUsage<'a>>,
+    /// How many identical pods this entry stands for; 1 for a real Pod. Every count, sum and
+    /// average weights the entry by it, and entries aligned with the pods (a Pods metric's
+    /// value, a [`ResolvedSample`]) apply to each of them; 0 stands for no pod at all. A
+    /// caller with many pods that differ in nothing the HPA reads (a simulator's Deployment)
+    /// passes one entry instead of many, so a reconcile costs the same for 3 or 3000 pods.
+    pub count: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

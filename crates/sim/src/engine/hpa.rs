@@ -153,6 +153,7 @@ impl<'a> Engine<'a> {
                 containers: &[],
                 pod_requests: None,
                 usage: None,
+                count: 1,
             });
             // metrics-server has a sample for a pod running since before the scrape.
             let sampled = running && pod.started.0 <= sample_ts;

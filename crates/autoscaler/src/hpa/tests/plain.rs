@@ -270,6 +270,7 @@ fn group_pods_vectors() {
         containers: &[],
         pod_requests: None,
         usage: None,
+        count: 1,
     };
     use calc::Group::*;
     use ConditionStatus::{False as F, True as T};
