@@ -24,6 +24,11 @@ use crate::time::{SimDuration, SimTime};
 pub(super) struct HpaRuntime {
     pub state: HpaState,
     pub decision: Decision,
+    /// The last metrics computation, and the inputs it was computed from: reused while they
+    /// are unchanged and no pod is young enough for time to change how it is counted.
+    pub metrics: hpa::MetricsResult,
+    pub metrics_key: Option<(u64, SimTime, i32, i32)>,
+    pub metrics_time_free: bool,
     /// Timeline columns: the last sync's desired replicas and condition reasons.
     pub last_desired: i32,
 }
@@ -61,6 +66,26 @@ pub(super) fn controller_settings(sc: &crate::scenario::model::Scenario) -> Cont
     }
 }
 
+/// How long after a pod's start nothing about it depends on the sync time any more: the CPU
+/// initialization period, the initial readiness delay, and the start-up burst seen through
+/// the scrape lag and resolution.
+pub(super) fn time_horizon_ms(sc: &crate::scenario::model::Scenario) -> i64 {
+    let h = &sc.settings.hpa;
+    let sampling = h.metrics_scrape_lag.as_millis() + h.metrics_resolution.as_millis();
+    let burst = sc
+        .deployments
+        .iter()
+        .map(|d| d.template.startup.cpu_burst_duration.as_millis())
+        .max()
+        .unwrap_or(0);
+    h.cpu_initialization_period
+        .as_millis()
+        .max(h.initial_readiness_delay.as_millis())
+        .max(burst + sampling)
+        .max(sampling)
+        + 1
+}
+
 /// Groups HPAs by their phase offset (whole seconds within the sync period, drawn from the
 /// seed): one event per group and period instead of one per HPA.
 pub(super) fn sync_groups(sc: &crate::scenario::model::Scenario) -> Vec<(SimDuration, Vec<u32>)> {
@@ -94,13 +119,54 @@ impl<'a> Engine<'a> {
         let sc = self.sc;
         let spec = &sc.hpas[h];
         let d = spec.deployment;
-        let dep_spec = &sc.deployments[d];
         let settings = &sc.settings.hpa;
         let res = settings.metrics_resolution.as_millis().max(1);
         let sample_ts = (now.0 - settings.metrics_scrape_lag.as_millis()).div_euclid(res) * res;
-        let point = self.deployments[d].usage_at(SimTime(sample_ts));
+        let dep = &self.deployments[d];
+        let point = dep.usage_at(SimTime(sample_ts));
+        // Past this age no pod's grouping, sample or start-up burst depends on `now`.
+        let horizon = self.hpa_time_horizon_ms;
+        let time_free = now.0 >= dep.newest_start.0 + horizon;
+        let key = (dep.version, point.at, dep.desired, dep.live.len() as i32);
+        let rt = &self.hpas[h];
+        if !(self.hpa_shortcuts && rt.metrics_key == Some(key) && rt.metrics_time_free && time_free)
+        {
+            self.compute_hpa_metrics(h, sample_ts, res, point);
+            let rt = &mut self.hpas[h];
+            rt.metrics_key = Some(key);
+            rt.metrics_time_free = time_free;
+        }
+        let current = self.deployments[d].desired;
+        let rt = &mut self.hpas[h];
+        hpa::reconcile_with_metrics(
+            &spec.spec,
+            &self.hpa_settings,
+            current,
+            &rt.metrics,
+            &mut rt.state,
+            now.0,
+            &mut rt.decision,
+        );
+        rt.last_desired = rt.decision.desired_replicas;
+        let (rescale, desired) = (rt.decision.rescale, rt.decision.desired_replicas);
+        if rescale {
+            self.books.hpa_rescaled(rt_reason(&self.hpas[h].decision));
+            self.set_replicas(d as u32, desired);
+        }
+    }
+
+    /// `computeReplicasForMetrics` over an observation of the target's pods. Mature, ready pods
+    /// (identical to the controller: same phase, sample and request, past every time-based
+    /// rule) are passed as one entry with their count.
+    fn compute_hpa_metrics(&mut self, h: usize, sample_ts: i64, res: i64, point: UsagePoint) {
+        let now = self.now();
+        let sc = self.sc;
+        let spec = &sc.hpas[h];
+        let d = spec.deployment;
+        let dep_spec = &sc.deployments[d];
         let startup = &dep_spec.template.startup;
         let req = &dep_spec.template.scheduling.requests;
+        let horizon = self.hpa_time_horizon_ms;
         let mut buf = std::mem::take(&mut self.hpa_buffers);
         buf.pods.clear();
         let metrics = &spec.spec.metrics;
@@ -125,8 +191,17 @@ impl<'a> Engine<'a> {
                 _ => (None, None, false, 1.0),
             });
         }
+        let mut merged: Option<(u32, usize)> = None;
         for &id in &self.deployments[d].live {
             let pod = &self.pods[id as usize];
+            if self.hpa_shortcuts && pod.phase == Phase::Ready && now.0 >= pod.started.0 + horizon {
+                if let Some((count, at)) = merged.as_mut() {
+                    *count += 1;
+                    buf.pods[*at].count = *count;
+                    continue;
+                }
+                merged = Some((1, buf.pods.len()));
+            }
             let bound = !matches!(pod.phase, Phase::Pending);
             let running = matches!(pod.phase, Phase::Running | Phase::Ready);
             buf.pods.push(hpa::Pod {
@@ -223,23 +298,15 @@ impl<'a> Engine<'a> {
             metrics: &inputs,
             selector: hpa::SelectorCheck::Valid,
         };
-        let rt = &mut self.hpas[h];
-        hpa::reconcile(
+        hpa::compute_metrics(
             &spec.spec,
             &self.hpa_settings,
             &obs,
-            &mut rt.state,
             now.0,
-            &mut rt.decision,
+            &mut self.hpas[h].metrics,
         );
-        rt.last_desired = rt.decision.desired_replicas;
-        let (rescale, desired) = (rt.decision.rescale, rt.decision.desired_replicas);
         drop(inputs);
         self.hpa_buffers = buf;
-        if rescale {
-            self.books.hpa_rescaled(rt_reason(&self.hpas[h].decision));
-            self.set_replicas(d as u32, desired);
-        }
     }
 }
 

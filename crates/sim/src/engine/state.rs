@@ -97,6 +97,11 @@ pub(super) struct DeploymentState {
     pub usage: [UsagePoint; 2],
     /// Backlog of a queue-driven worker, in requests.
     pub queue: f64,
+    /// Bumped whenever a live pod is added, removed, bound, started or becomes ready: the
+    /// HPA's observation of the pods is unchanged while it is.
+    pub version: u64,
+    /// The latest bind or container start among its pods (never lowered).
+    pub newest_start: SimTime,
 }
 
 impl DeploymentState {
@@ -211,6 +216,10 @@ pub struct Engine<'a> {
     pub(super) hpa_settings: autoscaler::hpa::ControllerSettings,
     pub(super) hpa_groups: Vec<(SimDuration, Vec<u32>)>,
     pub(super) hpa_buffers: HpaBuffers,
+    pub(super) hpa_time_horizon_ms: i64,
+    /// Reuse unchanged metrics computations and pass identical pods as one entry. Off only
+    /// in tests, which check that both give the same run.
+    pub(super) hpa_shortcuts: bool,
     /// The HPA targeting each Deployment, if any.
     hpa_of: Vec<Option<u32>>,
     event_counts: [u64; Event::KINDS.len()],
@@ -257,12 +266,17 @@ impl<'a> Engine<'a> {
                 .map(|_| HpaRuntime {
                     state: Default::default(),
                     decision: Default::default(),
+                    metrics: Default::default(),
+                    metrics_key: None,
+                    metrics_time_free: false,
                     last_desired: 0,
                 })
                 .collect(),
             hpa_settings: super::hpa::controller_settings(sc),
             hpa_groups: super::hpa::sync_groups(sc),
             hpa_buffers: HpaBuffers::default(),
+            hpa_time_horizon_ms: super::hpa::time_horizon_ms(sc),
+            hpa_shortcuts: true,
             hpa_of: (0..sc.deployments.len())
                 .map(|d| {
                     sc.hpas
@@ -299,6 +313,8 @@ impl<'a> Engine<'a> {
                 tier: e.tier_of(&d.template.scheduling.priority_class_name),
                 usage: [UsagePoint::default(); 2],
                 queue: 0.0,
+                version: 0,
+                newest_start: SimTime::ZERO,
             })
             .collect();
         e
@@ -560,8 +576,22 @@ impl<'a> Engine<'a> {
             }
         };
         self.books.pod_created(tier as usize);
+        self.touch(owner, false);
         self.enqueue(id);
         id
+    }
+
+    /// A pod of `owner` changed in a way its HPA would see; `started`: it was just bound or
+    /// its containers started.
+    fn touch(&mut self, owner: Owner, started: bool) {
+        if let Owner::Deployment(d) = owner {
+            let now = self.now();
+            let dep = &mut self.deployments[d as usize];
+            dep.version += 1;
+            if started {
+                dep.newest_start = dep.newest_start.max(now);
+            }
+        }
     }
 
     pub(super) fn pod_ref(&self, id: PodId) -> PodRef {
@@ -694,6 +724,7 @@ impl<'a> Engine<'a> {
         pod.bound = now;
         let (tier, created, spec) = (pod.tier as usize, pod.created, pod.spec.clone());
         self.placement.bind(id, &spec, node, now.0);
+        self.touch(self.pods[id as usize].owner, true);
         self.books.pod_bound(tier, now.since(created));
         let pr = self.pod_ref(id);
         self.at(now + delay, Event::PodStarted(pr));
@@ -711,6 +742,7 @@ impl<'a> Engine<'a> {
         pod.phase = Phase::Running;
         pod.started = now;
         let owner = pod.owner;
+        self.touch(owner, true);
         match owner {
             Owner::Deployment(_) => {
                 let d = self
@@ -735,6 +767,9 @@ impl<'a> Engine<'a> {
         let pod = &mut self.pods[p.id as usize];
         pod.phase = Phase::Ready;
         pod.ready_at = now;
+        let owner = pod.owner;
+        self.touch(owner, false);
+        let pod = &self.pods[p.id as usize];
         if let (Owner::Deployment(d), Some(n)) = (pod.owner, pod.node) {
             let node = &self.nodes[n as usize];
             let dep = &mut self.deployments[d as usize];
@@ -761,6 +796,7 @@ impl<'a> Engine<'a> {
                 .or_default() += 1;
         }
         self.unready(id);
+        self.touch(owner, false);
         if let Owner::Deployment(d) = owner {
             self.deployments[d as usize].live.retain(|x| *x != id);
         }

@@ -475,3 +475,42 @@ fn a_queue_driven_worker_scales_on_an_external_metric() {
     );
     assert!(r.slo.demand_served_pct > 90.0);
 }
+
+#[test]
+fn hpa_shortcuts_change_nothing() {
+    // The flash crowd and the noisy load, with and without reusing metrics computations and
+    // compacting identical pods: the same report, event for event.
+    let mut sc = roomy(scenario(8));
+    let mut d = deployment("web", 3, 200);
+    d.load = Some(LoadModel::Synthetic(SyntheticLoad {
+        base_rps: 80.0,
+        daily_amplitude: 0.5,
+        daily_peak_hour: 4.0,
+        weekly_amplitude: 0.0,
+        noise: 0.2,
+        spikes: vec![Spike {
+            at: SimDuration::from_secs(7200),
+            duration: SimDuration::from_secs(1800),
+            multiplier: 4.0,
+        }],
+    }));
+    d.capacity.max_rps_per_pod = 100.0;
+    d.template.startup.cpu_burst_m = 150.0;
+    d.template.startup.cpu_burst_duration = SimDuration::from_secs(45);
+    sc.deployments = vec![d];
+    sc.hpas = vec![hpa(
+        "spec: {scaleTargetRef: {kind: Deployment, name: web}, minReplicas: 2, maxReplicas: 30,
+          metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 60}}},
+                    {type: Resource, resource: {name: memory, target: {type: AverageValue, averageValue: 200Mi}}},
+                    {type: Pods, pods: {metric: {name: rps}, target: {type: AverageValue, averageValue: '30'}}}]}",
+    )];
+    let go = |shortcuts: bool| {
+        let mut e = super::Engine::new(&sc);
+        e.hpa_shortcuts = shortcuts;
+        e.run(&mut NoTimeline).unwrap();
+        serde_json::to_string(&e.report()).unwrap()
+    };
+    let (fast, reference) = (go(true), go(false));
+    assert!(fast.contains("rescales"), "the HPA acted: {fast}");
+    assert_eq!(fast, reference);
+}
