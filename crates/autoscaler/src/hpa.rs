@@ -25,6 +25,9 @@
 //!   [`UsageSample`] (value, PodMetrics timestamp and window). Pods then need no containers
 //!   and no `usage` link; only phase, deletion, start time and the Ready condition are read.
 //!   Both forms decide identically (checked by the tests on every Kubernetes vector).
+//!
+//!   Pods that differ in nothing the HPA reads may be passed as one entry whose
+//!   [`Pod::count`] says how many it stands for; the decision is the same as for the list.
 //! - [`HpaState`]: the controller's recommendation and scale-event stores for this HPA. Start
 //!   from `HpaState::default()` (never seen), pass the same value back every sync; reconcile
 //!   updates it in place. Drop it when the HPA is deleted or the controller restarts.
@@ -32,9 +35,6 @@
 //! - [`Decision`]: reused between calls so the hot path allocates nothing. It says what the
 //!   controller writes: `desired_replicas`, whether it `rescale`s, each metric's proposal and
 //!   current value, and the conditions with Kubernetes' reasons.
-//!
-//!   Pods that differ in nothing the HPA reads may be passed as one entry whose
-//!   [`Pod::count`] says how many it stands for; the decision is the same as for the list.
 //!
 //! A caller that knows a sync's metric inputs are unchanged since the last one can split the
 //! reconcile in two: [`compute_metrics`] fills a [`MetricsResult`] (the metric statuses,

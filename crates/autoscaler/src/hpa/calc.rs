@@ -10,8 +10,8 @@
 //! an entry of count 0 is skipped everywhere, as if it were not in the list.
 
 use super::observation::{
-    amount_of, ConditionStatus, MetricInput, Observation, Pod, PodPhase, PodUsage, ResolvedSample,
-    UsageSample,
+    amount_of, any_live, live_pods, pod_total, ConditionStatus, MetricInput, Observation, Pod,
+    PodPhase, PodUsage, ResolvedSample, UsageSample,
 };
 use super::spec::{Compat, ControllerSettings, MetricSource, ResourceTarget, ValueTarget};
 use super::Reason;
@@ -276,29 +276,6 @@ impl SampleSource<'_> {
             ),
         }
     }
-}
-
-/// The entries that stand for at least one pod.
-fn live_pods<'p, 'a>(pods: &'p [Pod<'a>]) -> impl Iterator<Item = &'p Pod<'a>> {
-    pods.iter().filter(|p| p.count > 0)
-}
-
-/// How many pods the entries stand for.
-fn pod_total(pods: &[Pod<'_>]) -> i64 {
-    pod_total_of(pods.iter())
-}
-
-fn pod_total_of<'p, 'a: 'p>(pods: impl Iterator<Item = &'p Pod<'a>>) -> i64 {
-    pods.map(|p| i64::from(p.count)).sum()
-}
-
-/// Whether a value aligned with the pods satisfies `has` for an entry that stands for some
-/// pod. Values past the end of the pod list belong to no entry and count, as they always did.
-fn any_live<T>(pods: &[Pod<'_>], values: &[T], has: impl Fn(&T) -> bool) -> bool {
-    values
-        .iter()
-        .enumerate()
-        .any(|(i, v)| has(v) && pods.get(i).is_none_or(|p| p.count > 0))
 }
 
 /// A PodMetrics entry's value for `resource`: the sum over its containers, none when any
@@ -727,7 +704,7 @@ fn ready_pod_count(obs: &Observation<'_>) -> Result<i64, String> {
     let ready = |p: &&Pod<'_>| {
         p.phase == PodPhase::Running && p.ready.is_some_and(|r| r.status == ConditionStatus::True)
     };
-    Ok(pod_total_of(obs.pods.iter().filter(ready)))
+    Ok(pod_total(obs.pods.iter().filter(ready)))
 }
 
 /// `getUsageRatioReplicaCount`: Object and External `Value` targets.

@@ -170,3 +170,22 @@ pub(crate) fn amount_of(amounts: &[ResourceAmount<'_>], resource: &str) -> Optio
         .find(|a| a.resource == resource)
         .map(|a| a.milli)
 }
+
+/// The entries that stand for at least one pod.
+pub(crate) fn live_pods<'p, 'a>(pods: &'p [Pod<'a>]) -> impl Iterator<Item = &'p Pod<'a>> {
+    pods.iter().filter(|p| p.count > 0)
+}
+
+/// How many pods the entries stand for.
+pub(crate) fn pod_total<'p, 'a: 'p>(pods: impl IntoIterator<Item = &'p Pod<'a>>) -> i64 {
+    pods.into_iter().map(|p| i64::from(p.count)).sum()
+}
+
+/// Whether a value aligned with the pods satisfies `has` for an entry that stands for some
+/// pod. Values past the end of the pod list belong to no entry and count, as they always did.
+pub(crate) fn any_live<T>(pods: &[Pod<'_>], values: &[T], has: impl Fn(&T) -> bool) -> bool {
+    values
+        .iter()
+        .enumerate()
+        .any(|(i, v)| has(v) && pods.get(i).is_none_or(|p| p.count > 0))
+}

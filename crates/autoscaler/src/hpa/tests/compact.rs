@@ -294,3 +294,96 @@ fn counts_weight_every_group() {
         check(name, world, source, expect);
     }
 }
+
+/// The simulator's use of the split: recompute the metrics only when the replica count
+/// changed, reuse them otherwise; sync after sync, the same decisions and state as
+/// `reconcile` every time. The pods (one counted entry) follow the replica count at a
+/// fixed per-pod usage, so the HPA keeps scaling up as fast as its policies allow, then
+/// settles at `maxReplicas`.
+#[test]
+fn cached_metrics_decide_as_reconcile_sync_after_sync() {
+    let settings = testing_settings();
+    for behavior in [None, Some(Behavior::default())] {
+        let spec = HpaSpec {
+            max_replicas: 40,
+            behavior,
+            ..spec_with(cpu_utilization(50))
+        };
+        let (mut whole, mut split) = (HpaState::default(), HpaState::default());
+        let (mut d_whole, mut d_split) = (Decision::default(), Decision::default());
+        let mut cached = MetricsResult::default();
+        let mut cached_for = None;
+        let mut current = 3;
+        let mut rescales = 0;
+        for sync in 0..80 {
+            let now = NOW + sync * 15_000;
+            let pod = Pod {
+                name: "web",
+                phase: PodPhase::Running,
+                deleting: false,
+                start_ms: Some(0),
+                ready: Some(ReadyCondition {
+                    status: ConditionStatus::True,
+                    last_transition_ms: 0,
+                }),
+                containers: &[],
+                pod_requests: None,
+                usage: None,
+                count: current as u32,
+            };
+            let per_pod = [ResolvedSample {
+                request_milli: Some(1_000),
+                sample: Some(UsageSample {
+                    value: 800,
+                    timestamp_ms: 0,
+                    window_ms: 60_000,
+                }),
+            }];
+            let inputs = [MetricInput::ResolvedUsage {
+                per_pod: &per_pod,
+                unlisted: &[],
+            }];
+            let obs = Observation {
+                namespace: "default",
+                spec_replicas: current,
+                status_replicas: current,
+                pods: &[pod],
+                unlisted_usage: &[],
+                metrics: &inputs,
+                selector: SelectorCheck::Valid,
+            };
+            reconcile(&spec, &settings, &obs, &mut whole, now, &mut d_whole);
+            if cached_for != Some(current) {
+                compute_metrics(&spec, &settings, &obs, now, &mut cached);
+                cached_for = Some(current);
+            }
+            reconcile_with_metrics(
+                &spec,
+                &settings,
+                current,
+                &cached,
+                &mut split,
+                now,
+                &mut d_split,
+            );
+            assert_eq!(
+                d_split,
+                d_whole,
+                "sync {sync}, behavior {}",
+                spec.behavior.is_some()
+            );
+            assert_eq!(
+                split,
+                whole,
+                "sync {sync}, behavior {}",
+                spec.behavior.is_some()
+            );
+            if d_whole.rescale {
+                rescales += 1;
+                current = d_whole.desired_replicas;
+            }
+        }
+        assert_eq!(current, 40, "settles at maxReplicas");
+        assert!(rescales >= 2, "scaled in several steps: {rescales}");
+    }
+}
