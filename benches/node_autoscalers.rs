@@ -11,7 +11,6 @@ use autoscaler::cluster_autoscaler::observation::{
     Controller, NodeGroupInfo, NodeInfo, Observation, PendingPod, PodInfo,
 };
 use autoscaler::cluster_autoscaler::{run_once, run_once_on_snapshot, CaSettings, CaState};
-use autoscaler::scheduler::{ClusterSnapshot, PodId};
 use autoscaler::karpenter::disruption::{disrupt, DisruptionSettings, KNode, KPod};
 use autoscaler::karpenter::nodepool::{CapacityType, NodePool};
 use autoscaler::karpenter::provisioning::{
@@ -20,6 +19,7 @@ use autoscaler::karpenter::provisioning::{
 };
 use autoscaler::model::{well_known, Labels, NodeSchedulingSpec, PodSchedulingSpec, Resources};
 use autoscaler::node_fit::Packing;
+use autoscaler::scheduler::{ClusterSnapshot, PodId};
 use criterion::{criterion_group, criterion_main, Criterion};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -33,7 +33,12 @@ fn pod_spec(w: usize, cpu_m: i64) -> Arc<PodSchedulingSpec> {
     Arc::new(PodSchedulingSpec {
         namespace: "default".into(),
         labels,
-        requests: Resources { cpu_m, memory_bytes: cpu_m * GI / 1000, gpu: 0, pods: 1 },
+        requests: Resources {
+            cpu_m,
+            memory_bytes: cpu_m * GI / 1000,
+            gpu: 0,
+            pods: 1,
+        },
         ..Default::default()
     })
 }
@@ -43,7 +48,12 @@ fn pod_info(id: String, w: usize, spec: Arc<PodSchedulingSpec>) -> PodInfo {
         id,
         spec,
         created_ms: 0,
-        controller: Some(Controller { kind: "ReplicaSet".into(), name: format!("w{w}"), exists: true, replicas: Some(100) }),
+        controller: Some(Controller {
+            kind: "ReplicaSet".into(),
+            name: format!("w{w}"),
+            exists: true,
+            replicas: Some(100),
+        }),
         annotations: Labels::new(),
         mirror: false,
         terminal: false,
@@ -61,13 +71,23 @@ fn ca_node_spec(name: String, zone: &str) -> NodeSchedulingSpec {
     NodeSchedulingSpec {
         name,
         labels,
-        allocatable: Resources { cpu_m: 3_920, memory_bytes: 14 * GI, gpu: 0, pods: 58 },
+        allocatable: Resources {
+            cpu_m: 3_920,
+            memory_bytes: 14 * GI,
+            gpu: 0,
+            pods: 58,
+        },
         ..Default::default()
     }
 }
 
 fn ca_observation() -> Observation {
-    let capacity = Resources { cpu_m: 4_000, memory_bytes: 16 * GI, gpu: 0, pods: 58 };
+    let capacity = Resources {
+        cpu_m: 4_000,
+        memory_bytes: 16 * GI,
+        gpu: 0,
+        pods: 58,
+    };
     let node_groups = ZONES
         .iter()
         .map(|z| NodeGroupInfo {
@@ -90,7 +110,11 @@ fn ca_observation() -> Observation {
             let pods = (0..per_node)
                 .map(|k| {
                     let w = (i + k) % 50;
-                    pod_info(format!("default/p-{i}-{k}"), w, pod_spec(w, 100 + (w as i64 % 4) * 25))
+                    pod_info(
+                        format!("default/p-{i}-{k}"),
+                        w,
+                        pod_spec(w, 100 + (w as i64 % 4) * 25),
+                    )
                 })
                 .collect();
             NodeInfo {
@@ -107,23 +131,57 @@ fn ca_observation() -> Observation {
         })
         .collect();
     let unschedulable = (0..500)
-        .map(|i| PendingPod { pod: pod_info(format!("default/pending-{i}"), i % 5, pod_spec(i % 5, 1_500)), nominated_node: None })
+        .map(|i| PendingPod {
+            pod: pod_info(
+                format!("default/pending-{i}"),
+                i % 5,
+                pod_spec(i % 5, 1_500),
+            ),
+            nominated_node: None,
+        })
         .collect();
-    Observation { node_groups, nodes, unschedulable, ..Default::default() }
+    Observation {
+        node_groups,
+        nodes,
+        unschedulable,
+        ..Default::default()
+    }
 }
 
 fn catalog() -> Vec<InstanceType> {
     let mut out = Vec::new();
-    for (family, gib_per_cpu, od_per_cpu) in [("c5", 2, 0.0425), ("m5", 4, 0.048), ("r5", 8, 0.063)] {
-        for (size, vcpu) in [("large", 2), ("xlarge", 4), ("2xlarge", 8), ("4xlarge", 16), ("8xlarge", 32)] {
-            let capacity = Resources { cpu_m: vcpu * 1000, memory_bytes: vcpu * gib_per_cpu * GI, gpu: 0, pods: 110 };
+    for (family, gib_per_cpu, od_per_cpu) in [("c5", 2, 0.0425), ("m5", 4, 0.048), ("r5", 8, 0.063)]
+    {
+        for (size, vcpu) in [
+            ("large", 2),
+            ("xlarge", 4),
+            ("2xlarge", 8),
+            ("4xlarge", 16),
+            ("8xlarge", 32),
+        ] {
+            let capacity = Resources {
+                cpu_m: vcpu * 1000,
+                memory_bytes: vcpu * gib_per_cpu * GI,
+                gpu: 0,
+                pods: 110,
+            };
             let offerings = ZONES
                 .iter()
                 .flat_map(|z| {
                     let od = od_per_cpu * vcpu as f64;
                     [
-                        Offering { zone: z.to_string(), capacity_type: CapacityType::OnDemand, price_usd_per_hour: od, interruption_per_hour: 0.0 },
-                        Offering { zone: z.to_string(), capacity_type: CapacityType::Spot, price_usd_per_hour: od * 0.4, interruption_per_hour: 1e-4 },
+                        Offering {
+                            zone: z.to_string(),
+                            capacity_type: CapacityType::OnDemand,
+                            price_usd_per_hour: od,
+                            interruption_per_hour: 0.0,
+                        },
+                        Offering {
+                            zone: z.to_string(),
+                            capacity_type: CapacityType::Spot,
+                            price_usd_per_hour: od * 0.4,
+                            interruption_per_hour: 1e-4,
+                        },
                     ]
                 })
                 .collect();
@@ -133,7 +191,11 @@ fn catalog() -> Vec<InstanceType> {
                 size: size.into(),
                 labels: Labels::new(),
                 capacity,
-                allocatable: Resources { cpu_m: capacity.cpu_m - 80, memory_bytes: capacity.memory_bytes - GI, ..capacity },
+                allocatable: Resources {
+                    cpu_m: capacity.cpu_m - 80,
+                    memory_bytes: capacity.memory_bytes - GI,
+                    ..capacity
+                },
                 offerings,
             });
         }
@@ -148,7 +210,13 @@ fn karpenter_nodes(pools: &[NodePool], types: &[InstanceType]) -> Vec<KNode> {
             let off = &it.offerings[(i % 3) * 2];
             let per_node = if i % 7 == 0 { 3 } else { 18 };
             let pods = (0..per_node)
-                .map(|k| KPod { spec: pod_spec((i + k) % 40, 150), deletion_cost: 0, do_not_disrupt: false, reschedulable: true, pdb_blocked: false })
+                .map(|k| KPod {
+                    spec: pod_spec((i + k) % 40, 150),
+                    deletion_cost: 0,
+                    do_not_disrupt: false,
+                    reschedulable: true,
+                    pdb_blocked: false,
+                })
                 .collect();
             let mut spec = node_spec(&pools[0], it, off, Resources::ZERO);
             spec.name = format!("k-{i:03}");
@@ -180,9 +248,18 @@ fn bench(c: &mut Criterion) {
     let t = Instant::now();
     let cl = autoscaler::cluster_autoscaler::Cluster::build(&settings, &state, &obs, 3_600_000);
     println!("  cluster build: {:?} ({} slots)", t.elapsed(), cl.len());
-    let no_pending = Observation { unschedulable: vec![], ..obs.clone() };
+    let no_pending = Observation {
+        unschedulable: vec![],
+        ..obs.clone()
+    };
     let t = Instant::now();
-    run_once(&settings, &state, &no_pending, 3_600_000, &mut ChaCha8Rng::seed_from_u64(1));
+    run_once(
+        &settings,
+        &state,
+        &no_pending,
+        3_600_000,
+        &mut ChaCha8Rng::seed_from_u64(1),
+    );
     println!("  run_once without pending pods: {:?}", t.elapsed());
     let mut snap = ClusterSnapshot::new();
     let mut next = 0;
@@ -194,19 +271,66 @@ fn bench(c: &mut Criterion) {
         }
     }
     let t = Instant::now();
-    run_once_on_snapshot(&settings, &state, &no_pending, &mut snap, 3_600_000, &mut ChaCha8Rng::seed_from_u64(1));
-    println!("  run_once_on_snapshot without pending pods: {:?}", t.elapsed());
+    run_once_on_snapshot(
+        &settings,
+        &state,
+        &no_pending,
+        &mut snap,
+        3_600_000,
+        &mut ChaCha8Rng::seed_from_u64(1),
+    );
+    println!(
+        "  run_once_on_snapshot without pending pods: {:?}",
+        t.elapsed()
+    );
     let t = Instant::now();
-    run_once_on_snapshot(&settings, &state, &obs, &mut snap, 3_600_000, &mut ChaCha8Rng::seed_from_u64(1));
-    println!("  run_once_on_snapshot with 500 pending pods: {:?}", t.elapsed());
+    run_once_on_snapshot(
+        &settings,
+        &state,
+        &obs,
+        &mut snap,
+        3_600_000,
+        &mut ChaCha8Rng::seed_from_u64(1),
+    );
+    println!(
+        "  run_once_on_snapshot with 500 pending pods: {:?}",
+        t.elapsed()
+    );
     c.bench_function("ca_run_once_on_snapshot_1000_nodes", |b| {
-        b.iter(|| run_once_on_snapshot(&settings, &state, &obs, &mut snap, 3_600_000, &mut ChaCha8Rng::seed_from_u64(1)))
+        b.iter(|| {
+            run_once_on_snapshot(
+                &settings,
+                &state,
+                &obs,
+                &mut snap,
+                3_600_000,
+                &mut ChaCha8Rng::seed_from_u64(1),
+            )
+        })
     });
     let t = Instant::now();
-    let (d, _) = run_once(&settings, &state, &obs, 3_600_000, &mut ChaCha8Rng::seed_from_u64(1));
-    println!("cluster-autoscaler run_once, 1000 nodes / 500 pending: {:?} ({} actions)", t.elapsed(), d.actions.len());
+    let (d, _) = run_once(
+        &settings,
+        &state,
+        &obs,
+        3_600_000,
+        &mut ChaCha8Rng::seed_from_u64(1),
+    );
+    println!(
+        "cluster-autoscaler run_once, 1000 nodes / 500 pending: {:?} ({} actions)",
+        t.elapsed(),
+        d.actions.len()
+    );
     c.bench_function("ca_run_once_1000_nodes", |b| {
-        b.iter(|| run_once(&settings, &state, &obs, 3_600_000, &mut ChaCha8Rng::seed_from_u64(1)))
+        b.iter(|| {
+            run_once(
+                &settings,
+                &state,
+                &obs,
+                3_600_000,
+                &mut ChaCha8Rng::seed_from_u64(1),
+            )
+        })
     });
 
     let pools = vec![NodePool::with_defaults("general")];
@@ -214,24 +338,46 @@ fn bench(c: &mut Criterion) {
     let overhead = vec![Resources::ZERO];
     let usage = vec![PoolUsage::default()];
     let unavailable = UnavailableOfferings::default();
-    let cat = Catalog { pools: &pools, types: &types, daemonset_overhead: &overhead, usage: &usage, unavailable: &unavailable, now_ms: 0 };
-    let pending: Vec<_> = (0..2_000).map(|i| pod_spec(i % 40, 250 + (i as i64 % 8) * 125)).collect();
+    let cat = Catalog {
+        pools: &pools,
+        types: &types,
+        daemonset_overhead: &overhead,
+        usage: &usage,
+        unavailable: &unavailable,
+        now_ms: 0,
+    };
+    let pending: Vec<_> = (0..2_000)
+        .map(|i| pod_spec(i % 40, 250 + (i as i64 % 8) * 125))
+        .collect();
     let provision = || {
         let table = candidate_table(&cat);
         let sched = schedule(&cat, &table, &mut Packing::new(), &pending);
-        sched.claims.iter().filter_map(|cl| choose_launch(&sched, cl, &cat, &LaunchSettings::default())).count()
+        sched
+            .claims
+            .iter()
+            .filter_map(|cl| choose_launch(&sched, cl, &cat, &LaunchSettings::default()))
+            .count()
     };
     let t = Instant::now();
     let launched = provision();
-    println!("karpenter provisioning, 2000 pending pods: {:?} ({launched} nodes)", t.elapsed());
+    println!(
+        "karpenter provisioning, 2000 pending pods: {:?} ({launched} nodes)",
+        t.elapsed()
+    );
     c.bench_function("karpenter_provision_2000_pods", |b| b.iter(provision));
 
     let nodes = karpenter_nodes(&pools, &types);
     let ds = DisruptionSettings::default();
     let t = Instant::now();
     let cmds = disrupt(&cat, &nodes, &[], &ds, &|_| true);
-    println!("karpenter disruption pass, 300 nodes: {:?} ({:?})", t.elapsed(), cmds.first().map(|c| (c.method, c.candidates.len())));
-    c.bench_function("karpenter_disrupt_300_nodes", |b| b.iter(|| disrupt(&cat, &nodes, &[], &ds, &|_| true)));
+    println!(
+        "karpenter disruption pass, 300 nodes: {:?} ({:?})",
+        t.elapsed(),
+        cmds.first().map(|c| (c.method, c.candidates.len()))
+    );
+    c.bench_function("karpenter_disrupt_300_nodes", |b| {
+        b.iter(|| disrupt(&cat, &nodes, &[], &ds, &|_| true))
+    });
 }
 
 criterion_group! {

@@ -47,7 +47,11 @@ fn whole_runs(c: &mut Criterion) {
     // Under `cargo test` (no `--bench`), benches run once as smoke tests in the dev profile:
     // leave the large scenario to real benchmark runs.
     let benchmarking = std::env::args().any(|a| a == "--bench");
-    let names: &[&str] = if benchmarking { &["quickstart", "production", "bench-large"] } else { &["quickstart", "production"] };
+    let names: &[&str] = if benchmarking {
+        &["quickstart", "production", "bench-large"]
+    } else {
+        &["quickstart", "production"]
+    };
     for &name in names {
         let path = root.join("scenarios").join(format!("{name}.yaml"));
         let scenario = match sim::scenario::load(&path) {
