@@ -14,9 +14,11 @@ mod accounting;
 mod hpa;
 mod jobs;
 pub mod load;
+mod nodes;
 pub mod placement;
 pub mod queue;
 pub mod report;
+mod spot;
 mod state;
 mod timeline;
 

@@ -49,6 +49,12 @@ impl Placement {
         &self.snapshot
     }
 
+    /// The snapshot for a what-if pass (the cluster-autoscaler's), which must leave it as it
+    /// found it.
+    pub fn snapshot_mut(&mut self) -> &mut ClusterSnapshot {
+        &mut self.snapshot
+    }
+
     pub fn add_node(&mut self, spec: NodeSchedulingSpec) -> NodeId {
         self.snapshot.add_node(Arc::new(spec)).0
     }
