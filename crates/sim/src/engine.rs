@@ -46,3 +46,5 @@ pub fn run(scenario: &Scenario, sink: &mut dyn TimelineSink) -> Result<report::R
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_nodes;

@@ -293,8 +293,8 @@ impl Engine<'_> {
             }
             Action::DeleteNodes { nodes, drain } => {
                 for name in nodes {
-                    if let Some(n) = self.placement.snapshot().node_by_name(name) {
-                        self.start_deletion(settings, n.0, name, *drain);
+                    if let Some(n) = self.placement.node_by_name(name) {
+                        self.start_deletion(settings, n, name, *drain);
                     }
                 }
             }
@@ -465,7 +465,7 @@ impl Engine<'_> {
             if !matches!(node.state, NodeState::Ready | NodeState::Draining) {
                 continue;
             }
-            let Some(info) = self.placement.snapshot().node(scheduler_id(n)) else {
+            let Some(spec) = self.placement.node_spec(n as NodeId) else {
                 continue;
             };
             let pool = &self.sc.node_pools[node.pool as usize];
@@ -476,7 +476,7 @@ impl Engine<'_> {
                 .map(|id| self.pod_info(id))
                 .collect();
             obs.nodes.push(NodeInfo {
-                spec: (*info.spec).clone(),
+                spec: spec.clone(),
                 capacity: capacity_of(&pool.instance_types[0]),
                 group: Some(
                     self.scaling.groups[self.scaling.group_of(node.pool, node.zone)]
@@ -555,10 +555,6 @@ impl Engine<'_> {
             local_volumes: Vec::new(),
         }
     }
-}
-
-fn scheduler_id(n: usize) -> autoscaler::scheduler::NodeId {
-    autoscaler::scheduler::NodeId(n as u32)
 }
 
 /// A node's capacity (CA's quotas and least-waste read capacity, not allocatable).
