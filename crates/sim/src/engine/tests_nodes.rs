@@ -179,3 +179,54 @@ fn after_a_spot_interruption_on_demand_capacity_takes_over_after_backoff() {
         .sum();
     assert_eq!(evicted, 2);
 }
+
+#[test]
+fn least_waste_most_pods_and_priority_choose_different_groups() {
+    // Four 1.5-CPU pods, no nodes. `small` (c5.large, at most 1 node) fits one pod with the
+    // least waste; `large` (m5.xlarge, at most 2) fits all four; `memory` (r5.xlarge, at most
+    // 1) fits two and wastes most of its memory, but the priority ConfigMap prefers it.
+    let pools = "  - {name: small, instanceType: c5.large, zones: [us-east-1a], maxNodes: 1, initialNodes: 0}\n  \
+                 - {name: large, instanceType: m5.xlarge, zones: [us-east-1a], maxNodes: 2, initialNodes: 0}\n  \
+                 - {name: memory, instanceType: r5.xlarge, zones: [us-east-1a], maxNodes: 1, initialNodes: 0}";
+    let web = deployment("web", 4, "1500m", "");
+    let cases = [
+        ("least-waste", "small-us-east-1a"),
+        ("most-pods", "large-us-east-1a"),
+        ("priority", "memory-us-east-1a"),
+    ];
+    for (expander, group) in cases {
+        let ca = format!("{{expander: {expander}, priorities: \"50: [memory-.*]\\n10: [.*]\"}}");
+        let r = check(&scenario("15s", &ca, pools, &web, ""));
+        let ups: Vec<&String> = r
+            .node_autoscaler
+            .keys()
+            .filter(|k| k.starts_with("scale-ups "))
+            .collect();
+        assert_eq!(ups, [&format!("scale-ups {group}")], "{expander}");
+    }
+}
+
+#[test]
+fn without_a_node_autoscaler_a_lost_spot_node_is_replaced_in_its_zone() {
+    // Both spot nodes get a notice at 5 min and are gone at 7 min; the fixed-size groups
+    // launch replacements, which fail in a shortage lasting to 8 min and succeed when
+    // retried two minutes later.
+    let yaml = "duration: 30m\nstep: 10s\nseed: 3\n\
+                settings:\n  spot:\n    interruptionWaves: [{at: 5m, fraction: 1}]\n    \
+                capacityShortages: [{from: 5m, until: 8m}]\n\
+                nodePools:\n  - {name: spot, instanceType: m5.large, capacityType: spot, \
+                zones: [us-east-1a, us-east-1b], initialNodes: 2, provisioningDelay: {constant: 60s}}\n\
+                manifests:\n"
+        .to_string()
+        + &deployment("web", 2, "1500m", "");
+    let r = check(&yaml);
+    assert_eq!(counter(&r, "spot interruptions"), 2);
+    assert_eq!(counter(&r, "launches failed (insufficient capacity)"), 2);
+    assert_eq!(pending_at_end(&r), 0, "{:?}", r.node_autoscaler);
+    // Two original nodes for 7 min, two replacements from 9 min: 56 node-minutes.
+    assert!(
+        r.node_hours.total < 1.0 && r.node_hours.total > 0.8,
+        "{}",
+        r.node_hours.total
+    );
+}
