@@ -236,6 +236,7 @@ impl Engine<'_> {
     /// One RunOnce: observe, decide, act. Returns whether CA asks for an immediate re-run.
     fn run_ca_once(&mut self) -> bool {
         let now_ms = self.now().0;
+        self.books.count("cluster-autoscaler loops run", 1);
         let obs = self.ca_observation();
         let mut rt = self.scaling.ca.take().expect("CA is configured");
         let (decision, state) = ca::run_once_on_snapshot(
