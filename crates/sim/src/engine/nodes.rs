@@ -57,6 +57,8 @@ struct CaRuntime {
     scale_down_failures: Vec<String>,
     /// Earliest time a pending pod becomes old enough for CA to consider it.
     young_pod_wake_ms: Option<i64>,
+    /// The current loop is an immediate re-run (which does not ask for another).
+    rerunning: bool,
 }
 
 /// A node the cluster-autoscaler is deleting.
@@ -106,6 +108,7 @@ impl NodeScaling {
                 next_loop: SimTime::ZERO,
                 scale_down_failures: Vec::new(),
                 young_pod_wake_ms: None,
+                rerunning: false,
             }),
         };
         NodeScaling {
@@ -216,14 +219,19 @@ impl Engine<'_> {
             .chain(rt.young_pod_wake_ms)
             .min();
         let skip = !self.scaling.changed
+            && !rt.rerunning
             && rt.scale_down_failures.is_empty()
             && deadline.is_none_or(|d| now.0 < d);
+        let was_rerun = rt.rerunning;
         let mut rerun = false;
         if !skip {
             self.scaling.changed = false;
-            rerun = self.run_ca_once();
+            rerun = self.run_ca_once() && !was_rerun;
         }
         let rt = self.scaling.ca.as_mut().expect("checked above");
+        // The re-run sees the new target sizes, so it runs even if no event came between;
+        // one re-run per scan bounds the loop.
+        rt.rerunning = rerun;
         let next = if rerun {
             now
         } else {
@@ -259,8 +267,7 @@ impl Engine<'_> {
         for action in &decision.actions {
             self.apply_ca_action(&settings, action);
         }
-        // A re-run right after one that acted could act again only on what changed; one
-        // re-run per scan is enough and bounds the loop.
+        // CA re-runs at once after a scale action while pods still wait.
         decision.rerun_immediately && !obs.unschedulable.is_empty()
     }
 
