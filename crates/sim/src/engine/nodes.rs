@@ -57,6 +57,8 @@ struct CaRuntime {
     scale_down_failures: Vec<String>,
     /// Earliest time a pending pod becomes old enough for CA to consider it.
     young_pod_wake_ms: Option<i64>,
+    /// When the last loop ran; only deadlines after it call for another.
+    last_run_ms: i64,
     /// The current loop is an immediate re-run (which does not ask for another).
     rerunning: bool,
 }
@@ -109,6 +111,7 @@ impl NodeScaling {
                 scale_down_failures: Vec::new(),
                 young_pod_wake_ms: None,
                 rerunning: false,
+                last_run_ms: i64::MIN,
             }),
         };
         NodeScaling {
@@ -214,7 +217,7 @@ impl Engine<'_> {
         if now != rt.next_loop {
             return; // superseded by an immediate re-run
         }
-        let deadline = ca::next_deadline_ms(&rt.settings, &rt.state)
+        let deadline = ca::next_deadline_after_ms(&rt.settings, &rt.state, rt.last_run_ms)
             .into_iter()
             .chain(rt.young_pod_wake_ms)
             .min();
@@ -245,6 +248,9 @@ impl Engine<'_> {
     fn run_ca_once(&mut self) -> bool {
         let now_ms = self.now().0;
         self.books.count("cluster-autoscaler loops run", 1);
+        if let Some(rt) = self.scaling.ca.as_mut() {
+            rt.last_run_ms = now_ms;
+        }
         let obs = self.ca_observation();
         let mut rt = self.scaling.ca.take().expect("CA is configured");
         let (decision, state) = ca::run_once_on_snapshot(
@@ -501,20 +507,29 @@ impl Engine<'_> {
         }
         let rt = self.scaling.ca.as_mut().expect("CA is configured");
         obs.scale_down_failures = std::mem::take(&mut rt.scale_down_failures);
-        // CA leaves pods younger than new-pod-scale-up-delay (and, for the "all pods are new"
-        // rule, 30 s) for later: wake up when the youngest considered pod comes of age.
-        let age_ms = rt.settings.new_pod_scale_up_delay_ms.max(30_000);
+        // CA leaves pods younger than their scale-up delay for later, and waits while the
+        // oldest pending pod is under 2 s old (30 s for GPU pods): wake up when the next of
+        // these thresholds passes, since no event marks it.
+        let delay_ms = rt.settings.new_pod_scale_up_delay_ms;
         let mut wake: Option<i64> = None;
         for (id, pod) in self.pods.iter().enumerate() {
             if pod.phase != Phase::Pending || pod.attempts == 0 {
                 continue;
             }
-            let ripe = pod.created.0 + age_ms + 1;
-            if ripe > now.0 {
-                wake = Some(wake.map_or(ripe, |w| w.min(ripe)));
+            let info = self.pod_info(id as u32);
+            let own_delay_ms = info
+                .annotations
+                .get(autoscaler::cluster_autoscaler::observation::annotations::POD_SCALE_UP_DELAY)
+                .and_then(|raw| autoscaler::go_duration::parse_ms(raw))
+                .map_or(delay_ms, |d| d.max(delay_ms));
+            let gpu_ms = if info.requests_gpu() { 30_000 } else { 2_000 };
+            for t in [pod.created.0 + own_delay_ms, pod.created.0 + gpu_ms] {
+                if t > now.0 {
+                    wake = Some(wake.map_or(t, |w| w.min(t)));
+                }
             }
             obs.unschedulable.push(PendingPod {
-                pod: self.pod_info(id as u32),
+                pod: info,
                 nominated_node: None,
             });
         }
