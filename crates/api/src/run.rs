@@ -205,6 +205,15 @@ pub fn summary_table(r: &Report) -> String {
         let jobs: Vec<String> = r.jobs.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(s, "JOBS  {}", jobs.join(", "));
     }
+    if !r.node_autoscaler.is_empty() {
+        let _ = writeln!(s);
+        let counters: Vec<String> = r
+            .node_autoscaler
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let _ = writeln!(s, "NODES  {}", counters.join(", "));
+    }
     let total: u64 = r.events.values().sum();
     let _ = writeln!(s);
     let _ = writeln!(

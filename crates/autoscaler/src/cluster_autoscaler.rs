@@ -212,6 +212,17 @@ fn run_with<'a>(
 /// unneeded timer running out, a cooldown, backoff or recheck ending, a scale-up request
 /// timing out. A caller whose observation has not changed may skip loops until then.
 pub fn next_deadline_ms(settings: &CaSettings, state: &CaState) -> Option<i64> {
+    next_deadline_after_ms(settings, state, i64::MIN)
+}
+
+/// [`next_deadline_ms`] among the deadlines later than `after_ms`: a caller that ran a loop
+/// at `after_ms` needs no other before this (cooldowns long over stay in the state and would
+/// otherwise always be the minimum).
+pub fn next_deadline_after_ms(
+    settings: &CaSettings,
+    state: &CaState,
+    after_ms: i64,
+) -> Option<i64> {
     // Timers compare `now > since + wait`, so the decision changes one millisecond after.
     let wait = settings
         .scale_down_unneeded_time_ms
@@ -236,6 +247,7 @@ pub fn next_deadline_ms(settings: &CaSettings, state: &CaState) -> Option<i64> {
         .chain(backoffs)
         .chain(requests)
         .chain(rechecks)
+        .filter(|&t| t > after_ms)
         .min()
 }
 

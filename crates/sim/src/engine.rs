@@ -14,9 +14,11 @@ mod accounting;
 mod hpa;
 mod jobs;
 pub mod load;
+mod nodes;
 pub mod placement;
 pub mod queue;
 pub mod report;
+mod spot;
 mod state;
 mod timeline;
 
@@ -44,3 +46,5 @@ pub fn run(scenario: &Scenario, sink: &mut dyn TimelineSink) -> Result<report::R
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_nodes;

@@ -57,6 +57,7 @@ pub struct Books {
     peak_nodes: i64,
     pub jobs: BTreeMap<String, u64>,
     pub hpa: BTreeMap<String, u64>,
+    pub node_autoscaler: BTreeMap<String, u64>,
 }
 
 impl Books {
@@ -79,6 +80,7 @@ impl Books {
             peak_nodes: 0,
             jobs: BTreeMap::new(),
             hpa: BTreeMap::new(),
+            node_autoscaler: BTreeMap::new(),
         }
     }
 
@@ -98,6 +100,11 @@ impl Books {
                 .entry(format!("rescales limited: {reason}"))
                 .or_default() += 1;
         }
+    }
+
+    /// Adds `n` to a node-autoscaling counter (`scale-ups <group>`, `spot interruptions`, ...).
+    pub fn count(&mut self, counter: &str, n: u64) {
+        *self.node_autoscaler.entry(counter.to_string()).or_default() += n;
     }
 
     pub fn node_removed(&mut self) {
@@ -351,6 +358,7 @@ impl Books {
             slo,
             jobs: self.jobs.clone(),
             hpa: self.hpa.clone(),
+            node_autoscaler: self.node_autoscaler.clone(),
             events,
             event_log_hash: hash,
             warnings: sc.warnings.clone(),

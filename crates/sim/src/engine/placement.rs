@@ -1,6 +1,8 @@
 //! The engine's view of kube-scheduler: it keeps `autoscaler::scheduler`'s
 //! [`ClusterSnapshot`] in step with the engine's nodes and pods and runs scheduling
-//! attempts. Engine node and pod indices are the snapshot's ids.
+//! attempts. Engine pod indices are the snapshot's pod ids; engine node indices are mapped to
+//! the snapshot's node ids, which what-if passes (the cluster-autoscaler's template nodes)
+//! consume too.
 
 use std::sync::Arc;
 
@@ -27,10 +29,10 @@ pub enum Attempt {
 pub struct Placement {
     snapshot: ClusterSnapshot,
     scheduler: Scheduler,
-}
-
-fn sid(n: NodeId) -> scheduler::NodeId {
-    scheduler::NodeId(n)
+    /// Engine node id -> snapshot node id.
+    to_snap: Vec<scheduler::NodeId>,
+    /// Snapshot node id -> engine node id.
+    from_snap: std::collections::BTreeMap<u32, NodeId>,
 }
 
 fn pid(p: PodId) -> scheduler::PodId {
@@ -42,29 +44,61 @@ impl Placement {
         Placement {
             snapshot: ClusterSnapshot::new(),
             scheduler: Scheduler::new(cfg).expect("the loader validated the scheduler settings"),
+            to_snap: Vec::new(),
+            from_snap: std::collections::BTreeMap::new(),
         }
+    }
+
+    fn sid(&self, n: NodeId) -> scheduler::NodeId {
+        self.to_snap[n as usize]
+    }
+
+    fn eid(&self, n: scheduler::NodeId) -> NodeId {
+        self.from_snap[&n.0]
+    }
+
+    /// The engine id of the node named `name`.
+    pub fn node_by_name(&self, name: &str) -> Option<NodeId> {
+        self.snapshot.node_by_name(name).map(|n| self.eid(n))
+    }
+
+    /// The node's spec as the scheduler sees it (cordon included); `None` once removed.
+    pub fn node_spec(&self, n: NodeId) -> Option<&NodeSchedulingSpec> {
+        self.snapshot.node(self.sid(n)).map(|info| &*info.spec)
     }
 
     pub fn snapshot(&self) -> &ClusterSnapshot {
         &self.snapshot
     }
 
+    /// The snapshot for a what-if pass (the cluster-autoscaler's), which must leave it as it
+    /// found it.
+    pub fn snapshot_mut(&mut self) -> &mut ClusterSnapshot {
+        &mut self.snapshot
+    }
+
     pub fn add_node(&mut self, spec: NodeSchedulingSpec) -> NodeId {
-        self.snapshot.add_node(Arc::new(spec)).0
+        let snap = self.snapshot.add_node(Arc::new(spec));
+        let id = self.to_snap.len() as NodeId;
+        self.to_snap.push(snap);
+        self.from_snap.insert(snap.0, id);
+        id
     }
 
     pub fn remove_node(&mut self, id: NodeId) {
-        self.snapshot.remove_node(sid(id));
+        let snap = self.sid(id);
+        self.snapshot.remove_node(snap);
+        self.from_snap.remove(&snap.0);
     }
 
     pub fn set_unschedulable(&mut self, id: NodeId, v: bool) {
-        self.snapshot.set_unschedulable(sid(id), v);
+        self.snapshot.set_unschedulable(self.sid(id), v);
     }
 
     pub fn bind(&mut self, pod: PodId, spec: &Arc<PodSchedulingSpec>, node: NodeId, start_ms: i64) {
         self.snapshot.clear_nomination(pid(pod));
         self.snapshot
-            .bind(pid(pod), spec.clone(), sid(node), start_ms);
+            .bind(pid(pod), spec.clone(), self.sid(node), start_ms);
     }
 
     pub fn unbind(&mut self, pod: PodId) {
@@ -89,7 +123,7 @@ impl Placement {
     /// The pods bound to `node`, in binding order.
     pub fn pods_on(&self, node: NodeId) -> Vec<PodId> {
         self.snapshot
-            .node(sid(node))
+            .node(self.sid(node))
             .map(|n| n.pods.iter().map(|p| p.0 as PodId).collect())
             .unwrap_or_default()
     }
@@ -107,7 +141,7 @@ impl Placement {
             .scheduler
             .schedule_one(&self.snapshot, pid(pod), spec, rng)
         {
-            Ok(node) => return Attempt::Scheduled(node.0),
+            Ok(node) => return Attempt::Scheduled(self.eid(node)),
             Err(e) => e,
         };
         if err.num_all_nodes == 0 {
@@ -124,7 +158,7 @@ impl Placement {
                 }
                 self.snapshot.nominate(pid(pod), spec, p.node);
                 Attempt::Nominated {
-                    node: p.node.0,
+                    node: self.eid(p.node),
                     victims: p.victims.iter().map(|v| v.0 as PodId).collect(),
                 }
             }

@@ -24,6 +24,9 @@ pub struct Report {
     pub jobs: BTreeMap<String, u64>,
     /// HPA rescales, and how many of them the scaling limits shaped (by ScalingLimited reason).
     pub hpa: BTreeMap<String, u64>,
+    /// Node autoscaling and the spot market: scale-ups by node group, nodes added, scale-downs,
+    /// backoffs, spot interruptions, launches failed for insufficient capacity.
+    pub node_autoscaler: BTreeMap<String, u64>,
     /// Events delivered, by kind.
     pub events: BTreeMap<String, u64>,
     /// A 128-bit hash over the ordered event log (time, kind and subject of every event).

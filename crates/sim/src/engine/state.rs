@@ -70,6 +70,8 @@ pub(super) enum NodeState {
 
 pub(super) struct Node {
     pub pool: u16,
+    /// Index into the pool's zones.
+    pub zone: u16,
     pub capacity: CapacityType,
     pub state: NodeState,
     pub created: SimTime,
@@ -134,10 +136,20 @@ pub(super) enum Event {
     JobTtl(u32, u32),
     CronTick(u32),
     HpaSync(u32),
+    /// A cluster-autoscaler loop (stale ones are dropped, see `engine/nodes.rs`).
+    CaLoop,
+    /// Another eviction round on a node the cluster-autoscaler is deleting.
+    DrainTick(NodeId),
+    /// An auto-scaling group tries again to reach its desired capacity.
+    AsgRetry(u32),
+    /// A spot interruption notice for one node.
+    SpotNotice(NodeId),
+    /// A scheduled wave of spot interruption notices.
+    SpotWave(u32),
 }
 
 impl Event {
-    pub const KINDS: [&'static str; 16] = [
+    pub const KINDS: [&'static str; 21] = [
         "Step",
         "ScheduleCycle",
         "BackoffDone",
@@ -154,6 +166,11 @@ impl Event {
         "CronTick",
         "NodeTerminate",
         "HpaSync",
+        "CaLoop",
+        "DrainTick",
+        "AsgRetry",
+        "SpotNotice",
+        "SpotWave",
     ];
 
     fn kind_and_subject(&self) -> (usize, u32) {
@@ -174,6 +191,11 @@ impl Event {
             Event::CronTick(c) => (13, c),
             Event::NodeTerminate(n) => (14, n),
             Event::HpaSync(g) => (15, g),
+            Event::CaLoop => (16, 0),
+            Event::DrainTick(n) => (17, n),
+            Event::AsgRetry(g) => (18, g),
+            Event::SpotNotice(n) => (19, n),
+            Event::SpotWave(w) => (20, w),
         }
     }
 }
@@ -220,6 +242,7 @@ pub struct Engine<'a> {
     /// Reuse unchanged metrics computations and pass identical pods as one entry. Off only
     /// in tests, which check that both give the same run.
     pub(super) hpa_shortcuts: bool,
+    pub(super) scaling: super::nodes::NodeScaling,
     /// The HPA targeting each Deployment, if any.
     hpa_of: Vec<Option<u32>>,
     event_counts: [u64; Event::KINDS.len()],
@@ -277,6 +300,7 @@ impl<'a> Engine<'a> {
             hpa_buffers: HpaBuffers::default(),
             hpa_time_horizon_ms: super::hpa::time_horizon_ms(sc),
             hpa_shortcuts: true,
+            scaling: super::nodes::NodeScaling::new(sc, seed),
             hpa_of: (0..sc.deployments.len())
                 .map(|d| {
                     sc.hpas
@@ -361,6 +385,11 @@ impl<'a> Engine<'a> {
                 Event::JobDeadline(j, g) => self.job_deadline(j, g),
                 Event::JobTtl(j, g) => self.job_ttl(j, g),
                 Event::CronTick(c) => self.cron_tick(c),
+                Event::CaLoop => self.ca_loop(),
+                Event::DrainTick(n) => self.drain_tick(n),
+                Event::AsgRetry(g) => self.asg_retry(g),
+                Event::SpotNotice(n) => self.spot_notice(n),
+                Event::SpotWave(w) => self.spot_wave(w),
             }
         }
         Ok(())
@@ -369,6 +398,10 @@ impl<'a> Engine<'a> {
     fn log(&mut self, t: SimTime, ev: &Event) {
         let (kind, subject) = ev.kind_and_subject();
         self.event_counts[kind] += 1;
+        if !matches!(ev, Event::Step | Event::HpaSync(_) | Event::CaLoop) {
+            // Anything else may change what the node autoscaler observes.
+            self.scaling.changed = true;
+        }
         // A fast, portable 128-bit mix over (time, kind, subject); not cryptographic, but any
         // change in the order or content of the event log changes it.
         let word = (t.0 as u64) ^ ((kind as u64) << 56) ^ (u64::from(subject) << 24);
@@ -399,6 +432,7 @@ impl<'a> Engine<'a> {
             self.schedule_next_cron(c as u32, self.now());
         }
         self.at(SimTime::ZERO, Event::Step);
+        self.start_node_scaling();
         for (g, (offset, _)) in self.hpa_groups.iter().enumerate() {
             let t = SimTime(offset.as_millis());
             self.q
@@ -413,31 +447,8 @@ impl<'a> Engine<'a> {
     pub(super) fn add_node(&mut self, pool_index: usize, zone_index: usize) -> NodeId {
         let pool = &self.sc.node_pools[pool_index];
         let it = &pool.instance_types[0];
-        let ordinal = self.nodes.len();
-        let name = format!("{}-{}", pool.name, ordinal);
-        let zone = pool.zones.get(zone_index).cloned().unwrap_or_default();
-        let mut labels = pool.labels.clone();
-        labels.insert(well_known::HOSTNAME.to_string(), name.clone());
-        if !zone.is_empty() {
-            labels.insert(well_known::ZONE.to_string(), zone);
-        }
-        labels.insert(well_known::INSTANCE_TYPE.to_string(), it.name.clone());
-        labels.insert(
-            well_known::KARPENTER_CAPACITY_TYPE.to_string(),
-            pool.capacity_type.label().to_string(),
-        );
-        let allocatable = it.allocatable.sub(&Resources {
-            pods: 0,
-            ..pool.daemonset_overhead
-        });
-        let spec = NodeSchedulingSpec {
-            name,
-            labels,
-            taints: pool.taints.clone(),
-            allocatable,
-            unschedulable: false,
-        };
-        let id = self.placement.add_node(spec);
+        let name = format!("{}-{}", pool.name, self.nodes.len());
+        let id = self.placement.add_node(node_spec(pool, zone_index, name));
         assert_eq!(
             id as usize,
             self.nodes.len(),
@@ -457,6 +468,7 @@ impl<'a> Engine<'a> {
         let cap_mem = (it.memory_mib * 1024 * 1024).max(1) as f64;
         self.nodes.push(Node {
             pool: pool_index as u16,
+            zone: zone_index as u16,
             capacity: pool.capacity_type,
             state: NodeState::Provisioning,
             created: self.now(),
@@ -471,7 +483,7 @@ impl<'a> Engine<'a> {
         id
     }
 
-    fn node_ready(&mut self, n: NodeId) {
+    pub(super) fn node_ready(&mut self, n: NodeId) {
         let node = &mut self.nodes[n as usize];
         if node.state != NodeState::Provisioning {
             return;
@@ -480,6 +492,7 @@ impl<'a> Engine<'a> {
         node.ready_at = Some(self.q.now());
         self.books
             .node_became_ready(node.pool as usize, node.capacity);
+        self.node_ready_hook(n);
         self.cluster_changed();
     }
 
@@ -533,6 +546,7 @@ impl<'a> Engine<'a> {
         let node = &self.nodes[n as usize];
         self.books.node_life(self.sc, node, now.since(node.created));
         self.placement.remove_node(n);
+        self.node_lost_hook(n);
     }
 
     // ----- pods -----
@@ -617,7 +631,7 @@ impl<'a> Engine<'a> {
     }
 
     /// Something changed that may let unschedulable pods fit: move them back to the activeQ.
-    fn cluster_changed(&mut self) {
+    pub(super) fn cluster_changed(&mut self) {
         self.cluster_epoch += 1;
         let waiting = std::mem::take(&mut self.unschedulable);
         for id in waiting.into_keys() {
@@ -1041,6 +1055,38 @@ impl<'a> Engine<'a> {
         }
         let hash = format!("{:016x}{:016x}", self.log_hash[0], self.log_hash[1]);
         self.books.report(self.sc, &self.tiers, events, hash)
+    }
+}
+
+/// The node a pool launches in its `zone_index`-th zone, named `name`: the pool's labels plus
+/// the well-known ones, its taints, allocatable after the DaemonSets' requests.
+pub(super) fn node_spec(
+    pool: &crate::scenario::model::NodePool,
+    zone_index: usize,
+    name: String,
+) -> NodeSchedulingSpec {
+    let it = &pool.instance_types[0];
+    let zone = pool.zones.get(zone_index).cloned().unwrap_or_default();
+    let mut labels = pool.labels.clone();
+    labels.insert(well_known::HOSTNAME.to_string(), name.clone());
+    if !zone.is_empty() {
+        labels.insert(well_known::ZONE.to_string(), zone);
+    }
+    labels.insert(well_known::INSTANCE_TYPE.to_string(), it.name.clone());
+    labels.insert(
+        well_known::KARPENTER_CAPACITY_TYPE.to_string(),
+        pool.capacity_type.label().to_string(),
+    );
+    let allocatable = it.allocatable.sub(&Resources {
+        pods: 0,
+        ..pool.daemonset_overhead
+    });
+    NodeSchedulingSpec {
+        name,
+        labels,
+        taints: pool.taints.clone(),
+        allocatable,
+        unschedulable: false,
     }
 }
 

@@ -142,6 +142,8 @@ fn scenario(hours: i64) -> Scenario {
                 metrics_scrape_lag: SimDuration::from_secs(15),
             },
             event_budget: 10_000_000,
+            node_autoscaler: Default::default(),
+            spot: Default::default(),
         },
         node_pools: vec![pool("general", 2, CapacityType::OnDemand)],
         priority_classes: vec![],

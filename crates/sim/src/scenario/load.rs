@@ -6,6 +6,7 @@
 //! priority, pod templates and workloads (`workloads`), traces (`trace`) -> [`Scenario`].
 
 mod demand;
+mod nodescale;
 mod objects;
 mod pod;
 mod policy;
@@ -143,7 +144,7 @@ fn build(ctx: &mut Ctx, spec: &ScenarioSpec) -> Result<Scenario, LoadError> {
         duration: spec.duration.0,
         step,
         start_unix_s,
-        settings: settings(ctx, spec, &root)?,
+        settings: settings(ctx, spec, &root, &node_pools)?,
         node_pools,
         priority_classes: resolved.priority_classes,
         deployments: resolved.deployments,
@@ -157,7 +158,12 @@ fn build(ctx: &mut Ctx, spec: &ScenarioSpec) -> Result<Scenario, LoadError> {
 }
 
 /// Applies the Kubernetes defaults to the controller settings and checks their ranges.
-fn settings(ctx: &Ctx, spec: &ScenarioSpec, root: &Origin) -> Result<Settings, LoadError> {
+fn settings(
+    ctx: &Ctx,
+    spec: &ScenarioSpec,
+    root: &Origin,
+    pools: &[crate::scenario::model::NodePool],
+) -> Result<Settings, LoadError> {
     let s = &spec.settings;
     let or = |d: Option<crate::scenario::spec::Dur>, secs: i64| {
         d.map_or(SimDuration::from_secs(secs), |d| d.0)
@@ -212,6 +218,12 @@ fn settings(ctx: &Ctx, spec: &ScenarioSpec, root: &Origin) -> Result<Settings, L
             metrics_scrape_lag: or(s.hpa.metrics_scrape_lag, 15),
         },
         event_budget,
+        node_autoscaler: nodescale::node_autoscaler(
+            ctx,
+            &s.node_autoscaler,
+            &root.keys("settings.nodeAutoscaler"),
+        )?,
+        spot: nodescale::spot_market(ctx, &s.spot, pools, &root.keys("settings.spot"))?,
     })
 }
 

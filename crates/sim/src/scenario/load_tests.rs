@@ -172,7 +172,7 @@ fn production_resolves_as_written() {
             pool("memory").initial_nodes,
             pool("spot").initial_nodes
         ),
-        (4, 2, 4)
+        (6, 6, 6)
     );
     assert_eq!(pool("spot").capacity_type, CapacityType::Spot);
     assert_eq!(pool("spot").labels["karpenter.sh/capacity-type"], "spot");
@@ -445,4 +445,40 @@ fn merge_keys_are_refused_with_a_hint() {
     )
     .unwrap_err();
     assert_eq!(err.to_string().lines().next_back(), Some("hint: YAML merge keys (`<<: *anchor`) are not supported; write the fields out (anchors and aliases alone work)"));
+}
+
+#[test]
+fn node_autoscaler_and_spot_settings() {
+    let ca = |flags: &str| {
+        format!("duration: 1h\nsettings: {{nodeAutoscaler: {{clusterAutoscaler: {flags}}}}}")
+    };
+    let spot = |s: &str| format!("duration: 1h\nsettings: {{spot: {s}}}");
+    let table: Vec<(String, &str)> = vec![
+        (ca("{expander: \"random,priority\"}"), "mem.yaml:3:59: settings.nodeAutoscaler.clusterAutoscaler.expander: expander random must be the last in the --expander chain"),
+        (ca("{expander: cheapest}"), "mem.yaml:3:59: settings.nodeAutoscaler.clusterAutoscaler.expander: unknown expander \"cheapest\" (expected random, most-pods, least-waste, least-nodes, price or priority)"),
+        (ca("{scanInterval: 0s}"), "mem.yaml:3:63: settings.nodeAutoscaler.clusterAutoscaler.scanInterval: must be greater than zero"),
+        (ca("{scaleDownUtilizationThreshold: 1.5}"), "mem.yaml:3:48: settings.nodeAutoscaler.clusterAutoscaler: scale-down-utilization-threshold must be within 0..=1, got 1.5"),
+        (spot("{interruptionProbability: {\"30%\": 0.1}}"), "mem.yaml:3:44: settings.spot.interruptionProbability: unknown Spot Advisor bucket \"30%\" (expected one of <5%, 5-10%, 10-15%, 15-20%, >20%)"),
+        (spot("{capacityShortages: [{probability: 2}]}"), "mem.yaml:3:53: settings.spot.capacityShortages[0].probability: must be within 0..=1"),
+        (spot("{capacityShortages: [{from: 2h, until: 1h}]}"), "mem.yaml:3:57: settings.spot.capacityShortages[0].until: must be after `from`"),
+        (spot("{interruptionWaves: [{at: 1h, pool: nope, fraction: 0.5}]}"), "mem.yaml:3:54: settings.spot.interruptionWaves[0].pool: no node pool named `nope`"),
+    ];
+    for (to, expect) in &table {
+        check_err(&BASE.replacen("duration: 1h", to, 1), expect);
+    }
+    let s = load_text(&BASE.replacen(
+        "duration: 1h",
+        &ca("{expander: \"priority,least-waste\", scanInterval: 20s, priorities: \"10: [.*]\"}"),
+        1,
+    ))
+    .unwrap();
+    match &s.settings.node_autoscaler {
+        crate::scenario::model::NodeAutoscaler::ClusterAutoscaler(c) => {
+            assert_eq!(c.scan_interval_ms, 20_000);
+            assert_eq!(c.expanders.len(), 2);
+            // Unset flags keep the Kubernetes defaults.
+            assert_eq!(c.scale_down_unneeded_time_ms, 600_000);
+        }
+        other => panic!("{other:?}"),
+    }
 }

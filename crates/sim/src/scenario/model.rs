@@ -37,6 +37,65 @@ pub struct Settings {
     pub hpa: HpaControllerSettings,
     /// Turns a runaway event loop into an error.
     pub event_budget: u64,
+    pub node_autoscaler: NodeAutoscaler,
+    pub spot: SpotMarket,
+}
+
+/// The node autoscaler a scenario runs.
+#[derive(Debug, Clone, Default)]
+pub enum NodeAutoscaler {
+    /// Pools keep their size; a lost node is replaced in its zone.
+    #[default]
+    None,
+    /// The cluster-autoscaler; each (pool, zone) is a node group `<pool>-<zone>`.
+    ClusterAutoscaler(Box<autoscaler::cluster_autoscaler::CaSettings>),
+}
+
+/// The spot market the nodes run in.
+#[derive(Debug, Clone, Default)]
+pub struct SpotMarket {
+    pub hazard: autoscaler::spot::SpotHazardTable,
+    pub shortages: Vec<CapacityShortage>,
+    pub waves: Vec<InterruptionWave>,
+}
+
+/// Launches matching it within `[from, until)` fail with probability `probability`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapacityShortage {
+    pub instance_type: Option<String>,
+    pub zone: Option<String>,
+    pub from: SimDuration,
+    pub until: Option<SimDuration>,
+    pub probability: f64,
+    pub on_demand: bool,
+}
+
+impl CapacityShortage {
+    /// Whether a launch of `instance_type` in `zone` at `t` falls in this shortage.
+    pub fn hits(
+        &self,
+        instance_type: &str,
+        zone: &str,
+        capacity: CapacityType,
+        t: SimDuration,
+    ) -> bool {
+        (capacity == CapacityType::Spot || self.on_demand)
+            && self
+                .instance_type
+                .as_deref()
+                .is_none_or(|i| i == instance_type)
+            && self.zone.as_deref().is_none_or(|z| z == zone)
+            && t >= self.from
+            && self.until.is_none_or(|u| t < u)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InterruptionWave {
+    pub at: SimDuration,
+    /// Index into `Scenario::node_pools`; `None` hits every spot pool.
+    pub pool: Option<usize>,
+    pub fraction: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -62,6 +62,126 @@ pub struct SettingsSpec {
     pub hpa: HpaSettingsSpec,
     /// Maximum number of events a run may process (default 200,000,000).
     pub event_budget: Option<u64>,
+    /// Which node autoscaler runs; none by default (pools keep their size).
+    #[serde(default)]
+    pub node_autoscaler: NodeAutoscalerSpec,
+    /// The spot market: interruption hazard and capacity shortages.
+    #[serde(default)]
+    pub spot: SpotSpec,
+}
+
+/// At most one key. Without one, pools stay at their declared size and a lost node is
+/// replaced in its zone, as an auto-scaling group with a fixed desired capacity does.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodeAutoscalerSpec {
+    pub cluster_autoscaler: Option<ClusterAutoscalerSpec>,
+}
+
+/// cluster-autoscaler flags, camelCase of their `--kebab-case` names, Kubernetes defaults.
+/// Each zone of a node pool is one node group `<pool>-<zone>`, bounded by the pool's
+/// `minNodes`/`maxNodes`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClusterAutoscalerSpec {
+    /// Default `10s`.
+    pub scan_interval: Option<Dur>,
+    /// `--expander`, a chain such as `priority,least-waste` (default `least-waste`).
+    pub expander: Option<String>,
+    /// The `priorities` value of the `cluster-autoscaler-priority-expander` ConfigMap:
+    /// YAML mapping a priority to a list of node-group regexes.
+    pub priorities: Option<String>,
+    /// Default `0s`.
+    pub new_pod_scale_up_delay: Option<Dur>,
+    /// Default 0 (no limit).
+    pub max_nodes_total: Option<i32>,
+    /// Default 1000.
+    pub max_nodes_per_scale_up: Option<i32>,
+    /// Default false.
+    pub balance_similar_node_groups: Option<bool>,
+    /// Default `15m`.
+    pub max_node_provision_time: Option<Dur>,
+    /// Default `5m`.
+    pub initial_node_group_backoff_duration: Option<Dur>,
+    /// Default `30m`.
+    pub max_node_group_backoff_duration: Option<Dur>,
+    /// Default `3h`.
+    pub node_group_backoff_reset_timeout: Option<Dur>,
+    /// Default false.
+    pub enforce_node_group_min_size: Option<bool>,
+    /// Default true.
+    pub scale_down_enabled: Option<bool>,
+    /// Default 0.5.
+    pub scale_down_utilization_threshold: Option<f64>,
+    /// Default `10m`.
+    pub scale_down_unneeded_time: Option<Dur>,
+    /// Default `20m`.
+    pub scale_down_unready_time: Option<Dur>,
+    /// Default `10m`.
+    pub scale_down_delay_after_add: Option<Dur>,
+    /// Default `0s`.
+    pub scale_down_delay_after_delete: Option<Dur>,
+    /// Default `3m`.
+    pub scale_down_delay_after_failure: Option<Dur>,
+    /// Default 10.
+    pub max_scale_down_parallelism: Option<i32>,
+    /// Default 1.
+    pub max_drain_parallelism: Option<i32>,
+    /// Default 600.
+    pub max_graceful_termination_sec: Option<i64>,
+    /// Default `2m`.
+    pub max_pod_eviction_time: Option<Dur>,
+    /// Default `5s`.
+    pub node_delete_delay_after_taint: Option<Dur>,
+    /// Default -10.
+    pub expendable_pods_priority_cutoff: Option<i32>,
+    /// Default true.
+    pub skip_nodes_with_system_pods: Option<bool>,
+    /// Default true.
+    pub skip_nodes_with_local_storage: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SpotSpec {
+    /// Monthly interruption probability per Spot Instance Advisor bucket (`<5%`, `5-10%`,
+    /// `10-15%`, `15-20%`, `>20%`), replacing the bucket midpoints.
+    #[serde(default)]
+    pub interruption_probability: BTreeMap<String, f64>,
+    /// Windows in which launches of spot instances fail with InsufficientInstanceCapacity.
+    #[serde(default)]
+    pub capacity_shortages: Vec<CapacityShortageSpec>,
+    /// Interruption notices sent at one instant to a share of the running spot nodes.
+    #[serde(default)]
+    pub interruption_waves: Vec<InterruptionWaveSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CapacityShortageSpec {
+    /// Instance type the shortage hits (default: every type).
+    pub instance_type: Option<String>,
+    /// Zone the shortage hits (default: every zone).
+    pub zone: Option<String>,
+    /// Start of the window (default `0s`).
+    pub from: Option<Dur>,
+    /// End of the window (default: the end of the run).
+    pub until: Option<Dur>,
+    /// Probability that one launch in the window fails (default 1).
+    pub probability: Option<f64>,
+    /// Also hit on-demand launches (default false: spot only).
+    #[serde(default)]
+    pub on_demand: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InterruptionWaveSpec {
+    pub at: Dur,
+    /// Node pool whose spot nodes are hit (default: every spot pool).
+    pub pool: Option<String>,
+    /// Share of the running spot nodes that get a notice, 0..=1.
+    pub fraction: f64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
