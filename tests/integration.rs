@@ -1,4 +1,5 @@
 //! Workspace integration tests.
 
 mod hpa_evaluate;
+mod run;
 mod validate;
