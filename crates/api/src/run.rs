@@ -196,6 +196,11 @@ pub fn summary_table(r: &Report) -> String {
             evicted
         );
     }
+    for (tier, t) in &slo.by_tier {
+        for (why, n) in &t.pending_reasons {
+            let _ = writeln!(s, "  still pending in {tier}: {n} pod(s): {why}");
+        }
+    }
     for o in &slo.objectives {
         let mark = if o.met { "met   " } else { "MISSED" };
         let _ = writeln!(s, "  {mark} {}: {} (target {})", o.name, o.actual, o.target);

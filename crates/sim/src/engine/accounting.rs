@@ -34,6 +34,7 @@ pub struct TierBooks {
     pub pending_at_end: u64,
     pub preemptions: u64,
     pub evictions: BTreeMap<String, u64>,
+    pub pending_reasons: BTreeMap<String, u64>,
     pub workload_usd: f64,
     pub pod_s: f64,
     pub demand: f64,
@@ -314,6 +315,7 @@ impl Books {
                     pending_at_end: t.pending_at_end,
                     preemptions: t.preemptions,
                     evictions: t.evictions.clone(),
+                    pending_reasons: t.pending_reasons.clone(),
                     demand_served_pct: (t.demand > 0.0).then(|| pct(t.served, t.demand)),
                 },
             );

@@ -23,7 +23,9 @@ pub enum Attempt {
         victims: Vec<PodId>,
     },
     /// The pod stays Pending with kube-scheduler's FitError message.
-    Unschedulable(String),
+    /// (kube-scheduler's FitError message is built only when asked for: see
+    /// [`Placement::why_unschedulable`].)
+    Unschedulable,
 }
 
 pub struct Placement {
@@ -145,7 +147,7 @@ impl Placement {
             Err(e) => e,
         };
         if err.num_all_nodes == 0 {
-            return Attempt::Unschedulable(err.to_string());
+            return Attempt::Unschedulable;
         }
         let pdbs = pdbs();
         match self
@@ -162,11 +164,13 @@ impl Placement {
                     victims: p.victims.iter().map(|v| v.0 as PodId).collect(),
                 }
             }
-            Err(msg) => {
-                let mut err = err;
-                err.post_filter_msg = msg;
-                Attempt::Unschedulable(err.to_string())
-            }
+            Err(_) => Attempt::Unschedulable,
         }
+    }
+
+    /// kube-scheduler's message for a pod that fits nowhere now (`0/N nodes are available:
+    /// ...`), or `None` if it would fit.
+    pub fn why_unschedulable(&mut self, pod: PodId, spec: &PodSchedulingSpec, rng: &mut Stream) -> Option<String> {
+        self.scheduler.schedule_one(&self.snapshot, pid(pod), spec, rng).err().map(|e| e.to_string())
     }
 }

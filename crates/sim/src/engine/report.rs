@@ -101,6 +101,8 @@ pub struct TierReport {
     pub pending_max_s: f64,
     /// Pods still pending when the run ended.
     pub pending_at_end: u64,
+    /// Why they fit nowhere, in kube-scheduler's words, with how many pods each.
+    pub pending_reasons: BTreeMap<String, u64>,
     pub preemptions: u64,
     /// Pods removed against their will, by cause (preemption, spot-interruption,
     /// scale-down, consolidation, node-removed).

@@ -55,8 +55,6 @@ pub(super) struct Pod {
     pub ready_at: SimTime,
     pub attempts: u32,
     pub spec: Arc<PodSchedulingSpec>,
-    /// kube-scheduler's message from the last failed attempt.
-    pub last_failure: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -575,7 +573,6 @@ impl<'a> Engine<'a> {
             ready_at: now,
             attempts: 0,
             spec,
-            last_failure: None,
         };
         let id = match self.free_pods.pop() {
             Some(id) => {
@@ -660,21 +657,18 @@ impl<'a> Engine<'a> {
                     for v in victims {
                         self.delete_pod(v, "preemption");
                     }
-                    self.unschedulable_pod(id, None);
+                    self.unschedulable_pod(id);
                 }
-                Attempt::Unschedulable(msg) => self.unschedulable_pod(id, Some(msg)),
+                Attempt::Unschedulable => self.unschedulable_pod(id),
             }
         }
     }
 
     /// The pod failed an attempt: it backs off (1 s doubling to 10 s) and then waits for a
     /// cluster change, or the periodic flush, to be tried again.
-    fn unschedulable_pod(&mut self, id: PodId, why: Option<String>) {
+    fn unschedulable_pod(&mut self, id: PodId) {
         let pod = &mut self.pods[id as usize];
         pod.attempts += 1;
-        if let Some(why) = why {
-            pod.last_failure = Some(why.into());
-        }
         let backoff = {
             let s = &self.sc.settings.scheduler;
             let exp = (pod.attempts - 1).min(16);
@@ -1023,6 +1017,17 @@ impl<'a> Engine<'a> {
     /// Closes the books at the end of the run and builds the report.
     pub fn report(&mut self) -> super::report::Report {
         let end = self.end;
+        // Why each pod still pending fits nowhere, as kube-scheduler would word it now.
+        let mut rng = Seed(self.sc.seed).fork("report/pending");
+        for id in 0..self.pods.len() {
+            if self.pods[id].phase == Phase::Pending {
+                let spec = self.pods[id].spec.clone();
+                if let Some(why) = self.placement.why_unschedulable(id as PodId, &spec, &mut rng) {
+                    let tier = self.pods[id].tier as usize;
+                    *self.books.tiers[tier].pending_reasons.entry(why).or_default() += 1;
+                }
+            }
+        }
         for (id, pod) in self.pods.iter().enumerate() {
             match pod.phase {
                 Phase::Gone => {}
