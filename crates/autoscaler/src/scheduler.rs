@@ -228,6 +228,8 @@ pub enum ScheduleOutcome {
 pub struct Scheduler {
     cfg: SchedulerConfig,
     next_start_node_index: usize,
+    /// The feasible nodes of the current attempt, kept to reuse the allocation.
+    feasible: Vec<NodeId>,
 }
 
 /// `minFeasibleNodesToFind` and `minFeasibleNodesPercentageToFind`.
@@ -240,6 +242,7 @@ impl Scheduler {
         Ok(Scheduler {
             cfg,
             next_start_node_index: 0,
+            feasible: Vec::new(),
         })
     }
 
@@ -288,30 +291,37 @@ impl Scheduler {
         }
         let to_find = self.num_feasible_nodes_to_find(nodes.len());
         let start = self.next_start_node_index % nodes.len();
-        let (mut feasible, mut statuses, mut processed) = (Vec::new(), Vec::new(), 0);
+        let mut feasible = std::mem::take(&mut self.feasible);
+        feasible.clear();
+        let mut processed = 0;
         for i in 0..nodes.len() {
             let node = nodes[(start + i) % nodes.len()];
             processed += 1;
-            match pre.filter(node) {
-                Ok(()) => feasible.push(node),
-                Err(r) => statuses.push((node, r)),
-            }
-            if feasible.len() >= to_find {
-                break;
+            if pre.passes(node) {
+                feasible.push(node);
+                if feasible.len() >= to_find {
+                    break;
+                }
             }
         }
         self.next_start_node_index = (start + processed) % nodes.len();
-        match feasible.len() {
-            0 => {
-                statuses.sort_by_key(|(n, _)| *n);
-                Err(failed(statuses))
-            }
+        let result = match feasible.len() {
+            // Every node was searched and rejected: only now build the rejections (in node id
+            // order, as FitError keeps them), so the search itself copies no reason strings.
+            0 => Err(failed(
+                nodes
+                    .iter()
+                    .map(|&n| (n, pre.filter(n).expect_err("no node passed")))
+                    .collect(),
+            )),
             1 => Ok(feasible[0]),
             _ => {
                 let scores = scores::score_nodes(snap, pod, &feasible, self.cfg.scoring);
                 Ok(feasible[scores::select_host(&scores, rng)])
             }
-        }
+        };
+        self.feasible = feasible;
+        result
     }
 
     /// DefaultPreemption for a pod that failed with `fit`. `Err` is the PostFilter message,

@@ -5,13 +5,11 @@
 use std::borrow::Cow;
 
 use super::filters::{FilterResult, Reason, Rejection};
-use super::matching::{
-    first_untolerated_hard_taint, label_selector_matches, required_node_affinity_matches,
-};
-use super::snapshot::{ClusterSnapshot, NodeId, NO_DOMAIN};
+use super::matching::label_selector_matches;
+use super::snapshot::{ClusterSnapshot, NodeId, StaticFit, NO_DOMAIN};
 use crate::model::{
-    well_known, LabelSelector, NodeSchedulingSpec, PodSchedulingSpec, SelectorOperator,
-    SelectorRequirement, SpreadPolicy, TopologySpreadConstraint, WhenUnsatisfiable,
+    well_known, LabelSelector, PodSchedulingSpec, SelectorOperator, SelectorRequirement,
+    SpreadPolicy, TopologySpreadConstraint, WhenUnsatisfiable,
 };
 
 /// kube-scheduler's `systemDefaulting` constraints, applied (as ScheduleAnyway) to pods that
@@ -47,20 +45,11 @@ impl Constraint {
         }
     }
 
-    /// `matchNodeInclusionPolicies`: whether pods on this node count at all.
-    fn includes(
-        &self,
-        pod: &PodSchedulingSpec,
-        node: &NodeSchedulingSpec,
-        affinity_ok: &mut Option<bool>,
-    ) -> bool {
-        if self.honor_affinity
-            && !*affinity_ok.get_or_insert_with(|| required_node_affinity_matches(pod, node))
-        {
-            return false;
-        }
-        !(self.honor_taints
-            && first_untolerated_hard_taint(&node.taints, &pod.tolerations).is_some())
+    /// `matchNodeInclusionPolicies`: whether pods on this node count at all, from the
+    /// node's cached static filter verdicts.
+    fn includes(&self, fit: StaticFit) -> bool {
+        !(self.honor_affinity && !fit.matches_affinity())
+            && !(self.honor_taints && !fit.tolerates_taints())
     }
 }
 
@@ -175,7 +164,7 @@ fn absent_counts(
 /// the score counts per node) are skipped.
 fn count_domains(
     snap: &ClusterSnapshot,
-    pod: &PodSchedulingSpec,
+    static_class: u32,
     cs: &[Constraint],
     require_all: bool,
     counts: &mut [Vec<i64>],
@@ -192,23 +181,17 @@ fn count_domains(
             (dom, &index.selectors[c.selector as usize].per_node[..])
         })
         .collect();
-    // Reading the node spec is only needed when some inclusion policy can exclude it.
-    let has_affinity = !pod.node_selector.is_empty() || !pod.node_affinity.required.is_empty();
-    let needs_spec = cs
-        .iter()
-        .any(|c| (c.honor_affinity && has_affinity) || c.honor_taints);
+    let fits = index.static_fit.fits(static_class);
     for &n in snap.node_ids() {
         let i = n.0 as usize;
         if require_all && cols.iter().any(|(dom, _)| slot(dom, i) == 0) {
             continue;
         }
-        let spec = needs_spec.then(|| &*snap.node(n).expect("live node").spec);
-        let mut affinity_ok = None;
         for ((c, (dom, per_node)), dc) in cs.iter().zip(&cols).zip(counts.iter_mut()) {
             if !create && c.is_hostname {
                 continue;
             }
-            if spec.is_some_and(|spec| !c.includes(pod, spec, &mut affinity_ok)) {
+            if !c.includes(fits[i]) {
                 continue;
             }
             let s = slot(dom, i);
@@ -223,7 +206,12 @@ fn count_domains(
     }
 }
 
-pub(crate) fn prefilter(snap: &ClusterSnapshot, pod: &PodSchedulingSpec) -> HardSpread {
+/// `static_class` is the pod's class in the snapshot's static filter cache, filled.
+pub(crate) fn prefilter(
+    snap: &ClusterSnapshot,
+    pod: &PodSchedulingSpec,
+    static_class: u32,
+) -> HardSpread {
     let cs = constraints(snap, pod, WhenUnsatisfiable::DoNotSchedule);
     if cs.is_empty() {
         return HardSpread {
@@ -231,7 +219,7 @@ pub(crate) fn prefilter(snap: &ClusterSnapshot, pod: &PodSchedulingSpec) -> Hard
         };
     }
     let mut counts = absent_counts(snap, &cs, false);
-    count_domains(snap, pod, &cs, true, &mut counts, true);
+    count_domains(snap, static_class, &cs, true, &mut counts, true);
     let constraints = cs
         .into_iter()
         .zip(counts)
@@ -292,6 +280,7 @@ pub(crate) fn score(
     if cs.is_empty() {
         return vec![0; feasible.len()];
     }
+    let static_class = snap.static_fit_class(pod);
     let mut counts = absent_counts(snap, &cs, true);
     let index = snap.index();
     let doms: Vec<&[u32]> = cs
@@ -325,7 +314,7 @@ pub(crate) fn score(
         })
         .collect();
     drop(index);
-    count_domains(snap, pod, &cs, require_all, &mut counts, false);
+    count_domains(snap, static_class, &cs, require_all, &mut counts, false);
     let index = snap.index();
     let raw: Vec<Option<i64>> = feasible
         .iter()
