@@ -293,17 +293,7 @@ impl Scheduler {
         let start = self.next_start_node_index % nodes.len();
         let mut feasible = std::mem::take(&mut self.feasible);
         feasible.clear();
-        let mut processed = 0;
-        for i in 0..nodes.len() {
-            let node = nodes[(start + i) % nodes.len()];
-            processed += 1;
-            if pre.passes(node) {
-                feasible.push(node);
-                if feasible.len() >= to_find {
-                    break;
-                }
-            }
-        }
+        let processed = pre.find_feasible(nodes, start, to_find, &mut feasible);
         self.next_start_node_index = (start + processed) % nodes.len();
         let result = match feasible.len() {
             // Every node was searched and rejected: only now build the rejections (in node id

@@ -259,11 +259,31 @@ impl<'a> PreFilter<'a> {
         self.dynamic_filter(node, info)
     }
 
-    /// Whether the node passes every filter: [`filter`](Self::filter) without building the
-    /// rejection (a taint's reason copies strings), for the feasibility search.
-    pub(crate) fn passes(&self, node: NodeId) -> bool {
-        let info = self.node_info(node);
-        self.static_fit(node).passes() && self.dynamic_filter(node, info).is_ok()
+    /// The feasibility search: visits `nodes` from `start`, wrapping around, and pushes
+    /// those passing every filter to `feasible` until it holds `to_find`; returns how many
+    /// nodes were visited. Unlike [`filter`](Self::filter) it builds no rejections (a
+    /// taint's reason copies strings) and reads the static verdicts through one borrow.
+    pub(crate) fn find_feasible(
+        &self,
+        nodes: &[NodeId],
+        start: usize,
+        to_find: usize,
+        feasible: &mut Vec<NodeId>,
+    ) -> usize {
+        let index = self.snap.index();
+        let fits = index.static_fit.fits(self.static_class);
+        let (tail, head) = nodes.split_at(start);
+        for (i, &node) in head.iter().chain(tail).enumerate() {
+            if fits[node.0 as usize].passes()
+                && self.dynamic_filter(node, self.node_info(node)).is_ok()
+            {
+                feasible.push(node);
+                if feasible.len() >= to_find {
+                    return i + 1;
+                }
+            }
+        }
+        nodes.len()
     }
 
     fn node_info(&self, node: NodeId) -> &'a NodeInfo {
