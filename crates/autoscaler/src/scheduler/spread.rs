@@ -170,31 +170,33 @@ fn count_domains(
     counts: &mut [Vec<i64>],
     create: bool,
 ) {
-    if !create && cs.iter().all(|c| c.is_hostname) {
-        return;
-    }
     let index = snap.index();
-    let cols: Vec<(&[u32], &[u32])> = cs
+    let dom = |c: &Constraint| &index.topology[c.topo as usize].node_domain[..];
+    let doms: Vec<&[u32]> = cs.iter().map(dom).collect();
+    // The constraints counted here, with their columns, resolved once rather than per node.
+    let cols: Vec<(usize, &Constraint, &[u32], &[u32])> = cs
         .iter()
-        .map(|c| {
-            let dom = &index.topology[c.topo as usize].node_domain[..];
-            (dom, &index.selectors[c.selector as usize].per_node[..])
+        .enumerate()
+        .filter(|(_, c)| create || !c.is_hostname)
+        .map(|(k, c)| {
+            let per_node = &index.selectors[c.selector as usize].per_node[..];
+            (k, c, dom(c), per_node)
         })
         .collect();
+    if cols.is_empty() {
+        return;
+    }
     let fits = index.static_fit.fits(static_class);
     for &n in snap.node_ids() {
         let i = n.0 as usize;
-        if require_all && cols.iter().any(|(dom, _)| slot(dom, i) == 0) {
+        if require_all && doms.iter().any(|dom| slot(dom, i) == 0) {
             continue;
         }
-        for ((c, (dom, per_node)), dc) in cs.iter().zip(&cols).zip(counts.iter_mut()) {
-            if !create && c.is_hostname {
-                continue;
-            }
+        for &(k, c, dom, per_node) in &cols {
             if !c.includes(fits[i]) {
                 continue;
             }
-            let s = slot(dom, i);
+            let (s, dc) = (slot(dom, i), &mut counts[k]);
             if dc[s] < 0 {
                 if !create {
                     continue;
