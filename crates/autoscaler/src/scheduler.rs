@@ -36,7 +36,10 @@
 //! classes) and O(pods matching a term) for inter-pod affinity. Filtering stops after
 //! `numFeasibleNodesToFind` feasible nodes (percentageOfNodesToScore, adaptive by default);
 //! scoring is O(feasible nodes). Preemption dry-runs at most every potential node, re-running
-//! the filters once per victim.
+//! the filters once per victim. The node-static filters (NodeUnschedulable, NodeName,
+//! TaintToleration, NodeAffinity) are cached per pod filter class (node selector, required
+//! node affinity, tolerations, node name) and node, recomputed only for nodes added or whose
+//! spec changed; the feasibility search builds no rejection unless every node fails.
 //!
 //! # Determinism
 //! Nodes are visited in id order from a rotating start index kept in the [`Scheduler`]; ties
