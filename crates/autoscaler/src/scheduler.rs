@@ -36,7 +36,10 @@
 //! classes) and O(pods matching a term) for inter-pod affinity. Filtering stops after
 //! `numFeasibleNodesToFind` feasible nodes (percentageOfNodesToScore, adaptive by default);
 //! scoring is O(feasible nodes). Preemption dry-runs at most every potential node, re-running
-//! the filters once per victim.
+//! the filters once per victim. The node-static filters (NodeUnschedulable, NodeName,
+//! TaintToleration, NodeAffinity) are cached per pod filter class (node selector, required
+//! node affinity, tolerations, node name) and node, recomputed only for nodes added or whose
+//! spec changed; the feasibility search builds no rejection unless every node fails.
 //!
 //! # Determinism
 //! Nodes are visited in id order from a rotating start index kept in the [`Scheduler`]; ties
@@ -228,6 +231,8 @@ pub enum ScheduleOutcome {
 pub struct Scheduler {
     cfg: SchedulerConfig,
     next_start_node_index: usize,
+    /// The feasible nodes of the current attempt, kept to reuse the allocation.
+    feasible: Vec<NodeId>,
 }
 
 /// `minFeasibleNodesToFind` and `minFeasibleNodesPercentageToFind`.
@@ -240,6 +245,7 @@ impl Scheduler {
         Ok(Scheduler {
             cfg,
             next_start_node_index: 0,
+            feasible: Vec::new(),
         })
     }
 
@@ -288,30 +294,27 @@ impl Scheduler {
         }
         let to_find = self.num_feasible_nodes_to_find(nodes.len());
         let start = self.next_start_node_index % nodes.len();
-        let (mut feasible, mut statuses, mut processed) = (Vec::new(), Vec::new(), 0);
-        for i in 0..nodes.len() {
-            let node = nodes[(start + i) % nodes.len()];
-            processed += 1;
-            match pre.filter(node) {
-                Ok(()) => feasible.push(node),
-                Err(r) => statuses.push((node, r)),
-            }
-            if feasible.len() >= to_find {
-                break;
-            }
-        }
+        let mut feasible = std::mem::take(&mut self.feasible);
+        feasible.clear();
+        let processed = pre.find_feasible(nodes, start, to_find, &mut feasible);
         self.next_start_node_index = (start + processed) % nodes.len();
-        match feasible.len() {
-            0 => {
-                statuses.sort_by_key(|(n, _)| *n);
-                Err(failed(statuses))
-            }
+        let result = match feasible.len() {
+            // Every node was searched and rejected: only now build the rejections (in node id
+            // order, as FitError keeps them), so the search itself copies no reason strings.
+            0 => Err(failed(
+                nodes
+                    .iter()
+                    .map(|&n| (n, pre.filter(n).expect_err("no node passed")))
+                    .collect(),
+            )),
             1 => Ok(feasible[0]),
             _ => {
                 let scores = scores::score_nodes(snap, pod, &feasible, self.cfg.scoring);
                 Ok(feasible[scores::select_host(&scores, rng)])
             }
-        }
+        };
+        self.feasible = feasible;
+        result
     }
 
     /// DefaultPreemption for a pod that failed with `fit`. `Err` is the PostFilter message,

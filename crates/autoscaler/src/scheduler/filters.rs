@@ -9,7 +9,7 @@ use super::interpod::{self, InterPodFilter};
 use super::matching::{
     first_untolerated_hard_taint, required_node_affinity_matches, tolerates_unschedulable,
 };
-use super::snapshot::{pod_request, ClusterSnapshot, NodeId, NodeInfo, PodId};
+use super::snapshot::{pod_request, ClusterSnapshot, NodeId, NodeInfo, PodId, StaticFit};
 use super::spread::{self, HardSpread};
 use crate::model::{NodeSchedulingSpec, PodSchedulingSpec, Resources};
 
@@ -223,6 +223,8 @@ pub struct PreFilter<'a> {
     /// Requests reserved per node by pods nominated there with priority at least the pod's
     /// own (the nominator's reservation, `RunFilterPluginsWithNominatedPods`).
     reserved: BTreeMap<NodeId, Resources>,
+    /// The pod's class in the snapshot's static filter cache.
+    static_class: u32,
     spread: HardSpread,
     interpod: InterPodFilter,
 }
@@ -235,12 +237,14 @@ impl<'a> PreFilter<'a> {
         pod: &'a PodSchedulingSpec,
         pod_id: Option<PodId>,
     ) -> Self {
+        let static_class = snap.static_fit_class(pod);
         PreFilter {
             snap,
             pod,
             request: pod_request(pod),
             reserved: reservations(snap, pod, pod_id),
-            spread: spread::prefilter(snap, pod),
+            static_class,
+            spread: spread::prefilter(snap, pod, static_class),
             interpod: interpod::prefilter(snap, pod),
         }
     }
@@ -248,15 +252,65 @@ impl<'a> PreFilter<'a> {
     /// Runs every filter on one node, in kube-scheduler's order, stopping at the first
     /// failing plugin.
     pub fn filter(&self, node: NodeId) -> FilterResult {
-        let info = self
-            .snap
+        let info = self.node_info(node);
+        if !self.static_fit(node).passes() {
+            return Err(self.static_rejection(&info.spec));
+        }
+        self.dynamic_filter(node, info)
+    }
+
+    /// The feasibility search: visits `nodes` from `start`, wrapping around, and pushes
+    /// those passing every filter to `feasible` until it holds `to_find`; returns how many
+    /// nodes were visited. Unlike [`filter`](Self::filter) it builds no rejections (a
+    /// taint's reason copies strings) and reads the static verdicts through one borrow.
+    pub(crate) fn find_feasible(
+        &self,
+        nodes: &[NodeId],
+        start: usize,
+        to_find: usize,
+        feasible: &mut Vec<NodeId>,
+    ) -> usize {
+        let index = self.snap.index();
+        let fits = index.static_fit.fits(self.static_class);
+        let (tail, head) = nodes.split_at(start);
+        for (i, &node) in head.iter().chain(tail).enumerate() {
+            if fits[node.0 as usize].passes()
+                && self.dynamic_filter(node, self.node_info(node)).is_ok()
+            {
+                feasible.push(node);
+                if feasible.len() >= to_find {
+                    return i + 1;
+                }
+            }
+        }
+        nodes.len()
+    }
+
+    fn node_info(&self, node: NodeId) -> &'a NodeInfo {
+        self.snap
             .node(node)
-            .unwrap_or_else(|| panic!("node {node:?} is not in the snapshot"));
-        let spec = &*info.spec;
-        filter_node_unschedulable(self.pod, spec)?;
-        filter_node_name(self.pod, spec)?;
-        filter_taint_toleration(self.pod, spec)?;
-        filter_node_affinity(self.pod, spec)?;
+            .unwrap_or_else(|| panic!("node {node:?} is not in the snapshot"))
+    }
+
+    /// The cached verdict of the node-static filters (filled for every live node when this
+    /// PreFilter was built; the snapshot cannot change while it is borrowed).
+    fn static_fit(&self, node: NodeId) -> StaticFit {
+        self.snap.index().static_fit.fits(self.static_class)[node.0 as usize]
+    }
+
+    /// The first failing static filter's rejection, from the filters themselves so the
+    /// reasons stay theirs.
+    fn static_rejection(&self, spec: &NodeSchedulingSpec) -> Rejection {
+        let pod = self.pod;
+        filter_node_unschedulable(pod, spec)
+            .and_then(|()| filter_node_name(pod, spec))
+            .and_then(|()| filter_taint_toleration(pod, spec))
+            .and_then(|()| filter_node_affinity(pod, spec))
+            .expect_err("the static filter cache rejected the node")
+    }
+
+    /// The filters whose verdict changes as pods bind: resources, spread, inter-pod affinity.
+    fn dynamic_filter(&self, node: NodeId, info: &NodeInfo) -> FilterResult {
         let reserved = self.reserved.get(&node).unwrap_or(&Resources::ZERO);
         filter_resources_fit(&self.request, info, reserved)?;
         self.spread.filter(self.snap, node)?;

@@ -9,11 +9,13 @@ use std::sync::Arc;
 
 use super::matching::label_selector_matches;
 
+mod static_fit;
 mod undo;
 
 use crate::model::{
     LabelSelector, Labels, NodeSchedulingSpec, PodSchedulingSpec, Resources, Taint,
 };
+pub(crate) use static_fit::StaticFit;
 pub use undo::Fork;
 
 /// A node's id: its slot in the snapshot. Ids are handed out in increasing order and never
@@ -152,6 +154,8 @@ pub(crate) struct Index {
     topology_lookup: HashMap<String, u32>,
     /// Classes with any pod (anti-)affinity term, in class order.
     pub affinity_classes: Vec<u32>,
+    /// The node-static filters' verdicts per filter class and node slot.
+    pub static_fit: static_fit::StaticFitCache,
 }
 
 /// kube-scheduler's view of the cluster. Two ways to run what-if simulations on it (the
@@ -187,6 +191,7 @@ impl ClusterSnapshot {
         for sel in &mut index.selectors {
             sel.per_node.push(0);
         }
+        index.static_fit.push_slot();
         let info = NodeInfo {
             spec,
             requested: Resources::ZERO,
@@ -243,6 +248,7 @@ impl ClusterSnapshot {
         let info = self.node_mut(node);
         let old = forked.then(|| info.spec.clone());
         f(Arc::make_mut(&mut info.spec));
+        self.index.get_mut().static_fit.forget(node);
         if let Some(old) = old {
             self.log(undo::Undo::Spec(node, old));
         }
@@ -409,6 +415,23 @@ impl ClusterSnapshot {
 
     pub(crate) fn index(&self) -> Ref<'_, Index> {
         self.index.borrow()
+    }
+
+    /// The pod's filter class in the static filter cache, its verdicts computed for every
+    /// live node: read them with `index().static_fit.fits(class)`.
+    pub(crate) fn static_fit_class(&self, pod: &PodSchedulingSpec) -> u32 {
+        let mut index = self.index.borrow_mut();
+        let cache = &mut index.static_fit;
+        let class = cache.class_of(pod, self.nodes.len());
+        cache.fill(class, pod, &self.nodes, &self.live);
+        class
+    }
+
+    /// Turns the static filter cache off (every lookup recomputes) or back on: for tests
+    /// that compare cached and uncached decisions.
+    #[cfg(test)]
+    pub(crate) fn set_static_fit_cache(&mut self, on: bool) {
+        self.index.get_mut().static_fit.disabled = !on;
     }
 
     /// The index entry of (namespace, selector), created (and filled from the bound pods)

@@ -5,13 +5,11 @@
 use std::borrow::Cow;
 
 use super::filters::{FilterResult, Reason, Rejection};
-use super::matching::{
-    first_untolerated_hard_taint, label_selector_matches, required_node_affinity_matches,
-};
-use super::snapshot::{ClusterSnapshot, NodeId, NO_DOMAIN};
+use super::matching::label_selector_matches;
+use super::snapshot::{ClusterSnapshot, NodeId, StaticFit, NO_DOMAIN};
 use crate::model::{
-    well_known, LabelSelector, NodeSchedulingSpec, PodSchedulingSpec, SelectorOperator,
-    SelectorRequirement, SpreadPolicy, TopologySpreadConstraint, WhenUnsatisfiable,
+    well_known, LabelSelector, PodSchedulingSpec, SelectorOperator, SelectorRequirement,
+    SpreadPolicy, TopologySpreadConstraint, WhenUnsatisfiable,
 };
 
 /// kube-scheduler's `systemDefaulting` constraints, applied (as ScheduleAnyway) to pods that
@@ -47,20 +45,11 @@ impl Constraint {
         }
     }
 
-    /// `matchNodeInclusionPolicies`: whether pods on this node count at all.
-    fn includes(
-        &self,
-        pod: &PodSchedulingSpec,
-        node: &NodeSchedulingSpec,
-        affinity_ok: &mut Option<bool>,
-    ) -> bool {
-        if self.honor_affinity
-            && !*affinity_ok.get_or_insert_with(|| required_node_affinity_matches(pod, node))
-        {
-            return false;
-        }
-        !(self.honor_taints
-            && first_untolerated_hard_taint(&node.taints, &pod.tolerations).is_some())
+    /// `matchNodeInclusionPolicies`: whether pods on this node count at all, from the
+    /// node's cached static filter verdicts.
+    fn includes(&self, fit: StaticFit) -> bool {
+        !(self.honor_affinity && !fit.matches_affinity())
+            && !(self.honor_taints && !fit.tolerates_taints())
     }
 }
 
@@ -175,43 +164,39 @@ fn absent_counts(
 /// the score counts per node) are skipped.
 fn count_domains(
     snap: &ClusterSnapshot,
-    pod: &PodSchedulingSpec,
+    static_class: u32,
     cs: &[Constraint],
     require_all: bool,
     counts: &mut [Vec<i64>],
     create: bool,
 ) {
-    if !create && cs.iter().all(|c| c.is_hostname) {
-        return;
-    }
     let index = snap.index();
-    let cols: Vec<(&[u32], &[u32])> = cs
+    let dom = |c: &Constraint| &index.topology[c.topo as usize].node_domain[..];
+    let doms: Vec<&[u32]> = cs.iter().map(dom).collect();
+    // The constraints counted here, with their columns, resolved once rather than per node.
+    let cols: Vec<(usize, &Constraint, &[u32], &[u32])> = cs
         .iter()
-        .map(|c| {
-            let dom = &index.topology[c.topo as usize].node_domain[..];
-            (dom, &index.selectors[c.selector as usize].per_node[..])
+        .enumerate()
+        .filter(|(_, c)| create || !c.is_hostname)
+        .map(|(k, c)| {
+            let per_node = &index.selectors[c.selector as usize].per_node[..];
+            (k, c, dom(c), per_node)
         })
         .collect();
-    // Reading the node spec is only needed when some inclusion policy can exclude it.
-    let has_affinity = !pod.node_selector.is_empty() || !pod.node_affinity.required.is_empty();
-    let needs_spec = cs
-        .iter()
-        .any(|c| (c.honor_affinity && has_affinity) || c.honor_taints);
+    if cols.is_empty() {
+        return;
+    }
+    let fits = index.static_fit.fits(static_class);
     for &n in snap.node_ids() {
         let i = n.0 as usize;
-        if require_all && cols.iter().any(|(dom, _)| slot(dom, i) == 0) {
+        if require_all && doms.iter().any(|dom| slot(dom, i) == 0) {
             continue;
         }
-        let spec = needs_spec.then(|| &*snap.node(n).expect("live node").spec);
-        let mut affinity_ok = None;
-        for ((c, (dom, per_node)), dc) in cs.iter().zip(&cols).zip(counts.iter_mut()) {
-            if !create && c.is_hostname {
+        for &(k, c, dom, per_node) in &cols {
+            if !c.includes(fits[i]) {
                 continue;
             }
-            if spec.is_some_and(|spec| !c.includes(pod, spec, &mut affinity_ok)) {
-                continue;
-            }
-            let s = slot(dom, i);
+            let (s, dc) = (slot(dom, i), &mut counts[k]);
             if dc[s] < 0 {
                 if !create {
                     continue;
@@ -223,7 +208,12 @@ fn count_domains(
     }
 }
 
-pub(crate) fn prefilter(snap: &ClusterSnapshot, pod: &PodSchedulingSpec) -> HardSpread {
+/// `static_class` is the pod's class in the snapshot's static filter cache, filled.
+pub(crate) fn prefilter(
+    snap: &ClusterSnapshot,
+    pod: &PodSchedulingSpec,
+    static_class: u32,
+) -> HardSpread {
     let cs = constraints(snap, pod, WhenUnsatisfiable::DoNotSchedule);
     if cs.is_empty() {
         return HardSpread {
@@ -231,7 +221,7 @@ pub(crate) fn prefilter(snap: &ClusterSnapshot, pod: &PodSchedulingSpec) -> Hard
         };
     }
     let mut counts = absent_counts(snap, &cs, false);
-    count_domains(snap, pod, &cs, true, &mut counts, true);
+    count_domains(snap, static_class, &cs, true, &mut counts, true);
     let constraints = cs
         .into_iter()
         .zip(counts)
@@ -292,6 +282,7 @@ pub(crate) fn score(
     if cs.is_empty() {
         return vec![0; feasible.len()];
     }
+    let static_class = snap.static_fit_class(pod);
     let mut counts = absent_counts(snap, &cs, true);
     let index = snap.index();
     let doms: Vec<&[u32]> = cs
@@ -325,7 +316,7 @@ pub(crate) fn score(
         })
         .collect();
     drop(index);
-    count_domains(snap, pod, &cs, require_all, &mut counts, false);
+    count_domains(snap, static_class, &cs, require_all, &mut counts, false);
     let index = snap.index();
     let raw: Vec<Option<i64>> = feasible
         .iter()
@@ -348,10 +339,26 @@ pub(crate) fn score(
                 };
                 s += cnt as f64 * w + (c.max_skew - 1) as f64;
             }
-            Some(s.round() as i64)
+            Some(round_half_away(s))
         })
         .collect();
     normalize(&raw)
+}
+
+/// `math.Round` (half away from zero) to an integer, exactly as `x.round() as i64` for
+/// |x| < 2^63, without the libm call `f64::round` becomes on baseline x86-64 (it was a
+/// tenth of a scheduling attempt). `x - trunc(x)` is exact for every finite double; the
+/// saturating steps reproduce the cast's saturation beyond i64 and on infinities.
+pub(crate) fn round_half_away(x: f64) -> i64 {
+    let t = x as i64;
+    let frac = x - t as f64;
+    if frac >= 0.5 {
+        t.saturating_add(1)
+    } else if frac <= -0.5 {
+        t.saturating_sub(1)
+    } else {
+        t
+    }
 }
 
 /// Fewer matching pods score higher: 100 × (max + min − s) ÷ max; ignored nodes score 0.

@@ -5,6 +5,7 @@ mod filters;
 mod preemption;
 mod scoring;
 mod snapshot;
+mod static_fit;
 mod topology;
 
 use std::sync::Arc;

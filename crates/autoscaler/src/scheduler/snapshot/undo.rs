@@ -96,6 +96,7 @@ impl ClusterSnapshot {
                 for sel in &mut index.selectors {
                     sel.per_node.truncate(slot);
                 }
+                index.static_fit.truncate(slot);
             }
             Undo::RemoveNode {
                 node,
@@ -103,6 +104,7 @@ impl ClusterSnapshot {
                 nominations,
             } => {
                 self.nodes[node.0 as usize] = Some(info);
+                self.index.get_mut().static_fit.forget(node);
                 let at = self.live.partition_point(|&n| n < node);
                 self.live.insert(at, node);
                 self.nominated.extend(nominations);
@@ -121,7 +123,10 @@ impl ClusterSnapshot {
                     self.set_termination_state(pod, bound.terminating);
                 }
             }
-            Undo::Spec(node, spec) => self.node_mut(node).spec = spec,
+            Undo::Spec(node, spec) => {
+                self.node_mut(node).spec = spec;
+                self.index.get_mut().static_fit.forget(node);
+            }
             Undo::Terminating(pod, state) => self.set_termination_state(pod, state),
             Undo::Nomination(pod, old) => match old {
                 Some(n) => {

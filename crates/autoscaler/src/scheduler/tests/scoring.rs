@@ -335,3 +335,44 @@ fn taint_and_node_affinity_scores() {
     );
     check_scores(nodes, vec![], pod(100, MI), affinity_score, &[0, 0, 0]);
 }
+
+#[test]
+fn round_half_away_is_f64_round() {
+    use rand::Rng;
+    let check = |x: f64| {
+        assert_eq!(
+            crate::scheduler::spread::round_half_away(x),
+            x.round() as i64,
+            "{x:e} ({:#x})",
+            x.to_bits()
+        )
+    };
+    let edges = [
+        0.0,
+        -0.0,
+        0.49999999999999994,
+        0.5,
+        1.5,
+        2.5,
+        -0.5,
+        -2.5,
+        -0.49999999999999994,
+        4503599627370495.5,
+        9007199254740993.0,
+        9.2e18,
+        1e19,
+        -1e19,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::MIN_POSITIVE,
+    ];
+    edges.into_iter().for_each(check);
+    let mut r = rng(3);
+    for _ in 0..100_000 {
+        // Random bit patterns cover every exponent; scaled uniforms cover the score range.
+        check(f64::from_bits(r.random()));
+        check(r.random_range(-1e6..1e6));
+        check(r.random_range(0..4000) as f64 / 8.0);
+    }
+}
