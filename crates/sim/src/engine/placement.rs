@@ -170,7 +170,15 @@ impl Placement {
 
     /// kube-scheduler's message for a pod that fits nowhere now (`0/N nodes are available:
     /// ...`), or `None` if it would fit.
-    pub fn why_unschedulable(&mut self, pod: PodId, spec: &PodSchedulingSpec, rng: &mut Stream) -> Option<String> {
-        self.scheduler.schedule_one(&self.snapshot, pid(pod), spec, rng).err().map(|e| e.to_string())
+    pub fn why_unschedulable(
+        &mut self,
+        pod: PodId,
+        spec: &PodSchedulingSpec,
+        rng: &mut Stream,
+    ) -> Option<String> {
+        self.scheduler
+            .schedule_one(&self.snapshot, pid(pod), spec, rng)
+            .err()
+            .map(|e| e.to_string())
     }
 }

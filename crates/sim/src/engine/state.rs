@@ -1022,9 +1022,15 @@ impl<'a> Engine<'a> {
         for id in 0..self.pods.len() {
             if self.pods[id].phase == Phase::Pending {
                 let spec = self.pods[id].spec.clone();
-                if let Some(why) = self.placement.why_unschedulable(id as PodId, &spec, &mut rng) {
+                if let Some(why) = self
+                    .placement
+                    .why_unschedulable(id as PodId, &spec, &mut rng)
+                {
                     let tier = self.pods[id].tier as usize;
-                    *self.books.tiers[tier].pending_reasons.entry(why).or_default() += 1;
+                    *self.books.tiers[tier]
+                        .pending_reasons
+                        .entry(why)
+                        .or_default() += 1;
                 }
             }
         }

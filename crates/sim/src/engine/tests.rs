@@ -248,7 +248,13 @@ fn pods_that_fit_nowhere_stay_pending_and_are_reported() {
     let t = &r.slo.by_tier["(no priority class)"];
     assert_eq!(t.pods_scheduled, 4);
     assert_eq!(t.pending_at_end, 1);
-    assert_eq!(t.pending_reasons.get("0/2 nodes are available: 2 Insufficient cpu."), Some(&1), "{:?}", t.pending_reasons);
+    assert_eq!(
+        t.pending_reasons
+            .get("0/2 nodes are available: 2 Insufficient cpu."),
+        Some(&1),
+        "{:?}",
+        t.pending_reasons
+    );
     assert!(close(t.pending_max_s, 3600.0));
     assert!(!r.slo.met);
 }
