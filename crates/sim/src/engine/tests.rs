@@ -357,6 +357,18 @@ fn hpa(yaml: &str) -> Hpa {
     }
 }
 
+/// A load with no seasonality: `base_rps`, relative noise, spikes.
+fn flat_load(base_rps: f64, noise: f64, spikes: Vec<Spike>) -> LoadModel {
+    LoadModel::Synthetic(SyntheticLoad {
+        base_rps,
+        daily_amplitude: 0.0,
+        daily_peak_hour: 0.0,
+        weekly_amplitude: 0.0,
+        noise,
+        spikes,
+    })
+}
+
 fn roomy(mut sc: Scenario) -> Scenario {
     let mut p = pool("general", 10, CapacityType::OnDemand);
     p.max_nodes = 10;
@@ -369,18 +381,12 @@ fn roomy(mut sc: Scenario) -> Scenario {
 fn scale_up_policies_cap_growth_in_a_flash_crowd() {
     let mut sc = roomy(scenario(3));
     let mut d = deployment("web", 2, 200);
-    d.load = Some(LoadModel::Synthetic(SyntheticLoad {
-        base_rps: 20.0,
-        daily_amplitude: 0.0,
-        daily_peak_hour: 0.0,
-        weekly_amplitude: 0.0,
-        noise: 0.0,
-        spikes: vec![Spike {
-            at: SimDuration::from_secs(3600),
-            duration: SimDuration::from_secs(3600),
-            multiplier: 10.0,
-        }],
-    }));
+    let crowd = Spike {
+        at: SimDuration::from_secs(3600),
+        duration: SimDuration::from_secs(3600),
+        multiplier: 10.0,
+    };
+    d.load = Some(flat_load(20.0, 0.0, vec![crowd]));
     d.capacity.max_rps_per_pod = 100.0;
     sc.deployments = vec![d];
     sc.hpas = vec![hpa(
@@ -418,14 +424,7 @@ fn scale_down_stabilization_prevents_flapping_on_a_noisy_load() {
     let noisy = |window: i32| {
         let mut sc = roomy(scenario(12));
         let mut d = deployment("web", 4, 200);
-        d.load = Some(LoadModel::Synthetic(SyntheticLoad {
-            base_rps: 60.0,
-            daily_amplitude: 0.0,
-            daily_peak_hour: 0.0,
-            weekly_amplitude: 0.0,
-            noise: 0.35,
-            spikes: vec![],
-        }));
+        d.load = Some(flat_load(60.0, 0.35, vec![]));
         d.capacity.max_rps_per_pod = 100.0;
         sc.deployments = vec![d];
         sc.hpas = vec![hpa(&format!(
@@ -451,14 +450,7 @@ fn scale_down_stabilization_prevents_flapping_on_a_noisy_load() {
 fn a_queue_driven_worker_scales_on_an_external_metric() {
     let mut sc = roomy(scenario(6));
     let mut d = deployment("web", 1, 200);
-    d.load = Some(LoadModel::Synthetic(SyntheticLoad {
-        base_rps: 200.0,
-        daily_amplitude: 0.0,
-        daily_peak_hour: 0.0,
-        weekly_amplitude: 0.0,
-        noise: 0.0,
-        spikes: vec![],
-    }));
+    d.load = Some(flat_load(200.0, 0.0, vec![]));
     d.capacity.max_rps_per_pod = 40.0;
     d.capacity.queue = true;
     sc.deployments = vec![d];
