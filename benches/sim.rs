@@ -21,7 +21,7 @@ fn event_queue(c: &mut Criterion) {
             for i in 0..10_000u64 {
                 q.schedule(SimTime((i * 7919 % 10_000) as i64), i).unwrap();
             }
-            for i in 0..N {
+            for _ in 0..N {
                 let (at, e) = q.pop_until(SimTime(i64::MAX)).unwrap().unwrap();
                 t = at.0;
                 q.schedule(SimTime(t + (e * 31 % 5000) as i64), e).unwrap();

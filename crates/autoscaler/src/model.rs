@@ -257,40 +257,10 @@ pub struct NodeSchedulingSpec {
     pub unschedulable: bool,
 }
 
-impl SelectorRequirement {
-    /// Whether `labels` satisfy this requirement (label selector semantics; Gt/Lt compare
-    /// the value as an integer and fail when it is not one).
-    pub fn matches(&self, labels: &Labels) -> bool {
-        let v = labels.get(&self.key);
-        match self.operator {
-            SelectorOperator::In => v.is_some_and(|v| self.values.iter().any(|x| x == v)),
-            SelectorOperator::NotIn => v.is_none_or(|v| !self.values.iter().any(|x| x == v)),
-            SelectorOperator::Exists => v.is_some(),
-            SelectorOperator::DoesNotExist => v.is_none(),
-            SelectorOperator::Gt | SelectorOperator::Lt => {
-                let (Some(v), Some(bound)) = (
-                    v.and_then(|v| v.parse::<i64>().ok()),
-                    self.values.first().and_then(|b| b.parse::<i64>().ok()),
-                ) else {
-                    return false;
-                };
-                if self.operator == SelectorOperator::Gt {
-                    v > bound
-                } else {
-                    v < bound
-                }
-            }
-        }
-    }
-}
-
 impl LabelSelector {
     /// Whether `labels` match: every `matchLabels` pair and every expression. An empty
-    /// selector matches everything.
+    /// selector matches everything. (One implementation: the scheduler's matching rules.)
     pub fn matches(&self, labels: &Labels) -> bool {
-        self.match_labels
-            .iter()
-            .all(|(k, v)| labels.get(k) == Some(v))
-            && self.match_expressions.iter().all(|r| r.matches(labels))
+        crate::scheduler::matching::label_selector_matches(self, labels)
     }
 }

@@ -1034,7 +1034,7 @@ impl<'a> Engine<'a> {
                 }
             }
         }
-        for (id, pod) in self.pods.iter().enumerate() {
+        for pod in &self.pods {
             match pod.phase {
                 Phase::Gone => {}
                 Phase::Pending => self
@@ -1042,7 +1042,6 @@ impl<'a> Engine<'a> {
                     .pending_at_end(pod.tier as usize, end.since(pod.created)),
                 _ => {
                     let n = &self.nodes[pod.node.expect("bound pods have a node") as usize];
-                    let _ = id;
                     self.books.pod_unbound(
                         pod.tier as usize,
                         &pod.spec.requests,
