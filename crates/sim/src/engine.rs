@@ -13,6 +13,7 @@
 mod accounting;
 mod hpa;
 mod jobs;
+mod karpenter;
 pub mod load;
 mod nodes;
 pub mod placement;

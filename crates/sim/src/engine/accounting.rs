@@ -47,6 +47,11 @@ pub struct Books {
     pool_usd: Vec<f64>,
     pool_on_demand_usd: Vec<f64>,
     pool_node_s: Vec<f64>,
+    /// The share of each pool's cost and node time on the capacity type other than the
+    /// pool's own (Karpenter pools mix both).
+    pool_other_usd: Vec<f64>,
+    pool_other_on_demand_usd: Vec<f64>,
+    pool_other_node_s: Vec<f64>,
     daemonset_usd: f64,
     cpu_req_core_s: f64,
     cpu_used_core_s: f64,
@@ -70,6 +75,9 @@ impl Books {
             pool_usd: vec![0.0; pools],
             pool_on_demand_usd: vec![0.0; pools],
             pool_node_s: vec![0.0; pools],
+            pool_other_usd: vec![0.0; pools],
+            pool_other_on_demand_usd: vec![0.0; pools],
+            pool_other_node_s: vec![0.0; pools],
             daemonset_usd: 0.0,
             cpu_req_core_s: 0.0,
             cpu_used_core_s: 0.0,
@@ -124,9 +132,14 @@ impl Books {
         self.pool_usd[p] += n.price_per_ms * ms;
         self.pool_on_demand_usd[p] += n.on_demand_price_per_ms * ms;
         self.pool_node_s[p] += ms / 1000.0;
+        if n.capacity != sc.node_pools[p].capacity_type {
+            self.pool_other_usd[p] += n.price_per_ms * ms;
+            self.pool_other_on_demand_usd[p] += n.on_demand_price_per_ms * ms;
+            self.pool_other_node_s[p] += ms / 1000.0;
+        }
         if let Some(ready) = n.ready_at {
             let usable_ms = (n.created.0 + life.0 - ready.0).max(0) as f64;
-            let alloc = sc.node_pools[p].instance_types[0]
+            let alloc = sc.node_pools[p].instance_types[usize::from(n.instance_type)]
                 .allocatable
                 .sub(&n.overhead);
             self.cpu_alloc_core_s += alloc.cpu_m as f64 / 1000.0 * usable_ms / 1000.0;
@@ -226,20 +239,39 @@ impl Books {
         for (p, pool) in sc.node_pools.iter().enumerate() {
             cost.by_pool_usd
                 .insert(pool.name.clone(), round(self.pool_usd[p], 6));
-            *cost
-                .by_capacity_type_usd
-                .entry(pool.capacity_type.label().to_string())
-                .or_default() += self.pool_usd[p];
             node_hours
                 .by_pool
                 .insert(pool.name.clone(), round(self.pool_node_s[p] / 3600.0, 4));
-            *node_hours
-                .by_capacity_type
-                .entry(pool.capacity_type.label().to_string())
-                .or_default() += self.pool_node_s[p] / 3600.0;
             node_hours.total += self.pool_node_s[p] / 3600.0;
-            if pool.capacity_type == CapacityType::Spot {
-                spot_savings += self.pool_on_demand_usd[p] - self.pool_usd[p];
+            // Split the pool by capacity type: its own, and (under Karpenter) the other.
+            let other = match pool.capacity_type {
+                CapacityType::Spot => CapacityType::OnDemand,
+                CapacityType::OnDemand => CapacityType::Spot,
+            };
+            let own_usd = self.pool_usd[p] - self.pool_other_usd[p];
+            let own_od_usd = self.pool_on_demand_usd[p] - self.pool_other_on_demand_usd[p];
+            let own_s = self.pool_node_s[p] - self.pool_other_node_s[p];
+            let mut split = vec![(pool.capacity_type, own_usd, own_od_usd, own_s)];
+            if self.pool_other_node_s[p] > 0.0 {
+                split.push((
+                    other,
+                    self.pool_other_usd[p],
+                    self.pool_other_on_demand_usd[p],
+                    self.pool_other_node_s[p],
+                ));
+            }
+            for (ct, usd, od_usd, node_s) in split {
+                *cost
+                    .by_capacity_type_usd
+                    .entry(ct.label().to_string())
+                    .or_default() += usd;
+                *node_hours
+                    .by_capacity_type
+                    .entry(ct.label().to_string())
+                    .or_default() += node_s / 3600.0;
+                if ct == CapacityType::Spot {
+                    spot_savings += od_usd - usd;
+                }
             }
         }
         for v in cost.by_capacity_type_usd.values_mut() {

@@ -1,5 +1,6 @@
 //! Node capacity in the engine: auto-scaling groups (one per pool and zone) that hold their
-//! desired capacity, and the cluster-autoscaler that resizes them.
+//! desired capacity, and the cluster-autoscaler that resizes them. (Karpenter, which manages
+//! its NodePools' nodes without groups, is `engine/karpenter.rs`.)
 //!
 //! Each (pool, zone) is a group `<pool>-<zone>` with a target size, like an ASG per zone.
 //! The group launches nodes until its live plus failed instances reach the target; a launch
@@ -74,6 +75,7 @@ pub(super) struct NodeScaling {
     /// The first group of each pool; a pool's zones follow in order.
     group_base: Vec<usize>,
     ca: Option<CaRuntime>,
+    pub(super) karpenter: Option<super::karpenter::KarpenterRuntime>,
     deleting: BTreeMap<NodeId, Deletion>,
     /// Set by every event that may change what CA observes.
     pub changed: bool,
@@ -102,7 +104,7 @@ impl NodeScaling {
             }
         }
         let ca = match &sc.settings.node_autoscaler {
-            NodeAutoscaler::None => None,
+            NodeAutoscaler::None | NodeAutoscaler::Karpenter(_) => None,
             NodeAutoscaler::ClusterAutoscaler(s) => Some(CaRuntime {
                 settings: (**s).clone(),
                 state: CaState::default(),
@@ -118,6 +120,7 @@ impl NodeScaling {
             groups,
             group_base,
             ca,
+            karpenter: super::karpenter::KarpenterRuntime::new(sc),
             deleting: BTreeMap::new(),
             changed: true,
             rng_launch: seed.fork("node-launch"),
@@ -136,10 +139,14 @@ impl NodeScaling {
 }
 
 impl Engine<'_> {
-    /// Counts the initial nodes into their groups and starts the CA loop and the spot market.
+    /// Counts the initial nodes into their groups and starts the CA loop (or Karpenter) and
+    /// the spot market.
     pub(super) fn start_node_scaling(&mut self) {
         for n in 0..self.nodes.len() {
             let node = &self.nodes[n];
+            if self.sc.node_pools[node.pool as usize].karpenter.is_some() {
+                continue; // Karpenter's nodes belong to no group
+            }
             let g = self.scaling.group_of(node.pool, node.zone);
             self.scaling.groups[g].target += 1;
             self.scaling.groups[g].live += 1;
@@ -147,6 +154,7 @@ impl Engine<'_> {
         if self.scaling.ca.is_some() {
             self.at(SimTime::ZERO, Event::CaLoop);
         }
+        self.start_karpenter();
         self.start_spot_market();
     }
 
@@ -193,6 +201,7 @@ impl Engine<'_> {
     pub(super) fn node_ready_hook(&mut self, n: NodeId) {
         self.placement.set_unschedulable(n, false);
         self.schedule_spot_interruption(n);
+        self.karpenter_node_ready(n);
     }
 
     /// Called when a node is gone. A node CA deleted was already taken off its group; any
@@ -202,6 +211,11 @@ impl Engine<'_> {
             return;
         }
         let node = &self.nodes[n as usize];
+        if self.sc.node_pools[node.pool as usize].karpenter.is_some() {
+            // Karpenter replaces nothing itself: the pods' pending state drives provisioning.
+            self.karpenter_node_lost(n);
+            return;
+        }
         let g = self.scaling.group_of(node.pool, node.zone);
         self.scaling.groups[g].live -= 1;
         self.reconcile_group(g);
@@ -414,7 +428,7 @@ impl Engine<'_> {
     }
 
     /// The Eviction API: refused when a PDB covering the pod allows no disruption.
-    fn eviction_allowed(&self, id: super::placement::PodId) -> bool {
+    pub(super) fn eviction_allowed(&self, id: super::placement::PodId) -> bool {
         let spec = &self.pods[id as usize].spec;
         pdb_status(self.sc, &self.deployments, &self.sc.pdbs)
             .iter()

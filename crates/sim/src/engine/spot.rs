@@ -5,7 +5,8 @@
 //! waves send notices to a share of the running spot nodes at once. A notice cordons and
 //! drains the node (eviction cause `spot-interruption`) and AWS reclaims it two minutes later;
 //! its group launches a replacement, which a capacity shortage may make fail (stream
-//! `capacity`).
+//! `capacity`). Under Karpenter the evicted pods' pending state drives provisioning instead,
+//! and a failed launch marks the offering unavailable (`engine/karpenter.rs`).
 
 use autoscaler::spot::{sample_time_to_interruption_ms, INTERRUPTION_NOTICE_MS};
 
@@ -28,7 +29,7 @@ impl Engine<'_> {
         if node.capacity != CapacityType::Spot {
             return;
         }
-        let it = &self.sc.node_pools[node.pool as usize].instance_types[0];
+        let it = &self.sc.node_pools[node.pool as usize].instance_types[usize::from(node.instance_type)];
         let Some(hazard) = it
             .spot_interruption_label
             .as_deref()
@@ -73,12 +74,22 @@ impl Engine<'_> {
     /// capacity.
     pub(super) fn launch_fails(&mut self, pool: usize, zone: usize) -> bool {
         let p = &self.sc.node_pools[pool];
-        let it = &p.instance_types[0].name;
         let zone = p.zones.get(zone).map_or("", String::as_str);
+        self.launch_fails_for(&p.instance_types[0].name, zone, p.capacity_type)
+    }
+
+    /// Whether launching `instance_type` in `zone` as `capacity` now fails for insufficient
+    /// capacity.
+    pub(super) fn launch_fails_for(
+        &mut self,
+        it: &str,
+        zone: &str,
+        capacity: CapacityType,
+    ) -> bool {
         let t = SimDuration(self.now().0);
         let mut fails = false;
         for s in &self.sc.settings.spot.shortages {
-            if s.hits(it, zone, p.capacity_type, t) {
+            if s.hits(it, zone, capacity, t) {
                 // One draw per matching window, so adding a window elsewhere shifts nothing here.
                 fails |= bernoulli(&mut self.scaling.rng_capacity, s.probability);
             }

@@ -70,6 +70,8 @@ pub(super) struct Node {
     pub pool: u16,
     /// Index into the pool's zones.
     pub zone: u16,
+    /// Index into the pool's instance types (0 but under Karpenter).
+    pub instance_type: u16,
     pub capacity: CapacityType,
     pub state: NodeState,
     pub created: SimTime,
@@ -144,10 +146,16 @@ pub(super) enum Event {
     SpotNotice(NodeId),
     /// A scheduled wave of spot interruption notices.
     SpotWave(u32),
+    /// Karpenter's pending-pod batch window may have closed (`engine/karpenter.rs`).
+    KarpenterBatch,
+    /// Karpenter's disruption controller polls.
+    KarpenterDisrupt,
+    /// Another eviction round on a node Karpenter is deleting.
+    KarpenterDrain(NodeId),
 }
 
 impl Event {
-    pub const KINDS: [&'static str; 21] = [
+    pub const KINDS: [&'static str; 24] = [
         "Step",
         "ScheduleCycle",
         "BackoffDone",
@@ -169,6 +177,9 @@ impl Event {
         "AsgRetry",
         "SpotNotice",
         "SpotWave",
+        "KarpenterBatch",
+        "KarpenterDisrupt",
+        "KarpenterDrain",
     ];
 
     fn kind_and_subject(&self) -> (usize, u32) {
@@ -194,6 +205,9 @@ impl Event {
             Event::AsgRetry(g) => (18, g),
             Event::SpotNotice(n) => (19, n),
             Event::SpotWave(w) => (20, w),
+            Event::KarpenterBatch => (21, 0),
+            Event::KarpenterDisrupt => (22, 0),
+            Event::KarpenterDrain(n) => (23, n),
         }
     }
 }
@@ -388,6 +402,9 @@ impl<'a> Engine<'a> {
                 Event::AsgRetry(g) => self.asg_retry(g),
                 Event::SpotNotice(n) => self.spot_notice(n),
                 Event::SpotWave(w) => self.spot_wave(w),
+                Event::KarpenterBatch => self.karpenter_batch(),
+                Event::KarpenterDisrupt => self.karpenter_disrupt(),
+                Event::KarpenterDrain(n) => self.karpenter_drain(n),
             }
         }
         Ok(())
@@ -396,7 +413,10 @@ impl<'a> Engine<'a> {
     fn log(&mut self, t: SimTime, ev: &Event) {
         let (kind, subject) = ev.kind_and_subject();
         self.event_counts[kind] += 1;
-        if !matches!(ev, Event::Step | Event::HpaSync(_) | Event::CaLoop) {
+        if !matches!(
+            ev,
+            Event::Step | Event::HpaSync(_) | Event::CaLoop | Event::KarpenterDisrupt
+        ) {
             // Anything else may change what the node autoscaler observes.
             self.scaling.changed = true;
         }
@@ -444,15 +464,32 @@ impl<'a> Engine<'a> {
     /// Creates a node of `pool` in its `zone`-th zone, Provisioning.
     pub(super) fn add_node(&mut self, pool_index: usize, zone_index: usize) -> NodeId {
         let pool = &self.sc.node_pools[pool_index];
-        let it = &pool.instance_types[0];
-        let name = format!("{}-{}", pool.name, self.nodes.len());
-        let id = self.placement.add_node(node_spec(pool, zone_index, name));
+        let spec = node_spec(pool, zone_index, String::new());
+        self.add_node_as(pool_index, zone_index, 0, pool.capacity_type, spec)
+    }
+
+    /// Creates a node of `pool` with the pool's `type_index`-th instance type, `capacity` and
+    /// `spec` (named here), Provisioning.
+    pub(super) fn add_node_as(
+        &mut self,
+        pool_index: usize,
+        zone_index: usize,
+        type_index: usize,
+        capacity: CapacityType,
+        mut spec: NodeSchedulingSpec,
+    ) -> NodeId {
+        let pool = &self.sc.node_pools[pool_index];
+        let it = &pool.instance_types[type_index];
+        spec.name = format!("{}-{}", pool.name, self.nodes.len());
+        spec.labels
+            .insert(well_known::HOSTNAME.to_string(), spec.name.clone());
+        let id = self.placement.add_node(spec);
         assert_eq!(
             id as usize,
             self.nodes.len(),
             "placement and engine node ids agree"
         );
-        let price_per_ms = it.price_usd_per_hour(pool.capacity_type) / 3_600_000.0;
+        let price_per_ms = it.price_usd_per_hour(capacity) / 3_600_000.0;
         // OpenCost splits a node's price between CPU and memory by the relative list
         // prices of a vCPU-hour and a GiB-hour (its defaults: 0.031611 and 0.004237 USD).
         let cpu_weight = it.vcpu as f64 * 0.031611;
@@ -467,7 +504,8 @@ impl<'a> Engine<'a> {
         self.nodes.push(Node {
             pool: pool_index as u16,
             zone: zone_index as u16,
-            capacity: pool.capacity_type,
+            instance_type: type_index as u16,
+            capacity,
             state: NodeState::Provisioning,
             created: self.now(),
             ready_at: None,
@@ -477,7 +515,7 @@ impl<'a> Engine<'a> {
             mem_rate: price_per_ms * (1.0 - cpu_share) / cap_mem,
             overhead: pool.daemonset_overhead,
         });
-        self.books.node_added(pool_index, pool.capacity_type);
+        self.books.node_added(pool_index, capacity);
         id
     }
 
@@ -680,6 +718,7 @@ impl<'a> Engine<'a> {
             )
         };
         self.failed_epoch[id as usize] = self.cluster_epoch;
+        self.pod_unschedulable_hook(id);
         let pr = self.pod_ref(id);
         self.at(self.now() + backoff, Event::BackoffDone(pr));
     }
@@ -732,6 +771,7 @@ impl<'a> Engine<'a> {
         pod.bound = now;
         let (tier, created, spec) = (pod.tier as usize, pod.created, pod.spec.clone());
         self.placement.bind(id, &spec, node, now.0);
+        self.pod_bound_hook(node);
         self.touch(self.pods[id as usize].owner, true);
         self.books.pod_bound(tier, now.since(created));
         let pr = self.pod_ref(id);
@@ -860,6 +900,7 @@ impl<'a> Engine<'a> {
         );
         if let (true, Some(n)) = (was_bound, node) {
             self.placement.unbind(id);
+            self.pod_left_node_hook(n);
             let node = &self.nodes[n as usize];
             self.books.pod_unbound(
                 tier,

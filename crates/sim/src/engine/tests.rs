@@ -45,6 +45,7 @@ fn pool(name: &str, nodes: i32, capacity: CapacityType) -> NodePool {
         taints: vec![],
         provisioning_delay: Distribution::Constant(SimDuration::from_secs(90)),
         daemonset_overhead: Resources::ZERO,
+        karpenter: None,
     }
 }
 

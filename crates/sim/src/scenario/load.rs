@@ -6,6 +6,7 @@
 //! priority, pod templates and workloads (`workloads`), traces (`trace`) -> [`Scenario`].
 
 mod demand;
+mod karpenter;
 mod nodescale;
 mod objects;
 mod pod;
@@ -129,8 +130,39 @@ fn build(ctx: &mut Ctx, spec: &ScenarioSpec) -> Result<Scenario, LoadError> {
             )
         })?,
     };
-    let node_pools = pools::node_pools(ctx, spec, &root)?;
-    let objects = objects::collect(ctx, spec, &root)?;
+    let mut node_pools = pools::node_pools(ctx, spec, &root)?;
+    let mut objects = objects::collect(ctx, spec, &root)?;
+    let karpenter_objects = std::mem::take(&mut objects.node_pools);
+    let na = &spec.settings.node_autoscaler;
+    let karpenter = match &na.karpenter {
+        Some(k) => {
+            let at = root.keys("settings.nodeAutoscaler");
+            if na.cluster_autoscaler.is_some() {
+                return Err(ctx.err(&at, "choose one node autoscaler: `clusterAutoscaler` or `karpenter`"));
+            }
+            let taken: Vec<String> = node_pools.iter().map(|p| p.name.clone()).collect();
+            let (settings, pools) = karpenter::karpenter(
+                ctx,
+                k,
+                &at.key("karpenter"),
+                &karpenter_objects,
+                node_pools.len(),
+                &taken,
+            )?;
+            node_pools.extend(pools);
+            Some(settings)
+        }
+        None => {
+            for (at, np) in &karpenter_objects {
+                let place = ctx.place(at);
+                ctx.warnings.push(format!(
+                    "{place}: NodePool/{} ignored: set `settings.nodeAutoscaler.karpenter` to simulate Karpenter",
+                    np.metadata.name
+                ));
+            }
+            None
+        }
+    };
     let resolved = workloads::resolve(ctx, spec, &root, objects)?;
     let name = spec.name.clone().unwrap_or_else(|| {
         ctx.sources[0]
@@ -144,7 +176,7 @@ fn build(ctx: &mut Ctx, spec: &ScenarioSpec) -> Result<Scenario, LoadError> {
         duration: spec.duration.0,
         step,
         start_unix_s,
-        settings: settings(ctx, spec, &root, &node_pools)?,
+        settings: settings(ctx, spec, &root, &node_pools, karpenter)?,
         node_pools,
         priority_classes: resolved.priority_classes,
         deployments: resolved.deployments,
@@ -163,6 +195,7 @@ fn settings(
     spec: &ScenarioSpec,
     root: &Origin,
     pools: &[crate::scenario::model::NodePool],
+    karpenter: Option<crate::scenario::model::KarpenterSettings>,
 ) -> Result<Settings, LoadError> {
     let s = &spec.settings;
     let or = |d: Option<crate::scenario::spec::Dur>, secs: i64| {
@@ -222,6 +255,7 @@ fn settings(
             ctx,
             &s.node_autoscaler,
             &root.keys("settings.nodeAutoscaler"),
+            karpenter,
         )?,
         spot: nodescale::spot_market(ctx, &s.spot, pools, &root.keys("settings.spot"))?,
     })

@@ -49,6 +49,107 @@ pub enum NodeAutoscaler {
     None,
     /// The cluster-autoscaler; each (pool, zone) is a node group `<pool>-<zone>`.
     ClusterAutoscaler(Box<autoscaler::cluster_autoscaler::CaSettings>),
+    /// Karpenter: its NodePools are node pools of the scenario (see [`KarpenterSettings`]).
+    Karpenter(Box<KarpenterSettings>),
+}
+
+/// Karpenter's settings, its NodePools and the catalog it launches from.
+#[derive(Debug, Clone)]
+pub struct KarpenterSettings {
+    /// The zones of the EC2NodeClass's subnets: where offerings exist.
+    pub zones: Vec<String>,
+    /// The pending-pod batch window (`BATCH_IDLE_DURATION`, `BATCH_MAX_DURATION`).
+    pub batch_idle: SimDuration,
+    pub batch_max: SimDuration,
+    pub disruption: autoscaler::karpenter::disruption::DisruptionSettings,
+    pub pools: Vec<KarpenterPool>,
+    /// Every catalog type some NodePool accepts, sorted by name. Each Karpenter pool's
+    /// `NodePool::instance_types` is this same list, so one index names a type in both.
+    pub instance_types: Vec<InstanceType>,
+}
+
+/// One karpenter.sh/v1 NodePool.
+#[derive(Debug, Clone)]
+pub struct KarpenterPool {
+    /// Index into `Scenario::node_pools`.
+    pub pool: usize,
+    pub spec: autoscaler::karpenter::nodepool::NodePool,
+    /// Nodes Ready at time 0 (annotation `headroom.io/initial-nodes`): (index into
+    /// `KarpenterSettings::instance_types`, capacity type, count), spread over the zones.
+    pub initial: Vec<(usize, CapacityType, i32)>,
+}
+
+impl InstanceType {
+    /// The type as Karpenter's provisioning sees it: its well-known labels, and one offering
+    /// per zone and capacity type (spot only where the catalog gives a spot saving).
+    pub fn to_karpenter(
+        &self,
+        zones: &[String],
+        hazard: &autoscaler::spot::SpotHazardTable,
+    ) -> autoscaler::karpenter::provisioning::InstanceType {
+        use autoscaler::karpenter::nodepool::CapacityType as Ct;
+        use autoscaler::karpenter::provisioning::Offering;
+        use autoscaler::model::well_known;
+        let size = self.name.split_once('.').map_or("", |(_, s)| s);
+        let category: String = self
+            .family
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        let generation: String = self.family[category.len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        let mut labels = Labels::new();
+        for (k, v) in [
+            (well_known::ARCH, self.arch.clone()),
+            (well_known::OS, "linux".to_string()),
+            (well_known::REGION, "us-east-1".to_string()),
+            ("karpenter.k8s.aws/instance-category", category),
+            ("karpenter.k8s.aws/instance-generation", generation),
+            ("karpenter.k8s.aws/instance-cpu", self.vcpu.to_string()),
+            ("karpenter.k8s.aws/instance-memory", self.memory_mib.to_string()),
+            ("karpenter.k8s.aws/instance-gpu-count", self.gpu_count.to_string()),
+        ] {
+            labels.insert(k.to_string(), v);
+        }
+        let spot_hazard = self
+            .spot_interruption_label
+            .as_deref()
+            .and_then(|l| hazard.hazard_per_hour(l))
+            .unwrap_or(0.0);
+        let mut offerings = Vec::new();
+        for zone in zones {
+            if self.spot_savings_pct > 0.0 {
+                offerings.push(Offering {
+                    zone: zone.clone(),
+                    capacity_type: Ct::Spot,
+                    price_usd_per_hour: self.price_usd_per_hour(CapacityType::Spot),
+                    interruption_per_hour: spot_hazard,
+                });
+            }
+            offerings.push(Offering {
+                zone: zone.clone(),
+                capacity_type: Ct::OnDemand,
+                price_usd_per_hour: self.on_demand_usd_per_hour,
+                interruption_per_hour: 0.0,
+            });
+        }
+        autoscaler::karpenter::provisioning::InstanceType {
+            name: self.name.clone(),
+            family: self.family.clone(),
+            size: size.to_string(),
+            labels,
+            capacity: Resources {
+                cpu_m: self.vcpu * 1000,
+                memory_bytes: self.memory_mib * 1024 * 1024,
+                gpu: self.gpu_count,
+                pods: self.allocatable.pods,
+            },
+            allocatable: self.allocatable,
+            offerings,
+        }
+    }
 }
 
 /// The spot market the nodes run in.
@@ -207,6 +308,9 @@ pub struct NodePool {
     pub provisioning_delay: Distribution,
     /// Requests of the DaemonSet pods every node runs; taken off allocatable.
     pub daemonset_overhead: Resources,
+    /// Index into `KarpenterSettings::pools` when Karpenter manages this pool; its nodes
+    /// then have any of `instance_types` and either capacity type.
+    pub karpenter: Option<usize>,
 }
 
 #[derive(Debug, Clone)]

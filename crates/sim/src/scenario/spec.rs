@@ -76,6 +76,29 @@ pub struct SettingsSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeAutoscalerSpec {
     pub cluster_autoscaler: Option<ClusterAutoscalerSpec>,
+    pub karpenter: Option<KarpenterSpec>,
+}
+
+/// Karpenter (karpenter.sh/v1): the scenario's `NodePool` manifests are its NodePools, and
+/// their instance types come from the built-in catalog, filtered by their requirements.
+/// `nodePools` may then be empty; pools listed there are static capacity Karpenter does not
+/// manage. Settings carry Karpenter's defaults.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KarpenterSpec {
+    /// Zones of the EC2NodeClass's subnets (default `[us-east-1a, us-east-1b, us-east-1c]`).
+    pub zones: Option<Vec<String>>,
+    /// `BATCH_IDLE_DURATION`, default `1s`.
+    pub batch_idle_duration: Option<Dur>,
+    /// `BATCH_MAX_DURATION`, default `10s`.
+    pub batch_max_duration: Option<Dur>,
+    /// The `SpotToSpotConsolidation` feature gate, default false.
+    pub spot_to_spot_consolidation: Option<bool>,
+    /// From NodeClaim launch to a Ready node; default `{lognormal: {median: 60s, sigma: 0.3}}`.
+    pub provisioning_delay: Option<DistributionSpec>,
+    /// Requests of the DaemonSet pods every Karpenter node runs (`cpu`, `memory`, `pods`).
+    #[serde(default)]
+    pub daemonset_overhead: BTreeMap<String, Qty>,
 }
 
 /// cluster-autoscaler flags, camelCase of their `--kebab-case` names, Kubernetes defaults.
@@ -454,7 +477,7 @@ enum ManifestEntrySchema {
     /// A multi-document YAML file (`kubectl get -o yaml`, `helm template`), relative to the scenario.
     File { path: String },
     /// An inline Kubernetes object (Deployment, HorizontalPodAutoscaler, PodDisruptionBudget,
-    /// PriorityClass, Job, CronJob, or a List of them).
+    /// PriorityClass, Job, CronJob, karpenter.sh/v1 NodePool, or a List of them).
     Object(BTreeMap<String, serde_json::Value>),
 }
 

@@ -1,5 +1,6 @@
 //! Node autoscaling settings: the cluster-autoscaler's flags (defaults from
-//! `CaSettings::default`, checked by `CaSettings::validate`) and the spot market
+//! `CaSettings::default`, checked by `CaSettings::validate`), Karpenter (resolved with its
+//! NodePools in `karpenter.rs`) and the spot market
 //! (hazard overrides, capacity shortages, interruption waves).
 
 use autoscaler::cluster_autoscaler::settings::parse_expanders;
@@ -8,7 +9,7 @@ use autoscaler::spot::SpotHazardTable;
 
 use crate::scenario::load::{Ctx, LoadError, Origin};
 use crate::scenario::model::{
-    CapacityShortage, InterruptionWave, NodeAutoscaler, NodePool, SpotMarket,
+    CapacityShortage, InterruptionWave, KarpenterSettings, NodeAutoscaler, NodePool, SpotMarket,
 };
 use crate::scenario::spec::{ClusterAutoscalerSpec, Dur, NodeAutoscalerSpec, SpotSpec};
 
@@ -16,7 +17,11 @@ pub(crate) fn node_autoscaler(
     ctx: &Ctx,
     spec: &NodeAutoscalerSpec,
     at: &Origin,
+    karpenter: Option<KarpenterSettings>,
 ) -> Result<NodeAutoscaler, LoadError> {
+    if let Some(k) = karpenter {
+        return Ok(NodeAutoscaler::Karpenter(Box::new(k)));
+    }
     match &spec.cluster_autoscaler {
         None => Ok(NodeAutoscaler::None),
         Some(ca) => {

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::manifest::apps::Deployment;
 use crate::manifest::batch::{CronJob, Job};
 use crate::manifest::hpa::HorizontalPodAutoscaler;
+use crate::manifest::karpenter::NodePool;
 use crate::manifest::policy::{PodDisruptionBudget, PriorityClass};
 use crate::scenario::load::{Ctx, LoadError, Origin, Source, MAX_FILE_BYTES};
 use crate::scenario::spec::{ManifestEntry, ScenarioSpec};
@@ -23,6 +24,8 @@ pub(crate) struct Objects {
     pub priority_classes: Vec<(Origin, PriorityClass)>,
     pub jobs: Vec<(Origin, Job)>,
     pub cron_jobs: Vec<(Origin, CronJob)>,
+    /// karpenter.sh/v1 NodePools.
+    pub node_pools: Vec<(Origin, NodePool)>,
 }
 
 /// Just enough of an object to dispatch on.
@@ -119,7 +122,7 @@ fn visit(
     // An empty document (a trailing `---`) holds no object.
     let Some(header) = header else { return Ok(()) };
     let Some(kind) = header.kind else {
-        return Err(ctx.err(at, "missing `kind`: expected a Kubernetes object (Deployment, HorizontalPodAutoscaler, PodDisruptionBudget, PriorityClass, Job, CronJob or List)"));
+        return Err(ctx.err(at, "missing `kind`: expected a Kubernetes object (Deployment, HorizontalPodAutoscaler, PodDisruptionBudget, PriorityClass, Job, CronJob, NodePool or List)"));
     };
     macro_rules! file {
         ($list:ident) => {{
@@ -149,6 +152,18 @@ fn visit(
         "PriorityClass" => file!(priority_classes),
         "Job" => file!(jobs),
         "CronJob" => file!(cron_jobs),
+        "NodePool" => {
+            if header.api_version.as_deref() != Some("karpenter.sh/v1") {
+                return Err(ctx.err(
+                    &at.key("apiVersion"),
+                    format!(
+                        "NodePool {} is not supported; write it as karpenter.sh/v1",
+                        header.api_version.unwrap_or_default()
+                    ),
+                ));
+            }
+            file!(node_pools)
+        }
         "List" => {
             if depth >= MAX_LIST_DEPTH {
                 return Err(ctx.err(at, "List nested too deeply"));

@@ -24,7 +24,9 @@ pub(crate) fn node_pools(
     root: &Origin,
 ) -> Result<Vec<NodePool>, LoadError> {
     let mut pools: Vec<NodePool> = Vec::new();
-    if spec.node_pools.is_empty() {
+    // Under Karpenter the NodePool objects give the capacity; static pools are optional.
+    let karpenter = spec.settings.node_autoscaler.karpenter.is_some();
+    if spec.node_pools.is_empty() && !karpenter {
         return Err(ctx.err(
             &root.key("nodePools"),
             "a scenario needs at least one node pool",
@@ -83,6 +85,7 @@ fn node_pool(ctx: &Ctx, p: &NodePoolSpec, at: &Origin) -> Result<NodePool, LoadE
             .collect(),
         provisioning_delay,
         daemonset_overhead: resources(ctx, &p.daemonset_overhead, &at.key("daemonsetOverhead"))?,
+        karpenter: None,
     })
 }
 
@@ -194,7 +197,7 @@ fn node_labels(p: &NodePoolSpec, t: &InstanceType, capacity: CapacityType) -> La
 }
 
 /// A resource map (`cpu`, `memory`, `pods`, `nvidia.com/gpu`) of the scenario file.
-fn resources(ctx: &Ctx, map: &BTreeMap<String, Qty>, at: &Origin) -> Result<Resources, LoadError> {
+pub(crate) fn resources(ctx: &Ctx, map: &BTreeMap<String, Qty>, at: &Origin) -> Result<Resources, LoadError> {
     let mut list = BTreeMap::new();
     for (k, q) in map {
         if !["cpu", "memory", "pods", well_known::GPU_RESOURCE].contains(&k.as_str()) {

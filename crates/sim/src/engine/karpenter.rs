@@ -1,0 +1,658 @@
+//! Karpenter in the engine: the provisioner and the disruption controller driving
+//! `autoscaler::karpenter`'s pure functions, and carrying out what they decide.
+//!
+//! - Provisioning: a pod that fails to schedule opens a batch window (1 s idle, 10 s max);
+//!   when it closes, the pending pods are packed onto the nodes (in-flight NodeClaims count
+//!   as capacity) and onto new NodeClaims, each launched as the offering `choose_launch`
+//!   picks. A launch the spot market refuses (`engine/spot.rs`) marks the offering unavailable
+//!   for 3 minutes and the claim asks again at once, so it falls to the next offering and, when
+//!   no spot offering is left, to on-demand, as Karpenter's next provisioning loop does.
+//! - Disruption every 10 s: `disrupt` on the Karpenter nodes. Candidates are cordoned; a
+//!   replacement is launched first and the candidates are drained (evictions as PDBs allow,
+//!   cause `consolidation` or `expiration`) once it is Ready; a failed replacement launch
+//!   cancels the command. A pass is skipped while the cluster's fingerprint (Karpenter nodes,
+//!   their pods, pending pods, PDB allowances) is unchanged and no node has reached its
+//!   `consolidateAfter` or `expireAfter` deadline: the pass would decide nothing new.
+//!
+//! Not modelled: the 15 s re-validation of a command (commands act at once), drift (nothing
+//! drifts in a run), nominations of pending pods to in-flight NodeClaims.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use autoscaler::karpenter::disruption::{self as kd, Command, KNode, KPod, Method};
+use autoscaler::karpenter::nodepool::{self as kp, Budget};
+use autoscaler::karpenter::provisioning::{
+    self as kprov, candidate_table, choose_launch, schedule, CandidateTable, Catalog,
+    LaunchSettings, PoolUsage, UnavailableOfferings,
+};
+use autoscaler::model::{PodSchedulingSpec, Resources};
+use autoscaler::node_fit::Packing;
+
+use super::placement::{NodeId, PodId};
+use super::state::{pdb_status, Engine, Event, NodeState, Phase};
+use crate::scenario::cron::CronSchedule;
+use crate::scenario::model::{CapacityType, KarpenterSettings, NodeAutoscaler, Scenario};
+use crate::time::{SimDuration, SimTime};
+
+/// How often the disruption controller polls.
+pub const DISRUPTION_POLL: SimDuration = SimDuration::from_secs(10);
+/// How often a node being deleted is retried for evictions that a PDB refused.
+const EVICTION_RETRY: SimDuration = SimDuration::from_secs(5);
+/// `controller.kubernetes.io/pod-deletion-cost`.
+const POD_DELETION_COST: &str = "controller.kubernetes.io/pod-deletion-cost";
+
+/// Karpenter's state in a run.
+pub(super) struct KarpenterRuntime {
+    /// The validated NodePools, indexed like `KarpenterSettings::pools`.
+    pools: Vec<kp::NodePool>,
+    /// The scenario node pool of each NodePool.
+    pool_index: Vec<usize>,
+    overhead: Vec<Resources>,
+    /// `KarpenterSettings::instance_types` with their offerings.
+    types: Vec<kprov::InstanceType>,
+    unavailable: UnavailableOfferings,
+    /// The candidate table, valid until an offering is marked or one's mark expires.
+    table: Option<Arc<CandidateTable>>,
+    launch: LaunchSettings,
+    /// The open batch window: (first pod, latest new pod).
+    batch: Option<(SimTime, SimTime)>,
+    /// Nodes Karpenter is deleting, with the eviction cause.
+    disrupting: std::collections::BTreeMap<NodeId, &'static str>,
+    /// Commands waiting for their replacements to turn Ready.
+    waiting: Vec<Waiting>,
+    /// Per engine node: its last pod bind or removal (or its initialization), ms.
+    last_pod_event_ms: Vec<i64>,
+    fingerprint: u64,
+    next_deadline_ms: Option<i64>,
+}
+
+struct Waiting {
+    candidates: Vec<NodeId>,
+    replacements: Vec<NodeId>,
+}
+
+impl KarpenterRuntime {
+    pub fn new(sc: &Scenario) -> Option<KarpenterRuntime> {
+        let NodeAutoscaler::Karpenter(k) = &sc.settings.node_autoscaler else {
+            return None;
+        };
+        Some(KarpenterRuntime {
+            pools: k.pools.iter().map(|p| p.spec.clone()).collect(),
+            pool_index: k.pools.iter().map(|p| p.pool).collect(),
+            overhead: k
+                .pools
+                .iter()
+                .map(|p| sc.node_pools[p.pool].daemonset_overhead)
+                .collect(),
+            types: k
+                .instance_types
+                .iter()
+                .map(|t| t.to_karpenter(&k.zones, &sc.settings.spot.hazard))
+                .collect(),
+            unavailable: UnavailableOfferings::default(),
+            table: None,
+            launch: k.disruption.launch,
+            batch: None,
+            disrupting: Default::default(),
+            waiting: Vec::new(),
+            last_pod_event_ms: Vec::new(),
+            fingerprint: 0,
+            next_deadline_ms: None,
+        })
+    }
+
+    fn catalog<'a>(&'a self, usage: &'a [PoolUsage], now: SimTime) -> Catalog<'a> {
+        Catalog {
+            pools: &self.pools,
+            types: &self.types,
+            daemonset_overhead: &self.overhead,
+            usage,
+            unavailable: &self.unavailable,
+            now_ms: now.0,
+        }
+    }
+
+    /// The candidate table, rebuilt when the set of unavailable offerings changed.
+    fn table(&mut self, usage: &[PoolUsage], now: SimTime) -> Arc<CandidateTable> {
+        let expired = self
+            .unavailable
+            .until_ms
+            .values()
+            .any(|&t| t <= now.0);
+        if expired {
+            self.unavailable.until_ms.retain(|_, t| *t > now.0);
+            self.table = None;
+        }
+        if self.table.is_none() {
+            self.table = Some(candidate_table(&self.catalog(usage, now)));
+        }
+        self.table.clone().expect("just built")
+    }
+
+    fn mark_unavailable(&mut self, l: &kprov::Launch, now: SimTime) {
+        self.unavailable
+            .mark(&l.instance_type, &l.zone, l.capacity_type, now.0);
+        self.table = None;
+    }
+}
+
+fn model_capacity(ct: kp::CapacityType) -> CapacityType {
+    match ct {
+        kp::CapacityType::Spot => CapacityType::Spot,
+        kp::CapacityType::OnDemand | kp::CapacityType::Reserved => CapacityType::OnDemand,
+    }
+}
+
+fn karpenter_capacity(ct: CapacityType) -> kp::CapacityType {
+    match ct {
+        CapacityType::Spot => kp::CapacityType::Spot,
+        CapacityType::OnDemand => kp::CapacityType::OnDemand,
+    }
+}
+
+/// Whether a budget with a schedule is active at `unix_s`: its cron fired within the last
+/// `duration`.
+fn budget_active(b: &Budget, unix_s: i64) -> bool {
+    let (Some(text), Some(duration_ms)) = (&b.schedule, b.duration_ms) else {
+        return true;
+    };
+    let Ok(cron) = CronSchedule::parse(text) else {
+        return false; // the loader rejected invalid schedules
+    };
+    cron.next_after(unix_s - duration_ms / 1000 - 1)
+        .is_some_and(|t| t <= unix_s)
+}
+
+impl<'a> Engine<'a> {
+    fn karpenter_settings(&self) -> Option<&'a KarpenterSettings> {
+        match &self.sc.settings.node_autoscaler {
+            NodeAutoscaler::Karpenter(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// Creates the NodePools' initial nodes (Ready at once) and starts the disruption loop.
+    pub(super) fn start_karpenter(&mut self) {
+        let Some(k) = self.karpenter_settings() else {
+            return;
+        };
+        for (kpool, pool) in k.pools.iter().enumerate() {
+            let zones = &self.sc.node_pools[pool.pool].zones;
+            let mut z = 0;
+            for &(t, ct, count) in &pool.initial {
+                for _ in 0..count {
+                    let zone = zones[z % zones.len()].clone();
+                    z += 1;
+                    let n = self.launch_karpenter_node(kpool, t, &zone, karpenter_capacity(ct), true);
+                    self.node_ready(n);
+                }
+            }
+        }
+        self.at(SimTime::ZERO + DISRUPTION_POLL, Event::KarpenterDisrupt);
+    }
+
+    /// Creates a node of NodePool `kpool`; `initial` ones skip the provisioning delay.
+    fn launch_karpenter_node(
+        &mut self,
+        kpool: usize,
+        type_index: usize,
+        zone: &str,
+        ct: kp::CapacityType,
+        initial: bool,
+    ) -> NodeId {
+        let rt = self.scaling.karpenter.as_ref().expect("Karpenter runs");
+        let it = &rt.types[type_index];
+        let offering = it
+            .offerings
+            .iter()
+            .find(|o| o.zone == zone && o.capacity_type == ct)
+            .expect("launches pick an offering of the type");
+        let spec = kprov::node_spec(&rt.pools[kpool], it, offering, rt.overhead[kpool]);
+        let pool = rt.pool_index[kpool];
+        let zone_index = self.sc.node_pools[pool]
+            .zones
+            .iter()
+            .position(|z| z == zone)
+            .unwrap_or(0);
+        let n = self.add_node_as(pool, zone_index, type_index, model_capacity(ct), spec);
+        // A node takes no pods before it is Ready.
+        self.placement.set_unschedulable(n, true);
+        if !initial {
+            self.books.count("nodes launched", 1);
+            let delay = self.sc.node_pools[pool]
+                .provisioning_delay
+                .sample(&mut self.scaling.rng_launch);
+            self.at(self.now() + delay, Event::NodeReady(n));
+        }
+        n
+    }
+
+    // ----- hooks called by the engine -----
+
+    /// A pod failed to schedule: open the batch window, or extend it for a pod new to it.
+    pub(super) fn pod_unschedulable_hook(&mut self, id: PodId) {
+        let now = self.now();
+        let first_failure = self.pods[id as usize].attempts == 1;
+        let Some(k) = self.karpenter_settings() else {
+            return;
+        };
+        let rt = self.scaling.karpenter.as_mut().expect("Karpenter runs");
+        match &mut rt.batch {
+            None => {
+                rt.batch = Some((now, now));
+                self.at(now + k.batch_idle, Event::KarpenterBatch);
+            }
+            Some((_, last)) if first_failure => *last = now,
+            Some(_) => {}
+        }
+    }
+
+    pub(super) fn pod_bound_hook(&mut self, n: NodeId) {
+        self.touch_karpenter_node(n);
+    }
+
+    pub(super) fn pod_left_node_hook(&mut self, n: NodeId) {
+        self.touch_karpenter_node(n);
+    }
+
+    fn touch_karpenter_node(&mut self, n: NodeId) {
+        let now = self.now().0;
+        if let Some(rt) = self.scaling.karpenter.as_mut() {
+            let i = n as usize;
+            if rt.last_pod_event_ms.len() <= i {
+                rt.last_pod_event_ms.resize(i + 1, 0);
+            }
+            rt.last_pod_event_ms[i] = now;
+        }
+    }
+
+    /// A Karpenter node turned Ready: commands whose replacements are all Ready drain their
+    /// candidates now.
+    pub(super) fn karpenter_node_ready(&mut self, n: NodeId) {
+        if self.scaling.karpenter.is_none() {
+            return;
+        }
+        self.touch_karpenter_node(n);
+        let rt = self.scaling.karpenter.as_mut().expect("checked");
+        let nodes = &self.nodes;
+        let (done, waiting): (Vec<Waiting>, Vec<Waiting>) =
+            std::mem::take(&mut rt.waiting).into_iter().partition(|w| {
+                w.replacements
+                    .iter()
+                    .all(|&r| nodes[r as usize].state == NodeState::Ready)
+            });
+        rt.waiting = waiting;
+        for w in done {
+            for c in w.candidates {
+                self.at(self.now(), Event::KarpenterDrain(c));
+            }
+        }
+    }
+
+    /// A Karpenter node is gone. A replacement lost before it was Ready cancels its command.
+    pub(super) fn karpenter_node_lost(&mut self, n: NodeId) {
+        let Some(rt) = self.scaling.karpenter.as_mut() else {
+            return;
+        };
+        rt.disrupting.remove(&n);
+        let mut cancelled = Vec::new();
+        rt.waiting.retain_mut(|w| {
+            w.candidates.retain(|&c| c != n);
+            if w.replacements.contains(&n) {
+                cancelled.append(&mut w.candidates);
+            }
+            !w.candidates.is_empty()
+        });
+        for c in cancelled {
+            self.karpenter_uncordon(c);
+        }
+    }
+
+    // ----- provisioning -----
+
+    pub(super) fn karpenter_batch(&mut self) {
+        let now = self.now();
+        let Some(k) = self.karpenter_settings() else {
+            return;
+        };
+        let rt = self.scaling.karpenter.as_mut().expect("Karpenter runs");
+        let Some((start, last)) = rt.batch else {
+            return;
+        };
+        let close = (last + k.batch_idle).min(start + k.batch_max);
+        if now < close {
+            self.at(close, Event::KarpenterBatch);
+            return;
+        }
+        rt.batch = None;
+        self.provision();
+    }
+
+    /// One provisioning pass over the pending pods.
+    fn provision(&mut self) {
+        let pending = self.karpenter_pending();
+        if pending.is_empty() {
+            return;
+        }
+        let now = self.now();
+        self.books.count("karpenter provisioning passes", 1);
+        let mut rt = self.scaling.karpenter.take().expect("Karpenter runs");
+        let usage = self.karpenter_usage(&rt);
+        let table = rt.table(&usage, now);
+        let mut packing = self.karpenter_packing();
+        let sched = schedule(&rt.catalog(&usage, now), &table, &mut packing, &pending);
+        let mut launches = Vec::new();
+        for claim in &sched.claims {
+            // Each refused offering is marked and the claim asks again; bounded by its
+            // offerings.
+            for _ in 0..=claim.candidates.len() {
+                let Some(l) = choose_launch(&sched, claim, &rt.catalog(&usage, now), &rt.launch)
+                else {
+                    self.books.count("nodeclaims without an available offering", 1);
+                    break;
+                };
+                if self.launch_fails_for(&l.instance_type, &l.zone, model_capacity(l.capacity_type)) {
+                    self.books.count("launches failed (insufficient capacity)", 1);
+                    rt.mark_unavailable(&l, now);
+                    continue;
+                }
+                launches.push(l);
+                break;
+            }
+        }
+        let type_of = |name: &str| rt.types.iter().position(|t| t.name == name);
+        let launches: Vec<_> = launches
+            .into_iter()
+            .map(|l| (type_of(&l.instance_type).expect("a catalog type"), l))
+            .collect();
+        self.scaling.karpenter = Some(rt);
+        for (t, l) in launches {
+            self.launch_karpenter_node(l.pool, t, &l.zone, l.capacity_type, false);
+        }
+    }
+
+    /// Pending pods that have failed to schedule at least once.
+    fn karpenter_pending(&self) -> Vec<Arc<PodSchedulingSpec>> {
+        self.pods
+            .iter()
+            .filter(|p| p.phase == Phase::Pending && p.attempts > 0)
+            .map(|p| p.spec.clone())
+            .collect()
+    }
+
+    /// Summed capacity and count of each NodePool's live nodes, for its limits.
+    fn karpenter_usage(&self, rt: &KarpenterRuntime) -> Vec<PoolUsage> {
+        let mut usage = vec![PoolUsage::default(); rt.pools.len()];
+        for node in &self.nodes {
+            let Some(k) = self.sc.node_pools[node.pool as usize].karpenter else {
+                continue;
+            };
+            if node.state != NodeState::Terminated {
+                let cap = rt.types[usize::from(node.instance_type)].capacity;
+                usage[k].resources = usage[k].resources.add(&cap);
+                usage[k].nodes += 1;
+            }
+        }
+        usage
+    }
+
+    /// The cluster as provisioning sees it: Ready nodes and in-flight ones (which will take
+    /// pods), with the pods bound to them; nodes being deleted are left out.
+    fn karpenter_packing(&self) -> Packing<'static> {
+        let mut packing = Packing::new();
+        for (n, node) in self.nodes.iter().enumerate() {
+            if !matches!(node.state, NodeState::Ready | NodeState::Provisioning) {
+                continue;
+            }
+            let Some(spec) = self.placement.node_spec(n as NodeId) else {
+                continue;
+            };
+            let mut spec = spec.clone();
+            spec.unschedulable = false;
+            let slot = packing.add_node(spec);
+            for id in self.placement.pods_on(n as NodeId) {
+                let pod = &self.pods[id as usize];
+                if pod.phase != Phase::Terminating {
+                    packing.place(pod.spec.clone(), slot);
+                }
+            }
+        }
+        packing
+    }
+
+    // ----- disruption -----
+
+    pub(super) fn karpenter_disrupt(&mut self) {
+        let now = self.now();
+        self.at(now + DISRUPTION_POLL, Event::KarpenterDisrupt);
+        let Some(k) = self.karpenter_settings() else {
+            return;
+        };
+        let fingerprint = self.karpenter_fingerprint();
+        let rt = self.scaling.karpenter.as_ref().expect("Karpenter runs");
+        let due = rt.next_deadline_ms.is_some_and(|d| now.0 >= d);
+        let scheduled = rt
+            .pools
+            .iter()
+            .any(|p| p.budgets.iter().any(|b| b.schedule.is_some()));
+        if fingerprint == rt.fingerprint && !due && !scheduled {
+            return;
+        }
+        self.books.count("disruption passes run", 1);
+        let mut rt = self.scaling.karpenter.take().expect("Karpenter runs");
+        rt.fingerprint = fingerprint;
+        let (knodes, ids) = self.knodes(&rt);
+        let pending = self.karpenter_pending();
+        let usage = self.karpenter_usage(&rt);
+        let unix_s = self.sc.start_unix_s + now.0 / 1000;
+        let active = |b: &Budget| budget_active(b, unix_s);
+        let cat = rt.catalog(&usage, now);
+        let commands = kd::disrupt(&cat, &knodes, &pending, &k.disruption, &active);
+        let deadline = kd::next_deadline_ms(&cat, &knodes);
+        rt.next_deadline_ms = deadline;
+        self.scaling.karpenter = Some(rt);
+        for cmd in &commands {
+            self.karpenter_execute(cmd, &ids);
+        }
+    }
+
+    /// What could change a disruption pass's outcome, hashed.
+    fn karpenter_fingerprint(&self) -> u64 {
+        let mut h = std::hash::DefaultHasher::new();
+        for (n, node) in self.nodes.iter().enumerate() {
+            let managed = self.sc.node_pools[node.pool as usize].karpenter.is_some();
+            if managed && node.state != NodeState::Terminated {
+                (n, node.state as u8).hash(&mut h);
+                self.placement.pods_on(n as NodeId).hash(&mut h);
+            }
+        }
+        for (id, pod) in self.pods.iter().enumerate() {
+            if pod.phase == Phase::Pending && pod.attempts > 0 {
+                id.hash(&mut h);
+            }
+        }
+        for pdb in pdb_status(self.sc, &self.deployments, &self.sc.pdbs) {
+            (pdb.disruptions_allowed > 0).hash(&mut h);
+        }
+        h.finish()
+    }
+
+    /// The Karpenter nodes as `disrupt` reads them, and their engine ids.
+    fn knodes(&self, rt: &KarpenterRuntime) -> (Vec<KNode>, Vec<NodeId>) {
+        let pdbs = pdb_status(self.sc, &self.deployments, &self.sc.pdbs);
+        let (mut out, mut ids) = (Vec::new(), Vec::new());
+        for (n, node) in self.nodes.iter().enumerate() {
+            let pool = &self.sc.node_pools[node.pool as usize];
+            let (Some(k), true) = (pool.karpenter, node.state != NodeState::Terminated) else {
+                continue;
+            };
+            let Some(spec) = self.placement.node_spec(n as NodeId) else {
+                continue;
+            };
+            let pods = self
+                .placement
+                .pods_on(n as NodeId)
+                .into_iter()
+                .map(|id| {
+                    let pod = &self.pods[id as usize];
+                    let annotations = &self.template(pod.owner).annotations;
+                    let blocked = pdbs.iter().any(|p| {
+                        p.disruptions_allowed == 0
+                            && p.namespace == pod.spec.namespace
+                            && autoscaler::scheduler::matching::label_selector_matches(
+                                &p.selector,
+                                &pod.spec.labels,
+                            )
+                    });
+                    KPod {
+                        spec: pod.spec.clone(),
+                        deletion_cost: annotations
+                            .get(POD_DELETION_COST)
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(0),
+                        do_not_disrupt: annotations
+                            .get(kd::DO_NOT_DISRUPT)
+                            .is_some_and(|v| v == "true"),
+                        reschedulable: pod.phase != Phase::Terminating,
+                        pdb_blocked: blocked,
+                    }
+                })
+                .collect();
+            let up = matches!(node.state, NodeState::Ready | NodeState::Draining);
+            out.push(KNode {
+                spec: spec.clone(),
+                pool: k,
+                instance_type: rt.types[usize::from(node.instance_type)].name.clone(),
+                capacity_type: karpenter_capacity(node.capacity),
+                zone: pool.zones.get(usize::from(node.zone)).cloned().unwrap_or_default(),
+                price_usd_per_hour: node.price_per_ms * 3_600_000.0,
+                pods,
+                initialized: up,
+                ready: up,
+                marked_for_deletion: node.state == NodeState::Draining
+                    || rt.disrupting.contains_key(&(n as NodeId)),
+                nominated: false,
+                do_not_disrupt: false,
+                drifted: false,
+                created_ms: node.created.0,
+                last_pod_event_ms: rt.last_pod_event_ms.get(n).copied().unwrap_or(0),
+            });
+            ids.push(n as NodeId);
+        }
+        (out, ids)
+    }
+
+    /// Carries out one command: replacements first (a refused launch cancels it), then the
+    /// candidates are cordoned and drained, at once or when the replacements are Ready.
+    fn karpenter_execute(&mut self, cmd: &Command, ids: &[NodeId]) {
+        let now = self.now();
+        let (cause, counter) = match cmd.method {
+            Method::Expiration => ("expiration", "nodes expired"),
+            Method::Drift => ("drift", "nodes drifted"),
+            _ => ("consolidation", "nodes consolidated"),
+        };
+        let mut launches = Vec::new();
+        for l in &cmd.replacements {
+            if self.launch_fails_for(&l.instance_type, &l.zone, model_capacity(l.capacity_type)) {
+                self.books.count("launches failed (insufficient capacity)", 1);
+                let rt = self.scaling.karpenter.as_mut().expect("Karpenter runs");
+                rt.mark_unavailable(l, now);
+                return;
+            }
+            let rt = self.scaling.karpenter.as_ref().expect("Karpenter runs");
+            let t = rt
+                .types
+                .iter()
+                .position(|t| t.name == l.instance_type)
+                .expect("a catalog type");
+            launches.push((t, l));
+        }
+        let candidates: Vec<NodeId> = cmd
+            .candidates
+            .iter()
+            .map(|&i| ids[i])
+            .filter(|&n| self.karpenter_cordon(n, cause))
+            .collect();
+        if candidates.is_empty() {
+            return;
+        }
+        self.books.count(counter, candidates.len() as u64);
+        self.books
+            .count(&format!("disruption commands {:?}", cmd.method), 1);
+        if launches.is_empty() {
+            for n in candidates {
+                self.at(now, Event::KarpenterDrain(n));
+            }
+            return;
+        }
+        self.books
+            .count("consolidation replacements", launches.len() as u64);
+        let replacements = launches
+            .into_iter()
+            .map(|(t, l)| self.launch_karpenter_node(l.pool, t, &l.zone, l.capacity_type, false))
+            .collect();
+        let rt = self.scaling.karpenter.as_mut().expect("Karpenter runs");
+        rt.waiting.push(Waiting {
+            candidates,
+            replacements,
+        });
+    }
+
+    /// Taints a Ready node `karpenter.sh/disrupted:NoSchedule` (a cordon here).
+    fn karpenter_cordon(&mut self, n: NodeId, cause: &'static str) -> bool {
+        let node = &mut self.nodes[n as usize];
+        if node.state != NodeState::Ready {
+            return false;
+        }
+        node.state = NodeState::Draining;
+        let pool = node.pool as usize;
+        self.books.pool_counts[pool].ready -= 1;
+        self.books.pool_counts[pool].draining += 1;
+        self.placement.set_unschedulable(n, true);
+        let rt = self.scaling.karpenter.as_mut().expect("Karpenter runs");
+        rt.disrupting.insert(n, cause);
+        true
+    }
+
+    /// Returns a cordoned candidate to service (its command was cancelled).
+    fn karpenter_uncordon(&mut self, n: NodeId) {
+        let rt = self.scaling.karpenter.as_mut().expect("Karpenter runs");
+        if rt.disrupting.remove(&n).is_none() || self.nodes[n as usize].state != NodeState::Draining {
+            return;
+        }
+        let node = &mut self.nodes[n as usize];
+        node.state = NodeState::Ready;
+        let pool = node.pool as usize;
+        self.books.pool_counts[pool].ready += 1;
+        self.books.pool_counts[pool].draining -= 1;
+        self.placement.set_unschedulable(n, false);
+        self.books.count("disruptions cancelled", 1);
+        self.cluster_changed();
+    }
+
+    /// One eviction round on a node Karpenter deletes; the node goes when no pod is left.
+    pub(super) fn karpenter_drain(&mut self, n: NodeId) {
+        let Some(cause) = self
+            .scaling
+            .karpenter
+            .as_ref()
+            .and_then(|rt| rt.disrupting.get(&n).copied())
+        else {
+            return;
+        };
+        if self.nodes[n as usize].state != NodeState::Draining {
+            return;
+        }
+        for id in self.placement.pods_on(n) {
+            if self.pods[id as usize].phase != Phase::Terminating && self.eviction_allowed(id) {
+                self.delete_pod(id, cause);
+            }
+        }
+        if self.placement.pods_on(n).is_empty() {
+            self.node_terminated(n);
+        } else {
+            self.at(self.now() + EVICTION_RETRY, Event::KarpenterDrain(n));
+        }
+    }
+}
