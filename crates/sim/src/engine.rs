@@ -48,4 +48,6 @@ pub fn run(scenario: &Scenario, sink: &mut dyn TimelineSink) -> Result<report::R
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_karpenter;
+#[cfg(test)]
 mod tests_nodes;

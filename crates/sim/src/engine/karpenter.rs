@@ -115,11 +115,7 @@ impl KarpenterRuntime {
 
     /// The candidate table, rebuilt when the set of unavailable offerings changed.
     fn table(&mut self, usage: &[PoolUsage], now: SimTime) -> Arc<CandidateTable> {
-        let expired = self
-            .unavailable
-            .until_ms
-            .values()
-            .any(|&t| t <= now.0);
+        let expired = self.unavailable.until_ms.values().any(|&t| t <= now.0);
         if expired {
             self.unavailable.until_ms.retain(|_, t| *t > now.0);
             self.table = None;
@@ -184,7 +180,8 @@ impl<'a> Engine<'a> {
                 for _ in 0..count {
                     let zone = zones[z % zones.len()].clone();
                     z += 1;
-                    let n = self.launch_karpenter_node(kpool, t, &zone, karpenter_capacity(ct), true);
+                    let n =
+                        self.launch_karpenter_node(kpool, t, &zone, karpenter_capacity(ct), true);
                     self.node_ready(n);
                 }
             }
@@ -349,11 +346,14 @@ impl<'a> Engine<'a> {
             for _ in 0..=claim.candidates.len() {
                 let Some(l) = choose_launch(&sched, claim, &rt.catalog(&usage, now), &rt.launch)
                 else {
-                    self.books.count("nodeclaims without an available offering", 1);
+                    self.books
+                        .count("nodeclaims without an available offering", 1);
                     break;
                 };
-                if self.launch_fails_for(&l.instance_type, &l.zone, model_capacity(l.capacity_type)) {
-                    self.books.count("launches failed (insufficient capacity)", 1);
+                if self.launch_fails_for(&l.instance_type, &l.zone, model_capacity(l.capacity_type))
+                {
+                    self.books
+                        .count("launches failed (insufficient capacity)", 1);
                     rt.mark_unavailable(&l, now);
                     continue;
                 }
@@ -525,7 +525,11 @@ impl<'a> Engine<'a> {
                 pool: k,
                 instance_type: rt.types[usize::from(node.instance_type)].name.clone(),
                 capacity_type: karpenter_capacity(node.capacity),
-                zone: pool.zones.get(usize::from(node.zone)).cloned().unwrap_or_default(),
+                zone: pool
+                    .zones
+                    .get(usize::from(node.zone))
+                    .cloned()
+                    .unwrap_or_default(),
                 price_usd_per_hour: node.price_per_ms * 3_600_000.0,
                 pods,
                 initialized: up,
@@ -555,7 +559,8 @@ impl<'a> Engine<'a> {
         let mut launches = Vec::new();
         for l in &cmd.replacements {
             if self.launch_fails_for(&l.instance_type, &l.zone, model_capacity(l.capacity_type)) {
-                self.books.count("launches failed (insufficient capacity)", 1);
+                self.books
+                    .count("launches failed (insufficient capacity)", 1);
                 let rt = self.scaling.karpenter.as_mut().expect("Karpenter runs");
                 rt.mark_unavailable(l, now);
                 return;
@@ -618,7 +623,8 @@ impl<'a> Engine<'a> {
     /// Returns a cordoned candidate to service (its command was cancelled).
     fn karpenter_uncordon(&mut self, n: NodeId) {
         let rt = self.scaling.karpenter.as_mut().expect("Karpenter runs");
-        if rt.disrupting.remove(&n).is_none() || self.nodes[n as usize].state != NodeState::Draining {
+        if rt.disrupting.remove(&n).is_none() || self.nodes[n as usize].state != NodeState::Draining
+        {
             return;
         }
         let node = &mut self.nodes[n as usize];

@@ -29,7 +29,8 @@ impl Engine<'_> {
         if node.capacity != CapacityType::Spot {
             return;
         }
-        let it = &self.sc.node_pools[node.pool as usize].instance_types[usize::from(node.instance_type)];
+        let it =
+            &self.sc.node_pools[node.pool as usize].instance_types[usize::from(node.instance_type)];
         let Some(hazard) = it
             .spot_interruption_label
             .as_deref()

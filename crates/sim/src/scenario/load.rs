@@ -138,7 +138,10 @@ fn build(ctx: &mut Ctx, spec: &ScenarioSpec) -> Result<Scenario, LoadError> {
         Some(k) => {
             let at = root.keys("settings.nodeAutoscaler");
             if na.cluster_autoscaler.is_some() {
-                return Err(ctx.err(&at, "choose one node autoscaler: `clusterAutoscaler` or `karpenter`"));
+                return Err(ctx.err(
+                    &at,
+                    "choose one node autoscaler: `clusterAutoscaler` or `karpenter`",
+                ));
             }
             let taken: Vec<String> = node_pools.iter().map(|p| p.name.clone()).collect();
             let (settings, pools) = karpenter::karpenter(

@@ -108,8 +108,14 @@ impl InstanceType {
             ("karpenter.k8s.aws/instance-category", category),
             ("karpenter.k8s.aws/instance-generation", generation),
             ("karpenter.k8s.aws/instance-cpu", self.vcpu.to_string()),
-            ("karpenter.k8s.aws/instance-memory", self.memory_mib.to_string()),
-            ("karpenter.k8s.aws/instance-gpu-count", self.gpu_count.to_string()),
+            (
+                "karpenter.k8s.aws/instance-memory",
+                self.memory_mib.to_string(),
+            ),
+            (
+                "karpenter.k8s.aws/instance-gpu-count",
+                self.gpu_count.to_string(),
+            ),
         ] {
             labels.insert(k.to_string(), v);
         }

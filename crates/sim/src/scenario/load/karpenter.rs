@@ -95,7 +95,10 @@ pub(crate) fn karpenter(
         for (b, budget) in pool.budgets.iter().enumerate() {
             if let Some(s) = &budget.schedule {
                 CronSchedule::parse(s).map_err(|e| {
-                    let place = origin.keys("spec.disruption.budgets").index(b).key("schedule");
+                    let place = origin
+                        .keys("spec.disruption.budgets")
+                        .index(b)
+                        .key("schedule");
                     ctx.err(&place, e.to_string())
                 })?;
             }
@@ -139,8 +142,11 @@ pub(crate) fn karpenter(
             .filter(|z| pool_allows(&pool, autoscaler::model::well_known::ZONE, z))
             .cloned()
             .collect();
-        let on_demand = pool_allows(&pool, autoscaler::model::well_known::KARPENTER_CAPACITY_TYPE, "on-demand")
-            && offers().any(|(_, o)| o.capacity_type == kp::CapacityType::OnDemand);
+        let on_demand = pool_allows(
+            &pool,
+            autoscaler::model::well_known::KARPENTER_CAPACITY_TYPE,
+            "on-demand",
+        ) && offers().any(|(_, o)| o.capacity_type == kp::CapacityType::OnDemand);
         let initial = initial_nodes(ctx, origin, np, &pool, &instance_types, &all, &accepted[k])?;
         pools.push(NodePool {
             name: pool.name.clone(),
@@ -217,7 +223,12 @@ fn initial_nodes(
         .key(INITIAL_NODES_ANNOTATION);
     let mut out = Vec::new();
     for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let bad = |why: String| ctx.err(&at, format!("`{item}`: {why}; write `<instance-type>[:spot]=<count>, ...`"));
+        let bad = |why: String| {
+            ctx.err(
+                &at,
+                format!("`{item}`: {why}; write `<instance-type>[:spot]=<count>, ...`"),
+            )
+        };
         let (ty, count) = item
             .split_once('=')
             .ok_or_else(|| bad("missing `=<count>`".into()))?;
@@ -235,7 +246,11 @@ fn initial_nodes(
         };
         let in_catalog = all.iter().position(|t| t.name == name);
         if !in_catalog.is_some_and(|t| accepted.contains(&t))
-            || !pool_allows(pool, autoscaler::model::well_known::KARPENTER_CAPACITY_TYPE, capacity.label())
+            || !pool_allows(
+                pool,
+                autoscaler::model::well_known::KARPENTER_CAPACITY_TYPE,
+                capacity.label(),
+            )
         {
             return Err(bad(format!(
                 "NodePool `{}` does not accept {} {name}",

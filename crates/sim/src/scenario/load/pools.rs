@@ -197,7 +197,11 @@ fn node_labels(p: &NodePoolSpec, t: &InstanceType, capacity: CapacityType) -> La
 }
 
 /// A resource map (`cpu`, `memory`, `pods`, `nvidia.com/gpu`) of the scenario file.
-pub(crate) fn resources(ctx: &Ctx, map: &BTreeMap<String, Qty>, at: &Origin) -> Result<Resources, LoadError> {
+pub(crate) fn resources(
+    ctx: &Ctx,
+    map: &BTreeMap<String, Qty>,
+    at: &Origin,
+) -> Result<Resources, LoadError> {
     let mut list = BTreeMap::new();
     for (k, q) in map {
         if !["cpu", "memory", "pods", well_known::GPU_RESOURCE].contains(&k.as_str()) {

@@ -1,0 +1,281 @@
+//! Scenario tests of Karpenter in the engine: provisioning within one batch window, the
+//! fallback from an ICE'd spot offering to on-demand, consolidation of two underused nodes
+//! into one cheaper node within its budget, emptiness after consolidateAfter, expiration.
+//! Every run is made twice and must give the identical report.
+
+use std::path::Path;
+
+use super::report::Report;
+use super::state::{Engine, NodeState};
+use super::timeline::{NodeRow, PendingRow, TimelineSink, WorkloadRow};
+use super::{run, NoTimeline};
+use crate::scenario::load_str;
+use crate::scenario::model::CapacityType;
+
+/// A NodePool `name` over m5 `sizes` and `capacity` types in us-east-1a, with `initial`
+/// nodes (`headroom.io/initial-nodes`) and a `disruption` block (flow YAML).
+fn nodepool(name: &str, initial: &str, sizes: &str, capacity: &str, disruption: &str) -> String {
+    format!(
+        "  - apiVersion: karpenter.sh/v1\n    kind: NodePool\n    metadata:\n      name: {name}\n      \
+         annotations: {{headroom.io/initial-nodes: \"{initial}\"}}\n    spec:\n      template:\n        \
+         spec:\n          requirements:\n            \
+         - {{key: karpenter.k8s.aws/instance-family, operator: In, values: [m5]}}\n            \
+         - {{key: karpenter.k8s.aws/instance-size, operator: In, values: [{sizes}]}}\n            \
+         - {{key: karpenter.sh/capacity-type, operator: In, values: [{capacity}]}}\n      \
+         disruption: {disruption}\n"
+    )
+}
+
+/// A Deployment `name` of `replicas` pods requesting `cpu`.
+fn deployment(name: &str, replicas: i32, cpu: &str) -> String {
+    format!(
+        "  - apiVersion: apps/v1\n    kind: Deployment\n    metadata: {{name: {name}}}\n    spec:\n      \
+         replicas: {replicas}\n      selector: {{matchLabels: {{app: {name}}}}}\n      template:\n        \
+         metadata: {{labels: {{app: {name}}}}}\n        spec:\n          containers:\n            \
+         - {{name: c, image: x, resources: {{requests: {{cpu: {cpu}, memory: 256Mi}}}}}}\n"
+    )
+}
+
+/// A one-zone Karpenter scenario with a 60 s provisioning delay; `spot` is the
+/// `settings.spot` block (flow YAML) and `manifests` the NodePools and workloads.
+fn scenario(duration: &str, step: &str, spot: &str, manifests: &str) -> String {
+    format!(
+        "duration: {duration}\nstep: {step}\nseed: 11\n\
+         settings:\n  spot: {spot}\n  nodeAutoscaler:\n    karpenter:\n      zones: [us-east-1a]\n      \
+         provisioningDelay: {{constant: 60s}}\n\
+         nodePools: []\nmanifests:\n{manifests}"
+    )
+}
+
+/// The most nodes Draining at once, per the timeline.
+#[derive(Default)]
+struct MaxDraining(i64);
+
+impl TimelineSink for MaxDraining {
+    fn node_row(&mut self, row: &NodeRow<'_>) -> std::io::Result<()> {
+        self.0 = self.0.max(row.draining);
+        Ok(())
+    }
+    fn workload_row(&mut self, _: &WorkloadRow<'_>) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn pending_row(&mut self, _: &PendingRow<'_>) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What a run left behind: the report, the live nodes (instance type, capacity type) and
+/// the most nodes Draining at once.
+struct Outcome {
+    report: Report,
+    nodes: Vec<(String, CapacityType)>,
+    max_draining: i64,
+}
+
+/// Runs the scenario twice, checks both reports are identical, and returns the outcome.
+fn check(yaml: &str) -> Outcome {
+    let sc = load_str(yaml, Path::new("test.yaml")).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    let mut engine = Engine::new(&sc);
+    let mut sink = MaxDraining::default();
+    engine.run(&mut sink).expect("runs");
+    let nodes = engine
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.state, NodeState::Ready | NodeState::Draining))
+        .map(|n| {
+            let pool = &sc.node_pools[n.pool as usize];
+            (
+                pool.instance_types[usize::from(n.instance_type)]
+                    .name
+                    .clone(),
+                n.capacity,
+            )
+        })
+        .collect();
+    let report = engine.report();
+    let again = run(&sc, &mut NoTimeline).expect("runs");
+    assert_eq!(format!("{report:?}"), format!("{again:?}"), "determinism");
+    Outcome {
+        report,
+        nodes,
+        max_draining: sink.0,
+    }
+}
+
+fn counter(r: &Report, key: &str) -> u64 {
+    r.node_autoscaler.get(key).copied().unwrap_or(0)
+}
+
+fn pending_at_end(r: &Report) -> u64 {
+    r.slo.by_tier.values().map(|t| t.pending_at_end).sum()
+}
+
+fn evictions(r: &Report, cause: &str) -> u64 {
+    r.slo
+        .by_tier
+        .values()
+        .map(|t| t.evictions.get(cause).copied().unwrap_or(0))
+        .sum()
+}
+
+#[test]
+fn pending_pods_cause_a_launch_within_one_batch_window() {
+    // Three 1.5-CPU pods fail to schedule at 0 s: the batch closes 1 s later (idle) and one
+    // NodeClaim takes all three (m5.2xlarge, the cheapest type they fit on together).
+    let pool = nodepool("general", "", "large, xlarge, 2xlarge", "on-demand", "{}");
+    let manifests = format!("{pool}{}", deployment("web", 3, "1500m"));
+    for (duration, launched) in [("900ms", 0), ("1s", 1), ("5s", 1)] {
+        let o = check(&scenario(duration, "1s", "{}", &manifests));
+        assert_eq!(counter(&o.report, "nodes launched"), launched, "{duration}");
+    }
+    // After the 60 s provisioning delay the node is Ready and takes the pods.
+    let o = check(&scenario("3m", "10s", "{}", &manifests));
+    assert_eq!(pending_at_end(&o.report), 0);
+    assert_eq!(
+        o.nodes,
+        vec![("m5.2xlarge".to_string(), CapacityType::OnDemand)]
+    );
+}
+
+#[test]
+fn an_iced_spot_offering_falls_back_to_on_demand() {
+    // The pool allows spot and on-demand m5.large/xlarge: spot first. In a spot shortage both
+    // spot offerings fail, are marked unavailable, and the claim launches on-demand.
+    let pool = nodepool("general", "", "large, xlarge", "spot, on-demand", "{}");
+    let manifests = format!("{pool}{}", deployment("web", 1, "1500m"));
+    let cases = [
+        ("{}", 0, CapacityType::Spot),
+        (
+            "{capacityShortages: [{from: 0s}]}",
+            2,
+            CapacityType::OnDemand,
+        ),
+    ];
+    for (spot, failed, capacity) in cases {
+        let o = check(&scenario("3m", "10s", spot, &manifests));
+        let r = &o.report;
+        assert_eq!(
+            counter(r, "launches failed (insufficient capacity)"),
+            failed,
+            "{spot}"
+        );
+        assert_eq!(counter(r, "nodes launched"), 1, "{spot}");
+        assert_eq!(o.nodes, vec![("m5.large".to_string(), capacity)], "{spot}");
+        assert_eq!(pending_at_end(r), 0, "{spot}");
+    }
+}
+
+#[test]
+fn consolidation_replaces_two_underused_nodes_with_one_cheaper_node_within_its_budget() {
+    // Two m5.2xlarge (0.384 USD/h each) run one 1-CPU pod each. Both pods fit one m5.xlarge
+    // (0.192 USD/h). With a budget of 100 % multi-node consolidation replaces both at once;
+    // with `nodes: "1"` one node is disrupted at a time: the first is deleted (its pod fits
+    // on the other), then the second is replaced (its pods, now two, are evicted again).
+    // Either way one m5.xlarge is left.
+    let web = deployment("web", 2, "1");
+    // (budget, multi-node commands, single-node commands, most Draining at once, evictions)
+    let cases = [("100%", 1, 0, 2, 2), ("1", 0, 2, 1, 3)];
+    for (budget, multi, single, max_draining, evicted) in cases {
+        let disruption = format!(
+            "{{consolidationPolicy: WhenEmptyOrUnderutilized, consolidateAfter: 1m, budgets: [{{nodes: \"{budget}\"}}]}}"
+        );
+        let pool = nodepool(
+            "general",
+            "m5.2xlarge=2",
+            "large, xlarge, 2xlarge",
+            "on-demand",
+            &disruption,
+        );
+        let o = check(&scenario("20m", "1s", "{}", &format!("{pool}{web}")));
+        let r = &o.report;
+        assert_eq!(
+            o.nodes,
+            vec![("m5.xlarge".to_string(), CapacityType::OnDemand)],
+            "{budget}"
+        );
+        assert_eq!(
+            counter(r, "nodes consolidated"),
+            2,
+            "{budget} {:?}",
+            r.node_autoscaler
+        );
+        assert_eq!(
+            counter(r, "disruption commands MultiNodeConsolidation"),
+            multi,
+            "{budget}"
+        );
+        assert_eq!(
+            counter(r, "disruption commands SingleNodeConsolidation"),
+            single,
+            "{budget}"
+        );
+        assert_eq!(counter(r, "consolidation replacements"), 1, "{budget}");
+        assert_eq!(o.max_draining, max_draining, "{budget}");
+        assert_eq!(evictions(r, "consolidation"), evicted, "{budget}");
+        assert_eq!(pending_at_end(r), 0, "{budget}");
+        // 20 minutes of 2 × 0.384 USD/h would be 0.256 USD; consolidation cuts it.
+        assert!(r.cost.total_usd < 0.2, "{budget}: {}", r.cost.total_usd);
+    }
+}
+
+#[test]
+fn empty_nodes_go_after_consolidate_after() {
+    // Two idle m5.large; with a pod on one of them only the other is empty. WhenEmpty with
+    // consolidateAfter 5m: nothing goes before 5 minutes, the empty nodes go after.
+    let disruption =
+        "{consolidationPolicy: WhenEmpty, consolidateAfter: 5m, budgets: [{nodes: \"100%\"}]}";
+    let pool = nodepool("general", "m5.large=2", "large", "on-demand", disruption);
+    let web = deployment("web", 1, "200m");
+    let cases = [
+        ("4m50s", "", 0, 2),
+        ("5m30s", "", 2, 0),
+        ("4m50s", web.as_str(), 0, 2),
+        ("5m30s", web.as_str(), 1, 1),
+    ];
+    for (duration, workload, gone, left) in cases {
+        let o = check(&scenario(
+            duration,
+            "10s",
+            "{}",
+            &format!("{pool}{workload}"),
+        ));
+        let r = &o.report;
+        assert_eq!(
+            counter(r, "nodes consolidated"),
+            gone,
+            "{duration} {workload}"
+        );
+        assert_eq!(
+            counter(r, "disruption commands Emptiness"),
+            u64::from(gone > 0),
+            "{duration}"
+        );
+        assert_eq!(o.nodes.len(), left, "{duration} {workload}");
+        assert_eq!(evictions(r, "consolidation"), 0);
+    }
+}
+
+#[test]
+fn an_expired_node_is_drained_and_its_pod_provisioned_anew() {
+    // expireAfter 10m: the node goes at 10 min, its pod is evicted (cause `expiration`), and
+    // the pending pod makes Karpenter launch a new node.
+    let pool = nodepool(
+        "general",
+        "m5.large=1",
+        "large",
+        "on-demand",
+        "{consolidateAfter: Never}",
+    )
+    .replace(
+        "          requirements:",
+        "          expireAfter: 10m\n          requirements:",
+    );
+    let manifests = format!("{pool}{}", deployment("web", 1, "1"));
+    let o = check(&scenario("15m", "10s", "{}", &manifests));
+    let r = &o.report;
+    assert_eq!(counter(r, "nodes expired"), 1);
+    assert_eq!(evictions(r, "expiration"), 1);
+    assert_eq!(counter(r, "nodes launched"), 1);
+    assert_eq!(pending_at_end(r), 0);
+    assert_eq!(o.nodes.len(), 1);
+}
