@@ -492,3 +492,7 @@ mod tests;
 #[cfg(test)]
 #[path = "load_props.rs"]
 mod props;
+
+#[cfg(test)]
+#[path = "load_karpenter_tests.rs"]
+mod karpenter_tests;

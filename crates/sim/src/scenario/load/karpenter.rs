@@ -9,7 +9,7 @@ use autoscaler::karpenter::nodepool as kp;
 use autoscaler::karpenter::provisioning::{candidate_table, Catalog, UnavailableOfferings};
 use autoscaler::spot::SpotHazardTable;
 
-use crate::manifest::karpenter::NodePool as NodePoolManifest;
+use crate::manifest::karpenter::{NodePool as NodePoolManifest, NodePoolManifestError};
 use crate::scenario::catalog::catalog;
 use crate::scenario::cron::CronSchedule;
 use crate::scenario::load::pools::{distribution, resources, MAX_NODES_PER_POOL};
@@ -91,7 +91,7 @@ pub(crate) fn karpenter(
         }
         let pool = np
             .to_domain()
-            .map_err(|e| ctx.err(&origin.key("spec"), e.to_string()))?;
+            .map_err(|e| ctx.err(&error_place(origin, &e), e.to_string()))?;
         for (b, budget) in pool.budgets.iter().enumerate() {
             if let Some(s) = &budget.schedule {
                 CronSchedule::parse(s).map_err(|e| {
@@ -188,6 +188,29 @@ pub(crate) fn karpenter(
         instance_types,
     };
     Ok((settings, pools))
+}
+
+/// The field a NodePool error is about, as near as the error tells.
+fn error_place(origin: &Origin, e: &NodePoolManifestError) -> Origin {
+    use crate::manifest::karpenter::NodePoolManifestError as E;
+    let spec = origin.key("spec");
+    match e {
+        E::Duration { field, .. } => match *field {
+            "expireAfter" | "terminationGracePeriod" => spec.keys("template.spec").key(field),
+            "consolidateAfter" => spec.keys("disruption.consolidateAfter"),
+            _ => spec.keys("disruption.budgets"),
+        },
+        E::Enum { field, .. } if field.starts_with("taints") => spec.keys("template.spec.taints"),
+        E::Enum { .. } => spec.keys("template.spec.requirements"),
+        E::Quantity { resource, .. } => spec.key("limits").key(resource),
+        E::Invalid(kp::NodePoolError::Weight { .. }) => spec.key("weight"),
+        E::Invalid(kp::NodePoolError::Policy { .. }) => spec.keys("disruption.consolidationPolicy"),
+        E::Invalid(kp::NodePoolError::Requirement { .. }) => {
+            spec.keys("template.spec.requirements")
+        }
+        E::Invalid(_) => spec.keys("disruption.budgets"),
+        _ => spec,
+    }
 }
 
 /// Whether the pool's requirements allow `value` for label `key` (an absent key allows all).
