@@ -279,3 +279,41 @@ fn an_expired_node_is_drained_and_its_pod_provisioned_anew() {
     assert_eq!(pending_at_end(r), 0);
     assert_eq!(o.nodes.len(), 1);
 }
+
+#[test]
+fn after_a_spot_interruption_the_pending_pods_drive_provisioning() {
+    // Two spot m5.large carry one 1.5-CPU pod each. At 5 min both get a notice: their pods
+    // are evicted and pending. Without a shortage Karpenter launches spot again; in a spot
+    // shortage from 4 min the one spot offering that fits both pods (m5.xlarge) fails and
+    // on-demand takes over. Either way one m5.xlarge takes both pods.
+    let pool = nodepool(
+        "batch",
+        "m5.large:spot=2",
+        "large, xlarge",
+        "spot, on-demand",
+        "{}",
+    );
+    let manifests = format!("{pool}{}", deployment("web", 2, "1500m"));
+    let wave = "interruptionWaves: [{at: 5m, pool: batch, fraction: 1}]";
+    let cases = [
+        (format!("{{{wave}}}"), 0, CapacityType::Spot),
+        (
+            format!("{{{wave}, capacityShortages: [{{from: 4m}}]}}"),
+            1,
+            CapacityType::OnDemand,
+        ),
+    ];
+    for (spot, failed, capacity) in cases {
+        let o = check(&scenario("15m", "10s", &spot, &manifests));
+        let r = &o.report;
+        assert_eq!(counter(r, "spot interruptions"), 2, "{spot}");
+        assert_eq!(evictions(r, "spot-interruption"), 2, "{spot}");
+        assert_eq!(
+            counter(r, "launches failed (insufficient capacity)"),
+            failed,
+            "{spot}"
+        );
+        assert_eq!(o.nodes, vec![("m5.xlarge".to_string(), capacity)], "{spot}");
+        assert_eq!(pending_at_end(r), 0, "{spot}");
+    }
+}
