@@ -1,5 +1,6 @@
 //! Workspace integration tests.
 
 mod hpa_evaluate;
+mod karpenter;
 mod run;
 mod validate;

@@ -209,7 +209,6 @@ fn error_place(origin: &Origin, e: &NodePoolManifestError) -> Origin {
             spec.keys("template.spec.requirements")
         }
         E::Invalid(_) => spec.keys("disruption.budgets"),
-        _ => spec,
     }
 }
 

@@ -1,0 +1,54 @@
+//! `headroom run` of the bundled Karpenter scenario through the binary: the same seed gives
+//! a byte-identical JSON report, and Karpenter did its work (launches, consolidation).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn headroom(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_headroom"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("headroom runs")
+}
+
+#[test]
+fn production_karpenter_is_deterministic() {
+    let args = [
+        "run",
+        "scenarios/production-karpenter.yaml",
+        "--format",
+        "json",
+        "--duration",
+        "3d",
+    ];
+    let (a, b) = (headroom(&args), headroom(&args));
+    assert_eq!(
+        a.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&a.stderr)
+    );
+    assert_eq!(a.stdout, b.stdout);
+    let report: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    let counters = &report["node_autoscaler"];
+    assert!(
+        counters["nodes launched"].as_u64().unwrap() > 0,
+        "{counters}"
+    );
+    assert!(
+        counters["nodes consolidated"].as_u64().unwrap() > 0,
+        "{counters}"
+    );
+    // The four NodePools are the report's pools.
+    let pools: Vec<&String> = report["cost"]["by_pool_usd"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(pools, ["general", "gpu", "memory", "spot"]);
+}
