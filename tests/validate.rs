@@ -51,7 +51,7 @@ fn broken_corpus() {
         ("hpa-v1.yaml", format!("{b}/hpa-v1.yaml:7:17: manifests[0].apiVersion: HorizontalPodAutoscaler autoscaling/v1 is not supported; write it as autoscaling/v2")),
         ("cron-tz.yaml", format!("{b}/cron-tz.yaml:11:17: manifests[0].spec.schedule: cannot use TZ or CRON_TZ in schedule, use timeZone field instead")),
         ("pdb-both.yaml", format!("{b}/pdb-both.yaml:11:7: manifests[0].spec: minAvailable and maxUnavailable cannot be both set")),
-        ("missing-kind.yaml", format!("{b}/missing-kind.yaml:7:5: manifests[0]: missing `kind`: expected a Kubernetes object (Deployment, HorizontalPodAutoscaler, PodDisruptionBudget, PriorityClass, Job, CronJob or List)")),
+        ("missing-kind.yaml", format!("{b}/missing-kind.yaml:7:5: manifests[0]: missing `kind`: expected a Kubernetes object (Deployment, HorizontalPodAutoscaler, PodDisruptionBudget, PriorityClass, Job, CronJob, NodePool or List)")),
         ("alias-bomb.yaml", format!("{b}/alias-bomb.yaml: manifests[0].spec.strategy.a5[0][5][1][8][2]: repetition limit exceeded")),
     ];
     for (file, expect) in table {

@@ -7,15 +7,17 @@
 //!   picks. A launch the spot market refuses (`engine/spot.rs`) marks the offering unavailable
 //!   for 3 minutes and the claim asks again at once, so it falls to the next offering and, when
 //!   no spot offering is left, to on-demand, as Karpenter's next provisioning loop does.
-//! - Disruption every 10 s: `disrupt` on the Karpenter nodes. Candidates are cordoned; a
+//! - Disruption every 10 s: `disrupt` on the Karpenter nodes. A graceful command is computed
+//!   again 15 s later and carried out only if the same command comes out (expiration acts at
+//!   once); meanwhile the controller decides nothing else. Candidates are cordoned; a
 //!   replacement is launched first and the candidates are drained (evictions as PDBs allow,
 //!   cause `consolidation` or `expiration`) once it is Ready; a failed replacement launch
 //!   cancels the command. A pass is skipped while the cluster's fingerprint (Karpenter nodes,
 //!   their pods, pending pods, PDB allowances) is unchanged and no node has reached its
 //!   `consolidateAfter` or `expireAfter` deadline: the pass would decide nothing new.
 //!
-//! Not modelled: the 15 s re-validation of a command (commands act at once), drift (nothing
-//! drifts in a run), nominations of pending pods to in-flight NodeClaims.
+//! Not modelled: drift (nothing drifts in a run), nominations of pending pods to in-flight
+//! NodeClaims.
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -37,6 +39,9 @@ use crate::time::{SimDuration, SimTime};
 
 /// How often the disruption controller polls.
 pub const DISRUPTION_POLL: SimDuration = SimDuration::from_secs(10);
+/// How long a graceful disruption command waits before it is validated again and carried
+/// out (KC: the disruption queue's validation TTL).
+pub const COMMAND_VALIDATION: SimDuration = SimDuration::from_secs(15);
 /// How often a node being deleted is retried for evictions that a PDB refused.
 const EVICTION_RETRY: SimDuration = SimDuration::from_secs(5);
 /// `controller.kubernetes.io/pod-deletion-cost`.
@@ -61,6 +66,9 @@ pub(super) struct KarpenterRuntime {
     disrupting: std::collections::BTreeMap<NodeId, &'static str>,
     /// Commands waiting for their replacements to turn Ready.
     waiting: Vec<Waiting>,
+    /// The command waiting for its validation: (method, candidates). The controller decides
+    /// nothing else meanwhile.
+    validating: Option<(Method, Vec<NodeId>)>,
     /// Per engine node: its last pod bind or removal (or its initialization), ms.
     last_pod_event_ms: Vec<i64>,
     fingerprint: u64,
@@ -96,6 +104,7 @@ impl KarpenterRuntime {
             batch: None,
             disrupting: Default::default(),
             waiting: Vec::new(),
+            validating: None,
             last_pod_event_ms: Vec::new(),
             fingerprint: 0,
             next_deadline_ms: None,
@@ -431,6 +440,9 @@ impl<'a> Engine<'a> {
         };
         let fingerprint = self.karpenter_fingerprint();
         let rt = self.scaling.karpenter.as_ref().expect("Karpenter runs");
+        if rt.validating.is_some() {
+            return;
+        }
         let due = rt.next_deadline_ms.is_some_and(|d| now.0 >= d);
         let scheduled = rt
             .pools
@@ -440,6 +452,52 @@ impl<'a> Engine<'a> {
             return;
         }
         self.books.count("disruption passes run", 1);
+        let (commands, ids) = self.karpenter_decide(k, fingerprint);
+        for cmd in &commands {
+            if cmd.method == Method::Expiration {
+                self.karpenter_execute(cmd, &ids);
+            } else {
+                let candidates = cmd.candidates.iter().map(|&i| ids[i]).collect();
+                let rt = self.scaling.karpenter.as_mut().expect("Karpenter runs");
+                rt.validating = Some((cmd.method, candidates));
+                self.at(now + COMMAND_VALIDATION, Event::KarpenterValidate);
+            }
+        }
+    }
+
+    /// The validation of a waiting command: a fresh pass must give the same method on the
+    /// same candidates; its (fresh) replacements are then launched.
+    pub(super) fn karpenter_validate(&mut self) {
+        let Some(k) = self.karpenter_settings() else {
+            return;
+        };
+        let rt = self.scaling.karpenter.as_mut().expect("Karpenter runs");
+        let Some((method, candidates)) = rt.validating.take() else {
+            return;
+        };
+        // Whatever comes out, the next poll runs a full pass.
+        let (commands, ids) = self.karpenter_decide(k, 0);
+        let same = commands.iter().find(|c| {
+            c.method == method
+                && c.candidates
+                    .iter()
+                    .map(|&i| ids[i])
+                    .eq(candidates.iter().copied())
+        });
+        match same {
+            Some(cmd) => self.karpenter_execute(cmd, &ids),
+            None => self.books.count("disruption commands invalidated", 1),
+        }
+    }
+
+    /// One `disrupt` pass on the current cluster; `fingerprint` is recorded as the state it
+    /// saw. Returns the commands and the engine ids of the node indices they use.
+    fn karpenter_decide(
+        &mut self,
+        k: &KarpenterSettings,
+        fingerprint: u64,
+    ) -> (Vec<Command>, Vec<NodeId>) {
+        let now = self.now();
         let mut rt = self.scaling.karpenter.take().expect("Karpenter runs");
         rt.fingerprint = fingerprint;
         let (knodes, ids) = self.knodes(&rt);
@@ -452,9 +510,7 @@ impl<'a> Engine<'a> {
         let deadline = kd::next_deadline_ms(&cat, &knodes);
         rt.next_deadline_ms = deadline;
         self.scaling.karpenter = Some(rt);
-        for cmd in &commands {
-            self.karpenter_execute(cmd, &ids);
-        }
+        (commands, ids)
     }
 
     /// What could change a disruption pass's outcome, hashed.

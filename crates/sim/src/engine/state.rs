@@ -152,10 +152,12 @@ pub(super) enum Event {
     KarpenterDisrupt,
     /// Another eviction round on a node Karpenter is deleting.
     KarpenterDrain(NodeId),
+    /// Karpenter validates the disruption command it decided 15 s ago.
+    KarpenterValidate,
 }
 
 impl Event {
-    pub const KINDS: [&'static str; 24] = [
+    pub const KINDS: [&'static str; 25] = [
         "Step",
         "ScheduleCycle",
         "BackoffDone",
@@ -180,6 +182,7 @@ impl Event {
         "KarpenterBatch",
         "KarpenterDisrupt",
         "KarpenterDrain",
+        "KarpenterValidate",
     ];
 
     fn kind_and_subject(&self) -> (usize, u32) {
@@ -208,6 +211,7 @@ impl Event {
             Event::KarpenterBatch => (21, 0),
             Event::KarpenterDisrupt => (22, 0),
             Event::KarpenterDrain(n) => (23, n),
+            Event::KarpenterValidate => (24, 0),
         }
     }
 }
@@ -405,6 +409,7 @@ impl<'a> Engine<'a> {
                 Event::KarpenterBatch => self.karpenter_batch(),
                 Event::KarpenterDisrupt => self.karpenter_disrupt(),
                 Event::KarpenterDrain(n) => self.karpenter_drain(n),
+                Event::KarpenterValidate => self.karpenter_validate(),
             }
         }
         Ok(())
