@@ -62,8 +62,8 @@ pub(super) struct KarpenterRuntime {
     launch: LaunchSettings,
     /// The open batch window: (first pod, latest new pod).
     batch: Option<(SimTime, SimTime)>,
-    /// Nodes Karpenter is deleting, with the eviction cause.
-    disrupting: std::collections::BTreeMap<NodeId, &'static str>,
+    /// Nodes Karpenter is deleting: the eviction cause, and when the drain began.
+    disrupting: std::collections::BTreeMap<NodeId, (&'static str, Option<SimTime>)>,
     /// Commands waiting for their replacements to turn Ready.
     waiting: Vec<Waiting>,
     /// The command waiting for its validation: (method, candidates). The controller decides
@@ -672,7 +672,7 @@ impl<'a> Engine<'a> {
         self.books.pool_counts[pool].draining += 1;
         self.placement.set_unschedulable(n, true);
         let rt = self.scaling.karpenter.as_mut().expect("Karpenter runs");
-        rt.disrupting.insert(n, cause);
+        rt.disrupting.insert(n, (cause, None));
         true
     }
 
@@ -694,20 +694,30 @@ impl<'a> Engine<'a> {
     }
 
     /// One eviction round on a node Karpenter deletes; the node goes when no pod is left.
+    /// Evictions respect PDBs until the NodePool's `terminationGracePeriod` has passed since
+    /// the drain began; then the pods left are deleted.
     pub(super) fn karpenter_drain(&mut self, n: NodeId) {
-        let Some(cause) = self
-            .scaling
-            .karpenter
-            .as_ref()
-            .and_then(|rt| rt.disrupting.get(&n).copied())
-        else {
-            return;
-        };
+        let now = self.now();
         if self.nodes[n as usize].state != NodeState::Draining {
             return;
         }
+        let Some(rt) = self.scaling.karpenter.as_mut() else {
+            return;
+        };
+        let Some((cause, began)) = rt.disrupting.get_mut(&n) else {
+            return;
+        };
+        let (cause, began) = (*cause, *began.get_or_insert(now));
+        let k = self.sc.node_pools[self.nodes[n as usize].pool as usize]
+            .karpenter
+            .expect("a Karpenter node");
+        let forced = rt.pools[k]
+            .termination_grace_ms
+            .is_some_and(|g| now.since(began).0 >= g);
         for id in self.placement.pods_on(n) {
-            if self.pods[id as usize].phase != Phase::Terminating && self.eviction_allowed(id) {
+            if self.pods[id as usize].phase != Phase::Terminating
+                && (forced || self.eviction_allowed(id))
+            {
                 self.delete_pod(id, cause);
             }
         }

@@ -1,6 +1,7 @@
 //! Scenario tests of Karpenter in the engine: provisioning within one batch window, the
 //! fallback from an ICE'd spot offering to on-demand, consolidation of two underused nodes
-//! into one cheaper node within its budget, emptiness after consolidateAfter, expiration.
+//! into one cheaper node within its budget, emptiness after consolidateAfter, expiration
+//! (blocked by a PDB until terminationGracePeriod), spot interruptions.
 //! Every run is made twice and must give the identical report.
 
 use std::path::Path;
@@ -70,6 +71,8 @@ struct Outcome {
     report: Report,
     nodes: Vec<(String, CapacityType)>,
     max_draining: i64,
+    /// Nodes Draining at the end.
+    draining: usize,
 }
 
 /// Runs the scenario twice, checks both reports are identical, and returns the outcome.
@@ -92,6 +95,11 @@ fn check(yaml: &str) -> Outcome {
             )
         })
         .collect();
+    let draining = engine
+        .nodes
+        .iter()
+        .filter(|n| n.state == NodeState::Draining)
+        .count();
     let report = engine.report();
     let again = run(&sc, &mut NoTimeline).expect("runs");
     assert_eq!(format!("{report:?}"), format!("{again:?}"), "determinism");
@@ -99,6 +107,7 @@ fn check(yaml: &str) -> Outcome {
         report,
         nodes,
         max_draining: sink.0,
+        draining,
     }
 }
 
@@ -259,27 +268,42 @@ fn empty_nodes_go_after_consolidate_after() {
 
 #[test]
 fn an_expired_node_is_drained_and_its_pod_provisioned_anew() {
-    // expireAfter 10m: the node goes at 10 min, its pod is evicted (cause `expiration`), and
-    // the pending pod makes Karpenter launch a new node.
-    let pool = nodepool(
-        "general",
-        "m5.large=1",
-        "large",
-        "on-demand",
-        "{consolidateAfter: Never}",
-    )
-    .replace(
-        "          requirements:",
-        "          expireAfter: 10m\n          requirements:",
-    );
-    let manifests = format!("{pool}{}", deployment("web", 1, "1"));
-    let o = check(&scenario("15m", "10s", "{}", &manifests));
-    let r = &o.report;
-    assert_eq!(counter(r, "nodes expired"), 1);
-    assert_eq!(evictions(r, "expiration"), 1);
-    assert_eq!(counter(r, "nodes launched"), 1);
-    assert_eq!(pending_at_end(r), 0);
-    assert_eq!(o.nodes.len(), 1);
+    // expireAfter 10m: the node is drained at 10 min, its pod is evicted (cause
+    // `expiration`), and the pending pod makes Karpenter launch a new node. A PDB allowing no
+    // disruption blocks the eviction: the node stays Draining, unless the NodePool's
+    // terminationGracePeriod (5m) runs out and the pod is deleted regardless.
+    let pdb =
+        "  - apiVersion: policy/v1\n    kind: PodDisruptionBudget\n    metadata: {name: web}\n    \
+               spec: {minAvailable: 1, selector: {matchLabels: {app: web}}}\n";
+    // (PDB, terminationGracePeriod, evicted, nodes launched, nodes Draining at the end)
+    let cases = [
+        ("", "", 1, 1, 0),
+        (pdb, "", 0, 0, 1),
+        (pdb, "          terminationGracePeriod: 5m\n", 1, 1, 0),
+    ];
+    for (extra, grace, evicted, launched, draining) in cases {
+        let pool = nodepool(
+            "general",
+            "m5.large=1",
+            "large",
+            "on-demand",
+            "{consolidateAfter: Never}",
+        )
+        .replace(
+            "          requirements:",
+            &format!("          expireAfter: 10m\n{grace}          requirements:"),
+        );
+        let manifests = format!("{pool}{}{extra}", deployment("web", 1, "1"));
+        let o = check(&scenario("20m", "10s", "{}", &manifests));
+        let r = &o.report;
+        let case = format!("pdb: {}, grace: {grace:?}", !extra.is_empty());
+        assert_eq!(counter(r, "nodes expired"), 1, "{case}");
+        assert_eq!(evictions(r, "expiration"), evicted, "{case}");
+        assert_eq!(counter(r, "nodes launched"), launched, "{case}");
+        assert_eq!(pending_at_end(r), 0, "{case}");
+        assert_eq!(o.nodes.len(), 1, "{case}");
+        assert_eq!(o.draining, draining, "{case}");
+    }
 }
 
 #[test]
