@@ -156,16 +156,16 @@ fn karpenter_capacity(ct: CapacityType) -> kp::CapacityType {
     }
 }
 
-/// Whether a budget with a schedule is active at `unix_s`: its cron fired within the last
-/// `duration`.
-fn budget_active(b: &Budget, unix_s: i64) -> bool {
+/// Whether a budget is active at `unix_s`: one without a schedule always is; one with a
+/// schedule from each firing `f` for `[f, f + duration)`.
+pub(super) fn budget_active(b: &Budget, unix_s: i64) -> bool {
     let (Some(text), Some(duration_ms)) = (&b.schedule, b.duration_ms) else {
         return true;
     };
     let Ok(cron) = CronSchedule::parse(text) else {
         return false; // the loader rejected invalid schedules
     };
-    cron.next_after(unix_s - duration_ms / 1000 - 1)
+    cron.next_after(unix_s - duration_ms / 1000)
         .is_some_and(|t| t <= unix_s)
 }
 

@@ -343,3 +343,64 @@ fn after_a_spot_interruption_the_pending_pods_drive_provisioning() {
         assert_eq!(pending_at_end(r), 0, "{spot}");
     }
 }
+
+#[test]
+fn the_heaviest_pool_within_its_limits_takes_the_pods() {
+    // Two pools accept m5: `preferred` (weight 90) and `fallback` (weight 10). Four 1.5-CPU
+    // pods pack two to an m5.xlarge. With room, `preferred` gets both nodes; with
+    // `limits: {cpu: "4"}` it gets one and `fallback` the other.
+    let web = deployment("web", 4, "1500m");
+    for (limits, preferred, fallback) in [("{}", 2, 0), ("{cpu: \"4\"}", 1, 1)] {
+        let pool = |name: &str, weight: i32, limits: &str| {
+            nodepool(name, "", "xlarge", "on-demand", "{}").replace(
+                "      disruption:",
+                &format!("      weight: {weight}\n      limits: {limits}\n      disruption:"),
+            )
+        };
+        let manifests = format!(
+            "{}{}{web}",
+            pool("preferred", 90, limits),
+            pool("fallback", 10, "{}")
+        );
+        let o = check(&scenario("3m", "10s", "{}", &manifests));
+        let r = &o.report;
+        let hours = |p: &str| r.node_hours.by_pool[p] > 0.0;
+        assert_eq!(counter(r, "nodes launched"), 2, "{limits}");
+        assert_eq!(hours("preferred"), preferred > 0, "{limits}");
+        assert_eq!(hours("fallback"), fallback > 0, "{limits}");
+        assert_eq!(pending_at_end(r), 0, "{limits}");
+    }
+}
+
+#[test]
+fn a_scheduled_budget_is_active_for_its_duration_after_each_firing() {
+    use autoscaler::karpenter::nodepool::{Budget, BudgetNodes};
+    // Weekdays 09:00 for 8 h (UTC); 2024-01-01 is a Monday.
+    let budget = Budget {
+        nodes: BudgetNodes::Count(0),
+        reasons: vec![],
+        schedule: Some("0 9 * * mon-fri".into()),
+        duration_ms: Some(8 * 3_600_000),
+    };
+    let monday = 1_704_067_200;
+    let cases = [
+        (8 * 3600 + 3599, false),
+        (9 * 3600, true),
+        (16 * 3600 + 3599, true),
+        (17 * 3600, false),
+        (5 * 86_400 + 10 * 3600, false), // Saturday
+    ];
+    for (offset_s, active) in cases {
+        assert_eq!(
+            super::karpenter::budget_active(&budget, monday + offset_s),
+            active,
+            "{offset_s}"
+        );
+    }
+    let always = Budget {
+        schedule: None,
+        duration_ms: None,
+        ..budget
+    };
+    assert!(super::karpenter::budget_active(&always, monday));
+}
