@@ -1,8 +1,9 @@
 //! Scenario tests of Karpenter in the engine: provisioning within one batch window, the
 //! fallback from an ICE'd spot offering to on-demand, consolidation of two underused nodes
 //! into one cheaper node within its budget, emptiness after consolidateAfter, expiration
-//! (blocked by a PDB until terminationGracePeriod), spot interruptions.
-//! Every run is made twice and must give the identical report.
+//! (blocked by a PDB until terminationGracePeriod), spot interruptions, NodePool weights and
+//! limits, scheduled budgets, static pools next to NodePools. Every run is made twice and
+//! must give the identical report.
 
 use std::path::Path;
 
@@ -403,4 +404,30 @@ fn a_scheduled_budget_is_active_for_its_duration_after_each_firing() {
         ..budget
     };
     assert!(super::karpenter::budget_active(&always, monday));
+}
+
+#[test]
+fn static_pools_are_capacity_karpenter_counts_but_does_not_manage() {
+    // A static pool of one m5.large next to a NodePool: one 1.5-CPU pod fits the static node,
+    // so Karpenter launches only for the others; the static node is never consolidated.
+    let pool = nodepool(
+        "general",
+        "",
+        "large, xlarge, 2xlarge",
+        "on-demand",
+        "{consolidateAfter: 0s}",
+    );
+    for (replicas, launched) in [(1, 0), (3, 1)] {
+        let yaml = scenario("10m", "10s", "{}", &format!("{pool}{}", deployment("web", replicas, "1500m")))
+            .replace(
+                "nodePools: []",
+                "nodePools: [{name: system, instanceType: m5.large, zones: [us-east-1a], initialNodes: 1}]",
+            );
+        let o = check(&yaml);
+        let r = &o.report;
+        assert_eq!(counter(r, "nodes launched"), launched, "{replicas}");
+        assert_eq!(pending_at_end(r), 0, "{replicas}");
+        assert_eq!(o.nodes[0], ("m5.large".to_string(), CapacityType::OnDemand));
+        assert_eq!(o.nodes.len(), 1 + launched as usize, "{replicas}");
+    }
 }
