@@ -187,8 +187,16 @@ pub fn filter_resources_fit(
     node: &NodeInfo,
     reserved: &Resources,
 ) -> FilterResult {
-    let alloc = &node.spec.allocatable;
-    let used = node.requested.add(reserved);
+    resources_fit(
+        request,
+        &node.spec.allocatable,
+        &node.requested.add(reserved),
+    )
+}
+
+/// NodeResourcesFit on bare figures: `request` onto a node with `alloc` of which `used`
+/// is taken.
+pub fn resources_fit(request: &Resources, alloc: &Resources, used: &Resources) -> FilterResult {
     let short = [
         used.pods + 1 > alloc.pods,
         request.cpu_m > 0 && request.cpu_m > alloc.cpu_m - used.cpu_m,
@@ -320,7 +328,7 @@ impl<'a> PreFilter<'a> {
 
 /// Per node, the requests of the other pods nominated there whose priority is at least
 /// `pod`'s.
-fn reservations(
+pub(crate) fn reservations(
     snap: &ClusterSnapshot,
     pod: &PodSchedulingSpec,
     pod_id: Option<PodId>,
