@@ -261,8 +261,9 @@ impl<'a> PreFilter<'a> {
     /// failing plugin.
     pub fn filter(&self, node: NodeId) -> FilterResult {
         let info = self.node_info(node);
-        if !self.static_fit(node).passes() {
-            return Err(self.static_rejection(&info.spec));
+        let fit = self.static_fit(node);
+        if !fit.passes() {
+            return Err(self.static_rejection(fit, &info.spec));
         }
         self.dynamic_filter(node, info)
     }
@@ -306,15 +307,19 @@ impl<'a> PreFilter<'a> {
         self.snap.index().static_fit.fits(self.static_class)[node.0 as usize]
     }
 
-    /// The first failing static filter's rejection, from the filters themselves so the
-    /// reasons stay theirs.
-    fn static_rejection(&self, spec: &NodeSchedulingSpec) -> Rejection {
-        let pod = self.pod;
-        filter_node_unschedulable(pod, spec)
-            .and_then(|()| filter_node_name(pod, spec))
-            .and_then(|()| filter_taint_toleration(pod, spec))
-            .and_then(|()| filter_node_affinity(pod, spec))
-            .expect_err("the static filter cache rejected the node")
+    /// The first failing static filter's rejection, read off the cached verdict (only a
+    /// taint's rejection needs the filter itself, for the taint it names).
+    fn static_rejection(&self, fit: StaticFit, spec: &NodeSchedulingSpec) -> Rejection {
+        if !fit.tolerates_unschedulable() {
+            Rejection::unresolvable(Reason::NodeUnschedulable)
+        } else if !fit.matches_name() {
+            Rejection::unresolvable(Reason::NodeNameMismatch)
+        } else if !fit.tolerates_taints() {
+            filter_taint_toleration(self.pod, spec).expect_err("the cache saw an untolerated taint")
+        } else {
+            debug_assert!(!fit.matches_affinity());
+            Rejection::unresolvable(Reason::NodeAffinityMismatch)
+        }
     }
 
     /// The filters whose verdict changes as pods bind: resources, spread, inter-pod affinity.
