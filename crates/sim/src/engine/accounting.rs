@@ -13,7 +13,7 @@ use super::report::{
 };
 use super::state::Node;
 use crate::scenario::model::{CapacityType, Scenario};
-use crate::time::SimDuration;
+use crate::time::{SimDuration, SimTime};
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
@@ -39,6 +39,38 @@ pub struct TierBooks {
     pub pod_s: f64,
     pub demand: f64,
     pub served: f64,
+}
+
+/// What node `n` costs from `from` to `to`: its fixed price, or its replayed spot price
+/// integrated exactly over the changes in between.
+pub fn node_cost_usd(sc: &Scenario, n: &Node, from: SimTime, to: SimTime) -> f64 {
+    match n.price_series {
+        Some(i) => sc
+            .settings
+            .spot
+            .prices
+            .get(i as usize)
+            .cost_usd(SimDuration(from.0), SimDuration(to.0)),
+        None => n.price_per_ms * to.since(from).as_millis() as f64,
+    }
+}
+
+/// The price in force for node `n` at `t`, USD per hour.
+pub fn node_price_usd_per_hour(sc: &Scenario, n: &Node, t: SimTime) -> f64 {
+    match n.price_series {
+        Some(i) => sc
+            .settings
+            .spot
+            .prices
+            .get(i as usize)
+            .price_usd_per_hour(SimDuration(t.0)),
+        None => n.price_per_ms * 3_600_000.0,
+    }
+}
+
+/// The share of node `n`'s cost a claim of `req` carries (OpenCost's CPU/memory split).
+fn claim_share(n: &Node, req: &Resources) -> f64 {
+    req.cpu_m as f64 * n.cpu_share_per_m + req.memory_bytes as f64 * n.mem_share_per_byte
 }
 
 pub struct Books {
@@ -117,23 +149,24 @@ impl Books {
         self.pool_counts[pool].ready += 1;
     }
 
-    /// A node's whole life, priced: from creation (the cloud bills from launch) for `life`.
-    pub fn node_life(&mut self, sc: &Scenario, n: &Node, life: SimDuration) {
-        let ms = life.as_millis() as f64;
+    /// A node's whole life, priced: from creation (the cloud bills from launch) to `end`.
+    pub fn node_life(&mut self, sc: &Scenario, n: &Node, end: SimTime) {
+        let ms = end.since(n.created).as_millis() as f64;
         let p = n.pool as usize;
-        self.pool_usd[p] += n.price_per_ms * ms;
+        self.pool_usd[p] += node_cost_usd(sc, n, n.created, end);
         self.pool_on_demand_usd[p] += n.on_demand_price_per_ms * ms;
         self.pool_node_s[p] += ms / 1000.0;
         if let Some(ready) = n.ready_at {
-            let usable_ms = (n.created.0 + life.0 - ready.0).max(0) as f64;
+            let usable_ms = end.since(ready).as_millis().max(0) as f64;
             let alloc = sc.node_pools[p].instance_types[0]
                 .allocatable
                 .sub(&n.overhead);
             self.cpu_alloc_core_s += alloc.cpu_m as f64 / 1000.0 * usable_ms / 1000.0;
             self.mem_alloc_gib_s += alloc.memory_bytes as f64 / GIB * usable_ms / 1000.0;
-            self.daemonset_usd += (n.overhead.cpu_m as f64 * n.cpu_rate
-                + n.overhead.memory_bytes as f64 * n.mem_rate)
-                * usable_ms;
+            if end > ready {
+                self.daemonset_usd +=
+                    claim_share(n, &n.overhead) * node_cost_usd(sc, n, ready, end);
+            }
         }
     }
 
@@ -164,19 +197,20 @@ impl Books {
         t.pending_pod_s += waited.as_secs_f64();
     }
 
-    /// A pod's time on a node, priced at its requests.
+    /// A pod's time on node `n` from `bound` to `end`, priced at its requests.
     pub fn pod_unbound(
         &mut self,
+        sc: &Scenario,
         tier: usize,
         req: &Resources,
-        bound: SimDuration,
-        cpu_rate: f64,
-        mem_rate: f64,
+        n: &Node,
+        bound: SimTime,
+        end: SimTime,
     ) {
-        let ms = bound.as_millis() as f64;
+        let ms = end.since(bound).as_millis() as f64;
         let t = &mut self.tiers[tier];
         t.pod_s += ms / 1000.0;
-        t.workload_usd += (req.cpu_m as f64 * cpu_rate + req.memory_bytes as f64 * mem_rate) * ms;
+        t.workload_usd += claim_share(n, req) * node_cost_usd(sc, n, bound, end);
         self.cpu_req_core_s += req.cpu_m as f64 / 1000.0 * ms / 1000.0;
         self.mem_req_gib_s += req.memory_bytes as f64 / GIB * ms / 1000.0;
     }
