@@ -55,16 +55,20 @@ pub fn node_cost_usd(sc: &Scenario, n: &Node, from: SimTime, to: SimTime) -> f64
     }
 }
 
-/// The price in force for node `n` at `t`, USD per hour.
-pub fn node_price_usd_per_hour(sc: &Scenario, n: &Node, t: SimTime) -> f64 {
-    match n.price_series {
-        Some(i) => sc
-            .settings
-            .spot
-            .prices
-            .get(i as usize)
-            .price_usd_per_hour(SimDuration(t.0)),
-        None => n.price_per_ms * 3_600_000.0,
+/// How a live node is priced: a replayed series, or a fixed price (its `f64` bits, so equal
+/// prices share a key and counts stay exact integers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum PriceKey {
+    Series(u32),
+    FixedPerMs(u64),
+}
+
+impl PriceKey {
+    fn of(n: &Node) -> PriceKey {
+        match n.price_series {
+            Some(i) => PriceKey::Series(i),
+            None => PriceKey::FixedPerMs(n.price_per_ms.to_bits()),
+        }
     }
 }
 
@@ -87,6 +91,8 @@ pub struct Books {
     mem_used_gib_s: f64,
     mem_alloc_gib_s: f64,
     alive_nodes: i64,
+    /// Live nodes per (pool, price), for the hourly cost the timeline shows.
+    alive_by_price: BTreeMap<(u16, PriceKey), i64>,
     peak_nodes: i64,
     pub jobs: BTreeMap<String, u64>,
     pub hpa: BTreeMap<String, u64>,
@@ -110,6 +116,7 @@ impl Books {
             mem_used_gib_s: 0.0,
             mem_alloc_gib_s: 0.0,
             alive_nodes: 0,
+            alive_by_price: BTreeMap::new(),
             peak_nodes: 0,
             jobs: BTreeMap::new(),
             hpa: BTreeMap::new(),
@@ -117,10 +124,14 @@ impl Books {
         }
     }
 
-    pub fn node_added(&mut self, pool: usize, _capacity: CapacityType) {
-        self.pool_counts[pool].provisioning += 1;
+    pub fn node_added(&mut self, n: &Node) {
+        self.pool_counts[n.pool as usize].provisioning += 1;
         self.alive_nodes += 1;
         self.peak_nodes = self.peak_nodes.max(self.alive_nodes);
+        *self
+            .alive_by_price
+            .entry((n.pool, PriceKey::of(n)))
+            .or_default() += 1;
     }
 
     /// An HPA rescaled its target; `reason` is the ScalingLimited reason if the limits
@@ -140,8 +151,36 @@ impl Books {
         *self.node_autoscaler.entry(counter.to_string()).or_default() += n;
     }
 
-    pub fn node_removed(&mut self) {
+    pub fn node_removed(&mut self, n: &Node) {
         self.alive_nodes -= 1;
+        let key = (n.pool, PriceKey::of(n));
+        let count = self
+            .alive_by_price
+            .get_mut(&key)
+            .expect("a live node was counted");
+        *count -= 1;
+        if *count == 0 {
+            self.alive_by_price.remove(&key);
+        }
+    }
+
+    /// What each pool's live nodes cost per hour at `t`, spot nodes at the price in force
+    /// (a timeline column): one term per distinct price, not per node.
+    pub fn pool_cost_usd_per_hour(&self, sc: &Scenario, t: SimTime) -> Vec<f64> {
+        let mut cost = vec![0.0; self.pool_counts.len()];
+        for (&(pool, key), &count) in &self.alive_by_price {
+            let usd_per_hour = match key {
+                PriceKey::Series(i) => sc
+                    .settings
+                    .spot
+                    .prices
+                    .get(i as usize)
+                    .price_usd_per_hour(SimDuration(t.0)),
+                PriceKey::FixedPerMs(bits) => f64::from_bits(bits) * 3_600_000.0,
+            };
+            cost[pool as usize] += count as f64 * usd_per_hour;
+        }
+        cost
     }
 
     pub fn node_became_ready(&mut self, pool: usize, _capacity: CapacityType) {

@@ -497,7 +497,8 @@ impl<'a> Engine<'a> {
             mem_rate: price_per_ms * (1.0 - cpu_share) / cap_mem,
             overhead: pool.daemonset_overhead,
         });
-        self.books.node_added(pool_index, pool.capacity_type);
+        self.books
+            .node_added(self.nodes.last().expect("just pushed"));
         id
     }
 
@@ -560,7 +561,7 @@ impl<'a> Engine<'a> {
             NodeState::Draining => c.draining -= 1,
             NodeState::Terminated => unreachable!(),
         }
-        self.books.node_removed();
+        self.books.node_removed(&self.nodes[n as usize]);
         self.books.node_life(self.sc, &self.nodes[n as usize], now);
         self.placement.remove_node(n);
         self.node_lost_hook(n);
@@ -1005,7 +1006,7 @@ impl<'a> Engine<'a> {
             }
         }
         if rows {
-            let cost = self.pool_cost_usd_per_hour(now);
+            let cost = self.books.pool_cost_usd_per_hour(self.sc, now);
             for (pi, pool) in self.sc.node_pools.iter().enumerate() {
                 let c = self.books.pool_counts[pi];
                 sink.node_row(&NodeRow {
@@ -1028,19 +1029,6 @@ impl<'a> Engine<'a> {
         }
         self.at(now + step, Event::Step);
         Ok(())
-    }
-
-    /// What each pool's live nodes cost per hour at `t` (a timeline column).
-    fn pool_cost_usd_per_hour(&self, t: SimTime) -> Vec<f64> {
-        let mut cost = vec![0.0; self.sc.node_pools.len()];
-        for n in self
-            .nodes
-            .iter()
-            .filter(|n| n.state != NodeState::Terminated)
-        {
-            cost[n.pool as usize] += super::accounting::node_price_usd_per_hour(self.sc, n, t);
-        }
-        cost
     }
 
     /// Closes the books at the end of the run and builds the report.

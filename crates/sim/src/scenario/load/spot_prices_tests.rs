@@ -51,7 +51,7 @@ fn broken_files_name_line_and_column() {
             "prices.csv:1:50: unknown column `region`; expected timestamp_utc, availability_zone_id, instance_type, product_description, spot_price_usd_per_hour",
         ),
         (
-            format!("timestamp_utc,availability_zone_id,instance_type\n2022-05-31T20:00:00+00:00,use1-az4,m5.large\n"),
+            "timestamp_utc,availability_zone_id,instance_type\n2022-05-31T20:00:00+00:00,use1-az4,m5.large\n".to_string(),
             "prices.csv:1:1: missing column `spot_price_usd_per_hour`",
         ),
         (
@@ -92,7 +92,8 @@ fn rows_become_sorted_series_per_zone_name() {
     let rows = parse(&csv).unwrap();
     assert_eq!(rows.len(), 4);
     let start = series(&rows, Align::Start).unwrap();
-    let summary: Vec<(&str, &str, Vec<(i64, f64)>)> = start
+    type Summary<'a> = Vec<(&'a str, &'a str, Vec<(i64, f64)>)>;
+    let summary: Summary = start
         .iter()
         .map(|s| {
             let points = s
