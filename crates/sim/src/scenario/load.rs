@@ -136,7 +136,7 @@ fn build(ctx: &mut Ctx, spec: &ScenarioSpec) -> Result<Scenario, LoadError> {
         ctx,
         spec.settings.spot.price_history.as_ref(),
         &node_pools,
-        start_unix_s,
+        (start_unix_s, spec.duration.0),
         &root.keys("settings.spot.priceHistory"),
     )?;
     let objects = objects::collect(ctx, spec, &root)?;

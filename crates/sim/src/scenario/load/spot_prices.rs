@@ -46,7 +46,7 @@ pub(crate) fn price_history(
     ctx: &mut Ctx,
     spec: Option<&PriceHistorySpec>,
     pools: &[NodePool],
-    start_unix_s: i64,
+    (start_unix_s, duration): (i64, SimDuration),
     at: &Origin,
 ) -> Result<SpotPrices, LoadError> {
     let Some(spec) = spec else {
@@ -76,6 +76,10 @@ pub(crate) fn price_history(
     let (path, text) = ctx.read_referenced(&at.key("path"), &spec.path, MAX_FILE_BYTES)?;
     let rows = parse_rows(&path, &text)?;
     let prices = SpotPrices::new(build_series(&path, &rows, &zone_of_id, align)?);
+    if let Some(why) = outside_the_run(&rows, align, duration) {
+        let warning = format!("{}: {why}", ctx.place(&at.key("align")));
+        ctx.warnings.push(warning);
+    }
     for pool in pools
         .iter()
         .filter(|p| p.capacity_type == CapacityType::Spot)
@@ -96,6 +100,24 @@ pub(crate) fn price_history(
         }
     }
     Ok(prices)
+}
+
+/// Why an `absolute` history replays no change within the run (it lies wholly before or
+/// after it), if it does not: most likely the scenario's `start` was not set to match it.
+fn outside_the_run(rows: &[Row], align: Align, duration: SimDuration) -> Option<String> {
+    let Align::Absolute { start_unix_s } = align else {
+        return None;
+    };
+    let first = rows.iter().map(|r| r.unix_s).min()?;
+    let last = rows.iter().map(|r| r.unix_s).max()?;
+    let end_unix_s = start_unix_s + duration.as_millis() / 1000;
+    if last < start_unix_s {
+        Some("the price history ends before the scenario's `start`: every pair keeps its last price throughout".into())
+    } else if first > end_unix_s {
+        Some("the price history begins after the scenario ends: every pair keeps its first price throughout".into())
+    } else {
+        None
+    }
 }
 
 /// One price change as read, with where it was read.

@@ -176,6 +176,23 @@ fn scenario_errors_and_warnings() {
         sc.warnings,
         vec![format!("{dir}/scenario.yaml:4: the spot price history has no m5.large in us-east-1a (use1-az1); node pool `spot` pays the catalog discount there")]
     );
+    // A history read against the default start (2024) lies wholly before the run.
+    let sc = scenario(
+        "{path: prices.csv, zoneIds: {us-east-1a: use1-az4}, align: absolute}",
+        "[us-east-1a]",
+    )
+    .unwrap();
+    assert_eq!(
+        sc.warnings,
+        vec![format!("{dir}/scenario.yaml:4: the price history ends before the scenario's `start`: every pair keeps its last price throughout")]
+    );
+    assert_eq!(
+        sc.settings
+            .spot
+            .prices
+            .history_usd_per_hour("m5.large", "us-east-1a", SimDuration::ZERO),
+        Some(0.06)
+    );
     let table = [
         (
             "{path: prices.csv, zoneIds: {us-east-1a: use1-az4, us-east-1b: use1-az4}}",
