@@ -72,6 +72,81 @@ impl PriceKey {
     }
 }
 
+/// Σ over a workload's ready pods of their nodes' rates per millicore and per byte (USD per
+/// ms): what its usage above requests is priced at each metrics step. Nodes on a replayed
+/// spot price keep their shares per series, priced at the step's instant.
+#[derive(Debug, Clone, Default)]
+pub struct ReadyRates {
+    fixed: (f64, f64),
+    /// (series, Σ cpu share per millicore, Σ memory share per byte, pods): a handful at most.
+    by_series: Vec<(u32, f64, f64, u32)>,
+}
+
+impl ReadyRates {
+    pub fn add(&mut self, n: &Node) {
+        match n.price_series {
+            None => {
+                self.fixed.0 += n.cpu_rate;
+                self.fixed.1 += n.mem_rate;
+            }
+            Some(i) => {
+                let at = match self.by_series.iter().position(|e| e.0 == i) {
+                    Some(at) => at,
+                    None => {
+                        self.by_series.push((i, 0.0, 0.0, 0));
+                        self.by_series.len() - 1
+                    }
+                };
+                let e = &mut self.by_series[at];
+                e.1 += n.cpu_share_per_m;
+                e.2 += n.mem_share_per_byte;
+                e.3 += 1;
+            }
+        }
+    }
+
+    pub fn remove(&mut self, n: &Node) {
+        match n.price_series {
+            None => {
+                self.fixed.0 -= n.cpu_rate;
+                self.fixed.1 -= n.mem_rate;
+            }
+            Some(i) => {
+                let at = self
+                    .by_series
+                    .iter()
+                    .position(|e| e.0 == i)
+                    .expect("a ready pod's series was added");
+                let e = &mut self.by_series[at];
+                e.1 -= n.cpu_share_per_m;
+                e.2 -= n.mem_share_per_byte;
+                e.3 -= 1;
+                if e.3 == 0 {
+                    // Drops the float residue of the sums with the last pod.
+                    self.by_series.swap_remove(at);
+                }
+            }
+        }
+    }
+
+    /// The summed (CPU, memory) rates at `t`, USD per ms per millicore and per byte.
+    pub fn usd_per_ms(&self, sc: &Scenario, t: SimTime) -> (f64, f64) {
+        let (mut cpu, mut mem) = self.fixed;
+        for &(i, cpu_share, mem_share, _) in &self.by_series {
+            let per_ms = sc
+                .settings
+                .spot
+                .prices
+                .get(i as usize)
+                .price_usd_per_hour(SimDuration(t.0))
+                / 3_600_000.0;
+            cpu += cpu_share * per_ms;
+            mem += mem_share * per_ms;
+        }
+        (cpu, mem)
+    }
+}
+
 /// The share of node `n`'s cost a claim of `req` carries (OpenCost's CPU/memory split).
 fn claim_share(n: &Node, req: &Resources) -> f64 {
     req.cpu_m as f64 * n.cpu_share_per_m + req.memory_bytes as f64 * n.mem_share_per_byte

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use autoscaler::model::{well_known, NodeSchedulingSpec, PodSchedulingSpec, Resources};
 use autoscaler::scheduler::{Pdb, SchedulerConfig};
 
-use super::accounting::Books;
+use super::accounting::{Books, ReadyRates};
 use super::hpa::{HpaBuffers, HpaRuntime, UsagePoint};
 use super::jobs::{CronState, JobState};
 use super::placement::{Attempt, NodeId, Placement, PodId};
@@ -84,8 +84,7 @@ pub(super) struct Node {
     /// Share of the node's cost per millicore, and per byte, of a pod's claim (OpenCost split).
     pub cpu_share_per_m: f64,
     pub mem_share_per_byte: f64,
-    /// USD per millisecond per millicore, and per byte, at the price in force at launch: what
-    /// usage above requests is priced at.
+    /// `price_per_ms` times the shares: USD per millisecond per millicore, and per byte.
     pub cpu_rate: f64,
     pub mem_rate: f64,
     pub overhead: Resources,
@@ -97,8 +96,7 @@ pub(super) struct DeploymentState {
     pub live: Vec<PodId>,
     pub ready: i32,
     /// Σ over ready pods of their node's cpu/mem rates: prices usage above request.
-    pub ready_cpu_rate: f64,
-    pub ready_mem_rate: f64,
+    pub ready_rates: ReadyRates,
     pub noise: Stream,
     pub tier: u16,
     /// The last two metrics steps' usage, newest first: what metrics-server can serve.
@@ -337,8 +335,7 @@ impl<'a> Engine<'a> {
                 desired: d.replicas,
                 live: vec![],
                 ready: 0,
-                ready_cpu_rate: 0.0,
-                ready_mem_rate: 0.0,
+                ready_rates: ReadyRates::default(),
                 noise: seed.fork(&format!("load/{}/{}", d.namespace, d.name)),
                 tier: e.tier_of(&d.template.scheduling.priority_class_name),
                 usage: [UsagePoint::default(); 2],
@@ -802,8 +799,7 @@ impl<'a> Engine<'a> {
             let node = &self.nodes[n as usize];
             let dep = &mut self.deployments[d as usize];
             dep.ready += 1;
-            dep.ready_cpu_rate += node.cpu_rate;
-            dep.ready_mem_rate += node.mem_rate;
+            dep.ready_rates.add(node);
         }
     }
 
@@ -852,8 +848,7 @@ impl<'a> Engine<'a> {
             let node = &self.nodes[n as usize];
             let dep = &mut self.deployments[d as usize];
             dep.ready -= 1;
-            dep.ready_cpu_rate -= node.cpu_rate;
-            dep.ready_mem_rate -= node.mem_rate;
+            dep.ready_rates.remove(node);
         }
     }
 
@@ -977,7 +972,7 @@ impl<'a> Engine<'a> {
                 f64::from(dep.ready),
                 (cpu_use, mem_use),
                 (req.cpu_m as f64, req.memory_bytes as f64),
-                (dep.ready_cpu_rate, dep.ready_mem_rate),
+                dep.ready_rates.usd_per_ms(self.sc, now),
             );
             if rows {
                 let hpa = self.hpa_of[d].map(|h| &self.hpas[h as usize]);

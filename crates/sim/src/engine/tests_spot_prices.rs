@@ -4,12 +4,14 @@
 
 use std::path::Path;
 
+use super::accounting::ReadyRates;
 use super::report::Report;
+use super::state::{Node, NodeState};
 use super::{run, NoTimeline, NodeRow, PendingRow, TimelineSink, WorkloadRow};
 use crate::scenario::load_str;
 use crate::scenario::model::{CapacityType, Scenario};
 use crate::scenario::spot_prices::{PricePoint, PriceSeries, SpotPrices};
-use crate::time::SimDuration;
+use crate::time::{SimDuration, SimTime};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -125,4 +127,46 @@ fn the_timeline_shows_the_price_in_force() {
     assert_eq!(at(5340), round(0.05 + fallback));
     assert_eq!(at(5400), round(0.08 + fallback));
     assert_eq!(at(10_740), round(0.08 + fallback));
+}
+
+/// A Ready node for the rate sums: on `series`, or at a fixed price with the given rates.
+fn node(series: Option<u32>, cpu_share_per_m: f64, cpu_rate: f64) -> Node {
+    Node {
+        pool: 0,
+        zone: 0,
+        capacity: CapacityType::Spot,
+        state: NodeState::Ready,
+        created: SimTime::ZERO,
+        ready_at: Some(SimTime::ZERO),
+        price_per_ms: 0.0,
+        price_series: series,
+        on_demand_price_per_ms: 0.0,
+        cpu_share_per_m,
+        mem_share_per_byte: 0.0,
+        cpu_rate,
+        mem_rate: 0.0,
+        overhead: autoscaler::model::Resources::ZERO,
+    }
+}
+
+#[test]
+fn usage_above_requests_is_priced_at_the_step_s_price() {
+    let mut sc = scenario("us-east-1a", 0);
+    sc.settings.spot.prices = history();
+    let (spot, fixed) = (node(Some(0), 1e-3, 0.0), node(None, 0.0, 2e-9));
+    let mut rates = ReadyRates::default();
+    rates.add(&spot);
+    rates.add(&spot);
+    rates.add(&fixed);
+    let cpu_at = |rates: &ReadyRates, t_s: i64| rates.usd_per_ms(&sc, SimTime(t_s * 1000)).0;
+    let per_ms = |usd_per_hour: f64| usd_per_hour / 3_600_000.0;
+    assert!((cpu_at(&rates, 0) - (2e-3 * per_ms(0.05) + 2e-9)).abs() < 1e-18);
+    assert!((cpu_at(&rates, 5400) - (2e-3 * per_ms(0.08) + 2e-9)).abs() < 1e-18);
+    rates.remove(&spot);
+    rates.remove(&spot);
+    assert_eq!(
+        cpu_at(&rates, 5400),
+        2e-9,
+        "no spot pods left: the fixed rate alone"
+    );
 }
