@@ -135,34 +135,10 @@ pub(crate) struct Row {
 /// The rows of a price-history CSV. Rows whose `product_description` is not Linux are
 /// skipped (headroom's nodes run Linux); every other row must parse.
 pub(crate) fn parse_rows(path: &Path, text: &str) -> Result<Vec<Row>, LoadError> {
-    let err = |line: u64, column: usize, message: String| LoadError {
-        file: path.to_path_buf(),
-        location: Some((line as usize, column)),
-        path: String::new(),
-        message,
-        hint: None,
-    };
+    let err = |line: u64, column: usize, message: String| located(path, line, column, message);
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let headers = reader.headers().map_err(|e| csv_err(path, &e))?.clone();
-    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, h) in headers.iter().enumerate() {
-        if !COLUMNS.contains(&h) {
-            let why = format!("unknown column `{h}`; expected {}", COLUMNS.join(", "));
-            return Err(err(1, column_of(&headers, i), why));
-        }
-        if index.insert(h, i).is_some() {
-            return Err(err(
-                1,
-                column_of(&headers, i),
-                format!("column `{h}` appears twice"),
-            ));
-        }
-    }
-    for c in [TIMESTAMP, ZONE_ID, INSTANCE_TYPE, PRICE] {
-        if !index.contains_key(c) {
-            return Err(err(1, 1, format!("missing column `{c}`")));
-        }
-    }
+    let index = column_index(path, &headers)?;
     let col = |c: &str| index[c];
     let mut rows = Vec::new();
     for record in reader.records() {
@@ -217,6 +193,45 @@ pub(crate) fn parse_rows(path: &Path, text: &str) -> Result<Vec<Row>, LoadError>
     Ok(rows)
 }
 
+/// Where each known column is; unknown, repeated or missing columns are errors.
+fn column_index<'h>(
+    path: &Path,
+    headers: &'h csv::StringRecord,
+) -> Result<BTreeMap<&'h str, usize>, LoadError> {
+    let mut index = BTreeMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        let column = column_of(headers, i);
+        if !COLUMNS.contains(&h) {
+            let why = format!("unknown column `{h}`; expected {}", COLUMNS.join(", "));
+            return Err(located(path, 1, column, why));
+        }
+        if index.insert(h, i).is_some() {
+            return Err(located(
+                path,
+                1,
+                column,
+                format!("column `{h}` appears twice"),
+            ));
+        }
+    }
+    for c in [TIMESTAMP, ZONE_ID, INSTANCE_TYPE, PRICE] {
+        if !index.contains_key(c) {
+            return Err(located(path, 1, 1, format!("missing column `{c}`")));
+        }
+    }
+    Ok(index)
+}
+
+fn located(path: &Path, line: u64, column: usize, message: String) -> LoadError {
+    LoadError {
+        file: path.to_path_buf(),
+        location: Some((line as usize, column)),
+        path: String::new(),
+        message,
+        hint: None,
+    }
+}
+
 /// Groups rows into one series per (instance type, zone name), sorted in time (AWS lists
 /// newest first, so order in the file is free), dropping zone IDs the mapping lacks. Two
 /// changes of one pair at the same second are ambiguous and refused.
@@ -246,16 +261,11 @@ pub(crate) fn build_series(
             } else {
                 (w[1], w[0])
             };
-            return Err(LoadError {
-                file: path.to_path_buf(),
-                location: Some((second.line as usize, second.timestamp_column)),
-                path: String::new(),
-                message: format!(
-                    "column `{TIMESTAMP}`: a second price for {instance_type} in {zone_id} at the same time (first on line {})",
-                    first.line
-                ),
-                hint: None,
-            });
+            let why = format!(
+                "column `{TIMESTAMP}`: a second price for {instance_type} in {zone_id} at the same time (first on line {})",
+                first.line
+            );
+            return Err(located(path, second.line, second.timestamp_column, why));
         }
         let Some(zone) = zone_of_id.get(zone_id) else {
             continue;
