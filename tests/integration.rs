@@ -2,4 +2,5 @@
 
 mod hpa_evaluate;
 mod run;
+mod spot_prices;
 mod validate;

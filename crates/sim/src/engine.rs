@@ -48,3 +48,5 @@ pub fn run(scenario: &Scenario, sink: &mut dyn TimelineSink) -> Result<report::R
 mod tests;
 #[cfg(test)]
 mod tests_nodes;
+#[cfg(test)]
+mod tests_spot_prices;

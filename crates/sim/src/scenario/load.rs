@@ -3,7 +3,8 @@
 //!
 //! Stages: guard the file (size, text) -> deserialize [`ScenarioSpec`] -> collect the
 //! Kubernetes objects, inline or from files (`objects`) -> resolve node pools (`pools`),
-//! priority, pod templates and workloads (`workloads`), traces (`trace`) -> [`Scenario`].
+//! priority, pod templates and workloads (`workloads`), traces (`trace`), the spot price
+//! history (`spot_prices`) -> [`Scenario`].
 
 mod demand;
 mod nodescale;
@@ -11,6 +12,7 @@ mod objects;
 mod pod;
 mod policy;
 mod pools;
+mod spot_prices;
 mod trace;
 mod workloads;
 
@@ -130,6 +132,13 @@ fn build(ctx: &mut Ctx, spec: &ScenarioSpec) -> Result<Scenario, LoadError> {
         })?,
     };
     let node_pools = pools::node_pools(ctx, spec, &root)?;
+    let spot_prices = spot_prices::price_history(
+        ctx,
+        spec.settings.spot.price_history.as_ref(),
+        &node_pools,
+        (start_unix_s, spec.duration.0),
+        &root.keys("settings.spot.priceHistory"),
+    )?;
     let objects = objects::collect(ctx, spec, &root)?;
     let resolved = workloads::resolve(ctx, spec, &root, objects)?;
     let name = spec.name.clone().unwrap_or_else(|| {
@@ -144,7 +153,7 @@ fn build(ctx: &mut Ctx, spec: &ScenarioSpec) -> Result<Scenario, LoadError> {
         duration: spec.duration.0,
         step,
         start_unix_s,
-        settings: settings(ctx, spec, &root, &node_pools)?,
+        settings: settings(ctx, spec, &root, &node_pools, spot_prices)?,
         node_pools,
         priority_classes: resolved.priority_classes,
         deployments: resolved.deployments,
@@ -163,6 +172,7 @@ fn settings(
     spec: &ScenarioSpec,
     root: &Origin,
     pools: &[crate::scenario::model::NodePool],
+    spot_prices: crate::scenario::spot_prices::SpotPrices,
 ) -> Result<Settings, LoadError> {
     let s = &spec.settings;
     let or = |d: Option<crate::scenario::spec::Dur>, secs: i64| {
@@ -223,7 +233,10 @@ fn settings(
             &s.node_autoscaler,
             &root.keys("settings.nodeAutoscaler"),
         )?,
-        spot: nodescale::spot_market(ctx, &s.spot, pools, &root.keys("settings.spot"))?,
+        spot: crate::scenario::model::SpotMarket {
+            prices: spot_prices,
+            ..nodescale::spot_market(ctx, &s.spot, pools, &root.keys("settings.spot"))?
+        },
     })
 }
 
