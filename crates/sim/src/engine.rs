@@ -11,6 +11,7 @@
 //! adding draws to one subsystem leaves the others unchanged.
 
 mod accounting;
+mod ca_view;
 mod hpa;
 mod jobs;
 pub mod load;

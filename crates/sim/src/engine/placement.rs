@@ -71,6 +71,16 @@ impl Placement {
         self.snapshot.node(self.sid(n)).map(|info| &*info.spec)
     }
 
+    /// Nodes in the snapshot (Provisioning ones included), ascending.
+    pub fn live_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.snapshot.node_ids().iter().map(|&n| self.eid(n))
+    }
+
+    /// Changes whenever the node or its pods change in the snapshot.
+    pub fn node_stamp(&self, n: NodeId) -> u64 {
+        self.snapshot.node_version(self.sid(n))
+    }
+
     pub fn snapshot(&self) -> &ClusterSnapshot {
         &self.snapshot
     }

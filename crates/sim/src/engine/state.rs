@@ -53,6 +53,8 @@ pub(super) struct Pod {
     pub bound: SimTime,
     pub started: SimTime,
     pub ready_at: SimTime,
+    /// When deletion was asked for (its `deletionTimestamp`), once Terminating.
+    pub deleted: SimTime,
     pub attempts: u32,
     pub spec: Arc<PodSchedulingSpec>,
 }
@@ -246,6 +248,10 @@ pub struct Engine<'a> {
     /// Reuse unchanged metrics computations and pass identical pods as one entry. Off only
     /// in tests, which check that both give the same run.
     pub(super) hpa_shortcuts: bool,
+    /// Tests: check every CA loop that the kept observation equals a fresh one.
+    pub(super) check_ca_view: bool,
+    /// Pods in phase Pending, by id.
+    pub(super) pending: BTreeSet<PodId>,
     pub(super) scaling: super::nodes::NodeScaling,
     /// The HPA targeting each Deployment, if any.
     hpa_of: Vec<Option<u32>>,
@@ -304,6 +310,8 @@ impl<'a> Engine<'a> {
             hpa_buffers: HpaBuffers::default(),
             hpa_time_horizon_ms: super::hpa::time_horizon_ms(sc),
             hpa_shortcuts: true,
+            check_ca_view: false,
+            pending: BTreeSet::new(),
             scaling: super::nodes::NodeScaling::new(sc, seed),
             hpa_of: (0..sc.deployments.len())
                 .map(|d| {
@@ -588,6 +596,7 @@ impl<'a> Engine<'a> {
             bound: now,
             started: now,
             ready_at: now,
+            deleted: now,
             attempts: 0,
             spec,
         };
@@ -603,6 +612,7 @@ impl<'a> Engine<'a> {
                 (self.pods.len() - 1) as PodId
             }
         };
+        self.pending.insert(id);
         self.books.pod_created(tier as usize);
         self.touch(owner, false);
         self.enqueue(id);
@@ -743,6 +753,7 @@ impl<'a> Engine<'a> {
         let startup = &self.template(self.pods[id as usize].owner).startup;
         let delay = startup.image_pull.sample(&mut self.rng_startup)
             + startup.container_start.sample(&mut self.rng_startup);
+        self.pending.remove(&id);
         let pod = &mut self.pods[id as usize];
         pod.phase = Phase::Starting;
         pod.node = Some(node);
@@ -832,6 +843,7 @@ impl<'a> Engine<'a> {
             self.placement.set_terminating(id, cause == "preemption");
             let grace = self.template(owner).termination_grace.min(SHUTDOWN);
             self.pods[id as usize].phase = Phase::Terminating;
+            self.pods[id as usize].deleted = now;
             let pr = self.pod_ref(id);
             self.at(now + grace, Event::PodGone(pr));
         }
@@ -864,6 +876,7 @@ impl<'a> Engine<'a> {
     /// The pod's slot is freed: unbound from its node, its books closed.
     pub(super) fn release(&mut self, id: PodId) {
         let now = self.now();
+        self.pending.remove(&id);
         let pod = &mut self.pods[id as usize];
         let was_bound = pod.phase != Phase::Pending;
         pod.phase = Phase::Gone;
