@@ -183,6 +183,19 @@ def main():
     ]
     with open(os.path.join(ROOT, "bench-large.yaml"), "w") as f:
         f.write("\n".join(scenario))
+    # The same cluster and workloads with the node autoscaler on: HPAs and the
+    # cluster-autoscaler (default flags), each pool a node group per zone.
+    autoscaled = []
+    for line in scenario:
+        if line == "name: bench-large":
+            line = "name: bench-large-autoscaled"
+        elif line.startswith("# The benchmark:"):
+            autoscaled.append("# bench-large (see bench-large.yaml) with the cluster-autoscaler on.")
+        autoscaled.append(line)
+        if line == "  eventBudget: 500000000":
+            autoscaled += ["  nodeAutoscaler:", "    clusterAutoscaler: {}"]
+    with open(os.path.join(ROOT, "bench-large-autoscaled.yaml"), "w") as f:
+        f.write("\n".join(autoscaled))
 
 
 if __name__ == "__main__":

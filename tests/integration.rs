@@ -3,4 +3,5 @@
 mod hpa_evaluate;
 mod karpenter;
 mod run;
+mod spot_prices;
 mod validate;

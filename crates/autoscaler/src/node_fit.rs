@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use crate::model::{NodeSchedulingSpec, PodSchedulingSpec, Resources};
 use crate::scheduler::filters::{
-    filter_node_affinity, filter_node_name, filter_node_unschedulable, filter_resources_fit,
-    filter_taint_toleration, PreFilter,
+    filter_node_affinity, filter_node_name, filter_node_unschedulable, filter_taint_toleration,
+    resources_fit, PreFilter,
 };
 use crate::scheduler::{ClusterSnapshot, NodeId, NodeInfo, PodId, Termination};
 
@@ -267,20 +267,14 @@ pub fn fits_fresh_node(
     spec: &Arc<NodeSchedulingSpec>,
     requested: Resources,
 ) -> bool {
-    let info = NodeInfo {
-        spec: spec.clone(),
-        requested,
-        non_zero_requested: requested,
-        pods: Vec::new(),
-    };
     filter_node_unschedulable(pod, spec).is_ok()
         && filter_node_name(pod, spec).is_ok()
         && filter_taint_toleration(pod, spec).is_ok()
         && filter_node_affinity(pod, spec).is_ok()
-        && filter_resources_fit(
+        && resources_fit(
             &crate::scheduler::snapshot::pod_request(pod),
-            &info,
-            &Resources::ZERO,
+            &spec.allocatable,
+            &requested,
         )
         .is_ok()
 }

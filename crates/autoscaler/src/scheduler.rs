@@ -73,6 +73,7 @@ pub mod snapshot;
 mod spread;
 
 use std::fmt;
+use std::sync::Arc;
 
 use rand::Rng;
 
@@ -83,7 +84,7 @@ pub use snapshot::{
 };
 pub use spread::SYSTEM_DEFAULT_CONSTRAINTS;
 
-use crate::model::PodSchedulingSpec;
+use crate::model::{PodSchedulingSpec, WhenUnsatisfiable};
 
 /// NodeResourcesFit's scoring strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -219,10 +220,10 @@ pub enum ScheduleOutcome {
     /// The pod fits nowhere, but preempting victims makes room: see [`Preemption`].
     Nominated {
         preemption: Preemption,
-        error: FitError,
+        error: Arc<FitError>,
     },
     /// The pod stays Pending with this error (preemption included in its message).
-    Unschedulable(FitError),
+    Unschedulable(Arc<FitError>),
 }
 
 /// The scheduling profile plus the little state kube-scheduler keeps between cycles: the
@@ -233,6 +234,42 @@ pub struct Scheduler {
     next_start_node_index: usize,
     /// The feasible nodes of the current attempt, kept to reuse the allocation.
     feasible: Vec<NodeId>,
+    /// Recent full attempts that ended unschedulable, see [`Scheduler::schedule_with`].
+    failed: Vec<FailedAttempt>,
+    /// Off only in tests, to prove the memo changes nothing.
+    remember_failures: bool,
+    /// Attempts answered from `failed`.
+    pub(crate) failures_reused: u64,
+}
+
+/// At most this many failed attempts are remembered (one per pod spec).
+const MAX_FAILED_ATTEMPTS: usize = 1024;
+
+/// A full attempt (filters, then preemption) that found no place for a pod without a
+/// nomination, on the snapshot at `version`.
+#[derive(Debug, Clone)]
+struct FailedAttempt {
+    spec: Arc<PodSchedulingSpec>,
+    version: u64,
+    /// The nodes whose changes may change the outcome, or `None` for any change at all.
+    watched: Option<Vec<NodeId>>,
+    error: Arc<FitError>,
+    /// The range preemption drew its candidate offset from, if it drew.
+    drawn_from: Option<usize>,
+}
+
+impl FailedAttempt {
+    /// Whether the snapshot is, for this attempt, as it was.
+    fn holds(&self, snap: &ClusterSnapshot) -> bool {
+        match &self.watched {
+            None => snap.version() <= self.version,
+            Some(nodes) => {
+                reads_own_node_only(snap, &self.spec)
+                    && snap.layout_version() <= self.version
+                    && nodes.iter().all(|&n| snap.node_version(n) <= self.version)
+            }
+        }
+    }
 }
 
 /// `minFeasibleNodesToFind` and `minFeasibleNodesPercentageToFind`.
@@ -246,7 +283,17 @@ impl Scheduler {
             cfg,
             next_start_node_index: 0,
             feasible: Vec::new(),
+            failed: Vec::new(),
+            remember_failures: true,
+            failures_reused: 0,
         })
+    }
+
+    /// Turns the failed-attempt memo of [`schedule_with`](Self::schedule_with) off (it is
+    /// on by default); for tests proving it changes nothing.
+    pub fn set_remember_failures(&mut self, on: bool) {
+        self.remember_failures = on;
+        self.failed.clear();
     }
 
     pub fn config(&self) -> &SchedulerConfig {
@@ -330,7 +377,7 @@ impl Scheduler {
         rng: &mut impl Rng,
     ) -> Result<Preemption, String> {
         preemption::preempt(&self.cfg, snap, pod_id, pod, fit, pdbs, rng)
-            .map_err(|m| format!("preemption: {m}"))
+            .map_err(|e| format!("preemption: {}", e.message))
     }
 
     /// A full attempt: schedule, and preempt if the pod fits nowhere. `snap` is only
@@ -343,21 +390,97 @@ impl Scheduler {
         pdbs: &[Pdb],
         rng: &mut impl Rng,
     ) -> ScheduleOutcome {
+        let pod = Arc::new(pod.clone());
+        self.schedule_with(snap, pod_id, &pod, || pdbs.to_vec(), rng)
+    }
+
+    /// [`schedule`](Self::schedule) with the PDBs computed only if preemption runs.
+    ///
+    /// A pending pod is retried again and again on a full cluster, mostly on a snapshot
+    /// that, as far as it is concerned, is unchanged since it (or a replica sharing its
+    /// spec) last failed. Such an attempt is answered from that failure: the filters would
+    /// reject the same nodes, preemption would find the same nothing, and the search start
+    /// index does not move when every node is rejected. The one RNG draw preemption made is
+    /// made again, so the stream, and everything the caller draws after, stays as if the
+    /// attempt had run. "Unchanged" is exact: for a pod whose filters read only its own
+    /// node (no hard topology spread, no pod (anti-)affinity in the cluster) it means no
+    /// node was added, removed or respecified, no nomination changed and none of the nodes
+    /// that passed the static filters changed; otherwise, no change at all.
+    pub fn schedule_with(
+        &mut self,
+        snap: &mut ClusterSnapshot,
+        pod_id: PodId,
+        pod: &Arc<PodSchedulingSpec>,
+        pdbs: impl FnOnce() -> Vec<Pdb>,
+        rng: &mut impl Rng,
+    ) -> ScheduleOutcome {
+        let unnominated = snap.nomination(pod_id).is_none();
+        let memo = self.failed.iter().position(|f| Arc::ptr_eq(&f.spec, pod));
+        if let Some(f) = memo.map(|i| &self.failed[i]) {
+            if unnominated && f.holds(snap) {
+                if let Some(n) = f.drawn_from {
+                    rng.random_range(0..n);
+                }
+                self.failures_reused += 1;
+                return ScheduleOutcome::Unschedulable(f.error.clone());
+            }
+        }
         let mut error = match self.schedule_one(snap, pod_id, pod, rng) {
             Ok(node) => return ScheduleOutcome::Scheduled(node),
             Err(e) => e,
         };
-        if error.num_all_nodes == 0 {
-            return ScheduleOutcome::Unschedulable(error);
-        }
-        match self.preempt(snap, pod_id, pod, &error, pdbs, rng) {
-            Ok(preemption) => ScheduleOutcome::Nominated { preemption, error },
-            Err(msg) => {
-                error.post_filter_msg = msg;
-                ScheduleOutcome::Unschedulable(error)
+        let mut drawn_from = None;
+        if error.num_all_nodes > 0 {
+            match preemption::preempt(&self.cfg, snap, pod_id, pod, &error, &pdbs(), rng) {
+                Ok(preemption) => {
+                    let error = Arc::new(error);
+                    return ScheduleOutcome::Nominated { preemption, error };
+                }
+                Err(e) => {
+                    error.post_filter_msg = format!("preemption: {}", e.message);
+                    drawn_from = e.drawn_from;
+                }
             }
         }
+        let error = Arc::new(error);
+        if let Some(i) = memo {
+            self.failed.swap_remove(i);
+        }
+        // Inside a fork the snapshot is a what-if: its content, and so the failure, is not
+        // what the stamps will say once the fork is reverted.
+        if unnominated && self.remember_failures && !snap.is_forked() {
+            if self.failed.len() >= MAX_FAILED_ATTEMPTS {
+                self.failed.clear();
+            }
+            self.failed.push(FailedAttempt {
+                spec: pod.clone(),
+                version: snap.version(),
+                watched: reads_own_node_only(snap, pod).then(|| {
+                    let resolvable = error
+                        .statuses
+                        .iter()
+                        .filter(|(_, r)| r.code == Code::Unschedulable);
+                    resolvable.map(|(n, _)| *n).collect()
+                }),
+                error: error.clone(),
+                drawn_from,
+            });
+        }
+        ScheduleOutcome::Unschedulable(error)
     }
+}
+
+/// Whether the filters and preemption dry runs for `pod` read nothing but the node they
+/// judge: no hard topology spread constraint, and no pod (anti-)affinity anywhere in the
+/// cluster. Then a node that passes the static filters can only fail on resources (a
+/// resolvable failure), and a node that fails them stays failed until its spec changes.
+fn reads_own_node_only(snap: &ClusterSnapshot, pod: &PodSchedulingSpec) -> bool {
+    pod.topology_spread
+        .iter()
+        .all(|c| c.when_unsatisfiable != WhenUnsatisfiable::DoNotSchedule)
+        && pod.pod_affinity.required.is_empty()
+        && pod.pod_anti_affinity.required.is_empty()
+        && snap.index().affinity_classes.is_empty()
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! adding draws to one subsystem leaves the others unchanged.
 
 mod accounting;
+mod ca_view;
 mod hpa;
 mod jobs;
 mod karpenter;
@@ -51,3 +52,5 @@ mod tests;
 mod tests_karpenter;
 #[cfg(test)]
 mod tests_nodes;
+#[cfg(test)]
+mod tests_spot_prices;

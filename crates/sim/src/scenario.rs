@@ -5,6 +5,8 @@
 //!   `file:line:column: field.path: message` (plus a hint where one helps).
 //! - [`spec`]: the file's own serde types and the JSON Schema ([`spec::json_schema`]).
 //! - [`duration`], [`cron`], [`catalog`]: the grammars and the built-in AWS catalog.
+//! - [`spot_prices`]: spot prices replayed from a price history (a step function per
+//!   instance type and zone), with the catalog discount as fallback.
 //! - [`yaml`]: located YAML errors, shared with the manifest reader.
 
 pub mod catalog;
@@ -13,6 +15,7 @@ pub mod duration;
 mod load;
 pub mod model;
 pub mod spec;
+pub mod spot_prices;
 pub mod yaml;
 
 pub use load::{load, load_str, parse_rfc3339, LoadError, MAX_FILE_BYTES};

@@ -187,8 +187,16 @@ pub fn filter_resources_fit(
     node: &NodeInfo,
     reserved: &Resources,
 ) -> FilterResult {
-    let alloc = &node.spec.allocatable;
-    let used = node.requested.add(reserved);
+    resources_fit(
+        request,
+        &node.spec.allocatable,
+        &node.requested.add(reserved),
+    )
+}
+
+/// NodeResourcesFit on bare figures: `request` onto a node with `alloc` of which `used`
+/// is taken.
+pub fn resources_fit(request: &Resources, alloc: &Resources, used: &Resources) -> FilterResult {
     let short = [
         used.pods + 1 > alloc.pods,
         request.cpu_m > 0 && request.cpu_m > alloc.cpu_m - used.cpu_m,
@@ -253,8 +261,9 @@ impl<'a> PreFilter<'a> {
     /// failing plugin.
     pub fn filter(&self, node: NodeId) -> FilterResult {
         let info = self.node_info(node);
-        if !self.static_fit(node).passes() {
-            return Err(self.static_rejection(&info.spec));
+        let fit = self.static_fit(node);
+        if !fit.passes() {
+            return Err(self.static_rejection(fit, &info.spec));
         }
         self.dynamic_filter(node, info)
     }
@@ -298,15 +307,19 @@ impl<'a> PreFilter<'a> {
         self.snap.index().static_fit.fits(self.static_class)[node.0 as usize]
     }
 
-    /// The first failing static filter's rejection, from the filters themselves so the
-    /// reasons stay theirs.
-    fn static_rejection(&self, spec: &NodeSchedulingSpec) -> Rejection {
-        let pod = self.pod;
-        filter_node_unschedulable(pod, spec)
-            .and_then(|()| filter_node_name(pod, spec))
-            .and_then(|()| filter_taint_toleration(pod, spec))
-            .and_then(|()| filter_node_affinity(pod, spec))
-            .expect_err("the static filter cache rejected the node")
+    /// The first failing static filter's rejection, read off the cached verdict (only a
+    /// taint's rejection needs the filter itself, for the taint it names).
+    fn static_rejection(&self, fit: StaticFit, spec: &NodeSchedulingSpec) -> Rejection {
+        if !fit.tolerates_unschedulable() {
+            Rejection::unresolvable(Reason::NodeUnschedulable)
+        } else if !fit.matches_name() {
+            Rejection::unresolvable(Reason::NodeNameMismatch)
+        } else if !fit.tolerates_taints() {
+            filter_taint_toleration(self.pod, spec).expect_err("the cache saw an untolerated taint")
+        } else {
+            debug_assert!(!fit.matches_affinity());
+            Rejection::unresolvable(Reason::NodeAffinityMismatch)
+        }
     }
 
     /// The filters whose verdict changes as pods bind: resources, spread, inter-pod affinity.
@@ -320,7 +333,7 @@ impl<'a> PreFilter<'a> {
 
 /// Per node, the requests of the other pods nominated there whose priority is at least
 /// `pod`'s.
-fn reservations(
+pub(crate) fn reservations(
     snap: &ClusterSnapshot,
     pod: &PodSchedulingSpec,
     pod_id: Option<PodId>,

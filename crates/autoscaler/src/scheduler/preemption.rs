@@ -2,14 +2,15 @@
 //! reprieve, and the lexicographic choice of node.
 
 use std::cmp::Reverse;
+use std::collections::BTreeMap;
 
 use rand::Rng;
 
-use super::filters::{Code, PreFilter, Reason, Rejection};
+use super::filters::{reservations, resources_fit, Code, PreFilter, Reason, Rejection};
 use super::matching::label_selector_matches;
-use super::snapshot::{BoundPod, ClusterSnapshot, NodeId, PodId, Termination};
+use super::snapshot::{pod_request, BoundPod, ClusterSnapshot, NodeId, PodId, Termination};
 use super::{availability_message, FitError, SchedulerConfig};
-use crate::model::{LabelSelector, PodSchedulingSpec, PreemptionPolicy};
+use crate::model::{LabelSelector, PodSchedulingSpec, PreemptionPolicy, Resources};
 
 /// What preemption needs of a PodDisruptionBudget: the pods it covers and its status'
 /// `disruptionsAllowed`.
@@ -50,8 +51,26 @@ struct Candidate {
     num_pdb_violations: usize,
 }
 
-/// Runs preemption for a pod that failed with `fit`. `Err` carries kube-scheduler's
-/// message (without the `preemption: ` prefix).
+/// A preemption that found nothing to do.
+#[derive(Debug, Clone)]
+pub(crate) struct NoPreemption {
+    /// kube-scheduler's message, without the `preemption: ` prefix.
+    pub message: String,
+    /// The range of the one RNG draw made (the candidate offset), if any: whoever answers
+    /// an identical attempt without running it must draw the same to keep the stream.
+    pub drawn_from: Option<usize>,
+}
+
+impl From<String> for NoPreemption {
+    fn from(message: String) -> Self {
+        NoPreemption {
+            message,
+            drawn_from: None,
+        }
+    }
+}
+
+/// Runs preemption for a pod that failed with `fit`.
 pub(crate) fn preempt(
     cfg: &SchedulerConfig,
     snap: &mut ClusterSnapshot,
@@ -60,7 +79,7 @@ pub(crate) fn preempt(
     fit: &FitError,
     pdbs: &[Pdb],
     rng: &mut impl Rng,
-) -> Result<Preemption, String> {
+) -> Result<Preemption, NoPreemption> {
     eligible(snap, pod_id, pod, fit)?;
     // Only nodes that failed with a resolvable status may be helped by removing pods.
     let potential: Vec<NodeId> = fit
@@ -75,13 +94,19 @@ pub(crate) fn preempt(
             num_all,
             std::iter::empty(),
             Reason::PreemptionNotHelpful,
-        ));
+        )
+        .into());
     }
     let num_candidates = num_candidates(cfg, potential.len());
     let offset = rng.random_range(0..potential.len());
     let (mut non_violating, mut violating, mut statuses) = (Vec::new(), Vec::new(), Vec::new());
+    let reserved = reservations(snap, pod, Some(pod_id));
     for i in 0..potential.len() {
         let node = potential[(offset + i) % potential.len()];
+        if let Err(r) = may_help(snap, pod, node, &reserved) {
+            statuses.push(r);
+            continue;
+        }
         match select_victims(snap, pod_id, pod, node, pdbs) {
             Ok(c) if c.num_pdb_violations == 0 => non_violating.push(c),
             Ok(c) => violating.push(c),
@@ -93,11 +118,10 @@ pub(crate) fn preempt(
     }
     let candidates: Vec<Candidate> = non_violating.into_iter().chain(violating).collect();
     if candidates.is_empty() {
-        return Err(availability_message(
-            num_all,
-            statuses.iter(),
-            Reason::PreemptionNotHelpful,
-        ));
+        return Err(NoPreemption {
+            message: availability_message(num_all, statuses.iter(), Reason::PreemptionNotHelpful),
+            drawn_from: Some(potential.len()),
+        });
     }
     let chosen = pick_one_node(&candidates);
     let clear_nominations = snap
@@ -153,6 +177,27 @@ fn num_candidates(cfg: &SchedulerConfig, potential: usize) -> usize {
     let pct = potential * cfg.min_candidate_nodes_percentage as usize / 100;
     pct.max(cfg.min_candidate_nodes_absolute as usize)
         .min(potential)
+}
+
+/// What [`select_victims`] would reject without trying it: a node with no lower-priority
+/// pods, or one where even removing all of them leaves too few resources (NodeResourcesFit
+/// is the first filter a potential node can fail, so its rejection is the one
+/// `select_victims` would return). Most nodes of a full cluster end here, which keeps a
+/// pending pod's repeated preemption attempts O(nodes) instead of O(pods).
+fn may_help(
+    snap: &ClusterSnapshot,
+    pod: &PodSchedulingSpec,
+    node: NodeId,
+    reserved: &BTreeMap<NodeId, Resources>,
+) -> Result<(), Rejection> {
+    let info = snap.node(node).expect("potential node");
+    let lower = info.requested_below(pod.priority);
+    if lower.pods == 0 {
+        return Err(Rejection::unresolvable(Reason::NoPreemptionVictims));
+    }
+    let reserved = reserved.get(&node).unwrap_or(&Resources::ZERO);
+    let used = info.requested.sub(&lower).add(reserved);
+    resources_fit(&pod_request(pod), &info.spec.allocatable, &used)
 }
 
 /// `SelectVictimsOnNode`, inside a fork of the snapshot that is reverted before returning.

@@ -69,6 +69,49 @@ pub struct NodeInfo {
     pub non_zero_requested: Resources,
     /// Bound pods, in bind order.
     pub pods: Vec<PodId>,
+    /// The bound pods' requests summed per priority, ascending by priority: what preemption
+    /// could free on this node without looking at its pods one by one.
+    pub requested_by_priority: Vec<(i32, Resources)>,
+}
+
+impl NodeInfo {
+    /// A node with no pods.
+    pub fn empty(spec: Arc<NodeSchedulingSpec>) -> NodeInfo {
+        NodeInfo {
+            spec,
+            requested: Resources::ZERO,
+            non_zero_requested: Resources::ZERO,
+            pods: Vec::new(),
+            requested_by_priority: Vec::new(),
+        }
+    }
+
+    /// The summed requests of the bound pods with priority below `priority` (`pods` is
+    /// their count).
+    pub fn requested_below(&self, priority: i32) -> Resources {
+        self.requested_by_priority
+            .iter()
+            .take_while(|(p, _)| *p < priority)
+            .fold(Resources::ZERO, |acc, (_, r)| acc.add(r))
+    }
+
+    fn count_priority(&mut self, priority: i32, req: &Resources, add: bool) {
+        let at = self
+            .requested_by_priority
+            .partition_point(|(p, _)| *p < priority);
+        match self.requested_by_priority.get_mut(at) {
+            Some((p, r)) if *p == priority => {
+                *r = if add { r.add(req) } else { r.sub(req) };
+                if r.pods == 0 {
+                    self.requested_by_priority.remove(at);
+                }
+            }
+            _ => {
+                assert!(add, "unbind of a priority with no pods on the node");
+                self.requested_by_priority.insert(at, (priority, *req));
+            }
+        }
+    }
 }
 
 /// Why a bound pod is terminating, if it is.
@@ -173,6 +216,25 @@ pub struct ClusterSnapshot {
     undo: Vec<undo::Undo>,
     /// Open forks.
     forks: usize,
+    versions: Versions,
+}
+
+/// Change counters, for callers that remember a result until the snapshot changes. They are
+/// bookkeeping, not content: `Debug` leaves them out, so equal content prints equal.
+#[derive(Clone, Default)]
+struct Versions {
+    /// Bumped by every change, so equal versions mean an unchanged snapshot.
+    now: u64,
+    /// Per node slot, the version of the last change to the node or its pods.
+    nodes: Vec<u64>,
+    /// The version of the last change to the set of nodes, a node's spec or a nomination.
+    layout: u64,
+}
+
+impl std::fmt::Debug for Versions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Versions")
+    }
 }
 
 impl ClusterSnapshot {
@@ -192,13 +254,8 @@ impl ClusterSnapshot {
             sel.per_node.push(0);
         }
         index.static_fit.push_slot();
-        let info = NodeInfo {
-            spec,
-            requested: Resources::ZERO,
-            non_zero_requested: Resources::ZERO,
-            pods: Vec::new(),
-        };
-        self.nodes.push(Some(info));
+        self.nodes.push(Some(NodeInfo::empty(spec)));
+        self.versions.nodes.push(self.versions.now + 1);
         self.live.push(id);
         self.log(undo::Undo::AddNode);
         id
@@ -207,6 +264,7 @@ impl ClusterSnapshot {
     /// Removes a node and every pod bound to it; returns those pods' ids (bind order).
     /// Nominations to the node are dropped.
     pub fn remove_node(&mut self, node: NodeId) -> Vec<PodId> {
+        self.touch_layout();
         let pods = self.node(node).map(|n| n.pods.clone()).unwrap_or_default();
         for &p in &pods {
             self.unbind(p);
@@ -248,6 +306,7 @@ impl ClusterSnapshot {
         let info = self.node_mut(node);
         let old = forked.then(|| info.spec.clone());
         f(Arc::make_mut(&mut info.spec));
+        self.touch_layout();
         self.index.get_mut().static_fit.forget(node);
         if let Some(old) = old {
             self.log(undo::Undo::Spec(node, old));
@@ -269,6 +328,7 @@ impl ClusterSnapshot {
         let info = self.node_mut(node);
         info.requested = info.requested.add(&req);
         info.non_zero_requested = info.non_zero_requested.add(&nz);
+        info.count_priority(spec.priority, &req, true);
         info.pods.push(pod);
         if let Some(old) = self.nominated.remove(&pod) {
             self.log(undo::Undo::Nomination(pod, Some(old)));
@@ -295,6 +355,7 @@ impl ClusterSnapshot {
         let info = self.node_mut(bound.node);
         info.requested = info.requested.sub(&req);
         info.non_zero_requested = info.non_zero_requested.sub(&nz);
+        info.count_priority(bound.spec.priority, &req, false);
         let at = info
             .pods
             .iter()
@@ -320,6 +381,7 @@ impl ClusterSnapshot {
         };
         let old = std::mem::replace(&mut bound.terminating, state);
         let (class, node) = (bound.class, bound.node);
+        self.touch_node(node);
         // Only the change between counted (not terminating) and not counted matters.
         let delta: i64 = match (old.is_none(), state.is_none()) {
             (true, false) => -1,
@@ -377,6 +439,7 @@ impl ClusterSnapshot {
     }
 
     fn node_mut(&mut self, node: NodeId) -> &mut NodeInfo {
+        self.touch_node(node);
         self.nodes
             .get_mut(node.0 as usize)
             .and_then(Option::as_mut)
@@ -399,6 +462,53 @@ impl ClusterSnapshot {
     /// Bound pods in id order.
     pub fn pods(&self) -> impl Iterator<Item = (PodId, &BoundPod)> + '_ {
         self.pods.iter().map(|(&id, p)| (id, p))
+    }
+
+    /// Changes with every mutation (fork reverts included): two reads of the snapshot with
+    /// the same version see the same cluster.
+    pub fn version(&self) -> u64 {
+        self.versions.now
+    }
+
+    /// The [`version`](Self::version) of the last change to `node` or its pods; no later
+    /// than [`layout_version`](Self::layout_version) for a node added or removed since.
+    pub fn node_version(&self, node: NodeId) -> u64 {
+        self.versions
+            .nodes
+            .get(node.0 as usize)
+            .copied()
+            .unwrap_or(self.versions.layout)
+    }
+
+    /// The [`version`](Self::version) of the last node added or removed, node spec
+    /// changed, or nomination made or cleared.
+    pub fn layout_version(&self) -> u64 {
+        self.versions.layout
+    }
+
+    /// Whether a fork is open.
+    pub fn is_forked(&self) -> bool {
+        self.forks > 0
+    }
+
+    /// Stamps `node` as changed. Inside a fork the old stamp is logged first, so a revert
+    /// gives the node back its stamp with its content: a what-if leaves no trace.
+    fn touch_node(&mut self, node: NodeId) {
+        self.versions.now += 1;
+        if let Some(v) = self.versions.nodes.get_mut(node.0 as usize) {
+            let old = std::mem::replace(v, self.versions.now);
+            if self.forks > 0 {
+                self.undo.push(undo::Undo::NodeStamp(node, old));
+            }
+        }
+    }
+
+    pub(super) fn touch_layout(&mut self) {
+        self.versions.now += 1;
+        let old = std::mem::replace(&mut self.versions.layout, self.versions.now);
+        if self.forks > 0 {
+            self.undo.push(undo::Undo::LayoutStamp(old));
+        }
     }
 
     pub fn num_pods(&self) -> usize {

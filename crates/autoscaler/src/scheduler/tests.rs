@@ -1,6 +1,7 @@
 //! Table-driven tests of the scheduler, one module per area, sharing the builders and
 //! `check` helpers below.
 
+mod failed_attempts;
 mod filters;
 mod preemption;
 mod scoring;

@@ -13,7 +13,7 @@ use super::report::{
 };
 use super::state::Node;
 use crate::scenario::model::{CapacityType, Scenario};
-use crate::time::SimDuration;
+use crate::time::{SimDuration, SimTime};
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
@@ -41,6 +41,117 @@ pub struct TierBooks {
     pub served: f64,
 }
 
+/// What node `n` costs from `from` to `to`: its fixed price, or its replayed spot price
+/// integrated exactly over the changes in between.
+pub fn node_cost_usd(sc: &Scenario, n: &Node, from: SimTime, to: SimTime) -> f64 {
+    match n.price_series {
+        Some(i) => sc
+            .settings
+            .spot
+            .prices
+            .get(i as usize)
+            .cost_usd(SimDuration(from.0), SimDuration(to.0)),
+        None => n.price_per_ms * to.since(from).as_millis() as f64,
+    }
+}
+
+/// How a live node is priced: a replayed series, or a fixed price (its `f64` bits, so equal
+/// prices share a key and counts stay exact integers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum PriceKey {
+    Series(u32),
+    FixedPerMs(u64),
+}
+
+impl PriceKey {
+    fn of(n: &Node) -> PriceKey {
+        match n.price_series {
+            Some(i) => PriceKey::Series(i),
+            None => PriceKey::FixedPerMs(n.price_per_ms.to_bits()),
+        }
+    }
+}
+
+/// Σ over a workload's ready pods of their nodes' rates per millicore and per byte (USD per
+/// ms): what its usage above requests is priced at each metrics step. Nodes on a replayed
+/// spot price keep their shares per series, priced at the step's instant.
+#[derive(Debug, Clone, Default)]
+pub struct ReadyRates {
+    fixed: (f64, f64),
+    /// (series, Σ cpu share per millicore, Σ memory share per byte, pods): a handful at most.
+    by_series: Vec<(u32, f64, f64, u32)>,
+}
+
+impl ReadyRates {
+    pub fn add(&mut self, n: &Node) {
+        match n.price_series {
+            None => {
+                self.fixed.0 += n.cpu_rate;
+                self.fixed.1 += n.mem_rate;
+            }
+            Some(i) => {
+                let at = match self.by_series.iter().position(|e| e.0 == i) {
+                    Some(at) => at,
+                    None => {
+                        self.by_series.push((i, 0.0, 0.0, 0));
+                        self.by_series.len() - 1
+                    }
+                };
+                let e = &mut self.by_series[at];
+                e.1 += n.cpu_share_per_m;
+                e.2 += n.mem_share_per_byte;
+                e.3 += 1;
+            }
+        }
+    }
+
+    pub fn remove(&mut self, n: &Node) {
+        match n.price_series {
+            None => {
+                self.fixed.0 -= n.cpu_rate;
+                self.fixed.1 -= n.mem_rate;
+            }
+            Some(i) => {
+                let at = self
+                    .by_series
+                    .iter()
+                    .position(|e| e.0 == i)
+                    .expect("a ready pod's series was added");
+                let e = &mut self.by_series[at];
+                e.1 -= n.cpu_share_per_m;
+                e.2 -= n.mem_share_per_byte;
+                e.3 -= 1;
+                if e.3 == 0 {
+                    // Drops the float residue of the sums with the last pod.
+                    self.by_series.swap_remove(at);
+                }
+            }
+        }
+    }
+
+    /// The summed (CPU, memory) rates at `t`, USD per ms per millicore and per byte.
+    pub fn usd_per_ms(&self, sc: &Scenario, t: SimTime) -> (f64, f64) {
+        let (mut cpu, mut mem) = self.fixed;
+        for &(i, cpu_share, mem_share, _) in &self.by_series {
+            let per_ms = sc
+                .settings
+                .spot
+                .prices
+                .get(i as usize)
+                .price_usd_per_hour(SimDuration(t.0))
+                / 3_600_000.0;
+            cpu += cpu_share * per_ms;
+            mem += mem_share * per_ms;
+        }
+        (cpu, mem)
+    }
+}
+
+/// The share of node `n`'s cost a claim of `req` carries (OpenCost's CPU/memory split).
+fn claim_share(n: &Node, req: &Resources) -> f64 {
+    req.cpu_m as f64 * n.cpu_share_per_m + req.memory_bytes as f64 * n.mem_share_per_byte
+}
+
 pub struct Books {
     pub pool_counts: Vec<PoolCounts>,
     pub tiers: Vec<TierBooks>,
@@ -60,6 +171,8 @@ pub struct Books {
     mem_used_gib_s: f64,
     mem_alloc_gib_s: f64,
     alive_nodes: i64,
+    /// Live nodes per (pool, price), for the hourly cost the timeline shows.
+    alive_by_price: BTreeMap<(u16, PriceKey), i64>,
     peak_nodes: i64,
     pub jobs: BTreeMap<String, u64>,
     pub hpa: BTreeMap<String, u64>,
@@ -86,6 +199,7 @@ impl Books {
             mem_used_gib_s: 0.0,
             mem_alloc_gib_s: 0.0,
             alive_nodes: 0,
+            alive_by_price: BTreeMap::new(),
             peak_nodes: 0,
             jobs: BTreeMap::new(),
             hpa: BTreeMap::new(),
@@ -93,10 +207,14 @@ impl Books {
         }
     }
 
-    pub fn node_added(&mut self, pool: usize, _capacity: CapacityType) {
-        self.pool_counts[pool].provisioning += 1;
+    pub fn node_added(&mut self, n: &Node) {
+        self.pool_counts[n.pool as usize].provisioning += 1;
         self.alive_nodes += 1;
         self.peak_nodes = self.peak_nodes.max(self.alive_nodes);
+        *self
+            .alive_by_price
+            .entry((n.pool, PriceKey::of(n)))
+            .or_default() += 1;
     }
 
     /// An HPA rescaled its target; `reason` is the ScalingLimited reason if the limits
@@ -116,8 +234,36 @@ impl Books {
         *self.node_autoscaler.entry(counter.to_string()).or_default() += n;
     }
 
-    pub fn node_removed(&mut self) {
+    pub fn node_removed(&mut self, n: &Node) {
         self.alive_nodes -= 1;
+        let key = (n.pool, PriceKey::of(n));
+        let count = self
+            .alive_by_price
+            .get_mut(&key)
+            .expect("a live node was counted");
+        *count -= 1;
+        if *count == 0 {
+            self.alive_by_price.remove(&key);
+        }
+    }
+
+    /// What each pool's live nodes cost per hour at `t`, spot nodes at the price in force
+    /// (a timeline column): one term per distinct price, not per node.
+    pub fn pool_cost_usd_per_hour(&self, sc: &Scenario, t: SimTime) -> Vec<f64> {
+        let mut cost = vec![0.0; self.pool_counts.len()];
+        for (&(pool, key), &count) in &self.alive_by_price {
+            let usd_per_hour = match key {
+                PriceKey::Series(i) => sc
+                    .settings
+                    .spot
+                    .prices
+                    .get(i as usize)
+                    .price_usd_per_hour(SimDuration(t.0)),
+                PriceKey::FixedPerMs(bits) => f64::from_bits(bits) * 3_600_000.0,
+            };
+            cost[pool as usize] += count as f64 * usd_per_hour;
+        }
+        cost
     }
 
     pub fn node_became_ready(&mut self, pool: usize, _capacity: CapacityType) {
@@ -125,28 +271,30 @@ impl Books {
         self.pool_counts[pool].ready += 1;
     }
 
-    /// A node's whole life, priced: from creation (the cloud bills from launch) for `life`.
-    pub fn node_life(&mut self, sc: &Scenario, n: &Node, life: SimDuration) {
-        let ms = life.as_millis() as f64;
+    /// A node's whole life, priced: from creation (the cloud bills from launch) to `end`.
+    pub fn node_life(&mut self, sc: &Scenario, n: &Node, end: SimTime) {
+        let ms = end.since(n.created).as_millis() as f64;
         let p = n.pool as usize;
-        self.pool_usd[p] += n.price_per_ms * ms;
+        let cost = node_cost_usd(sc, n, n.created, end);
+        self.pool_usd[p] += cost;
         self.pool_on_demand_usd[p] += n.on_demand_price_per_ms * ms;
         self.pool_node_s[p] += ms / 1000.0;
         if n.capacity != sc.node_pools[p].capacity_type {
-            self.pool_other_usd[p] += n.price_per_ms * ms;
+            self.pool_other_usd[p] += cost;
             self.pool_other_on_demand_usd[p] += n.on_demand_price_per_ms * ms;
             self.pool_other_node_s[p] += ms / 1000.0;
         }
         if let Some(ready) = n.ready_at {
-            let usable_ms = (n.created.0 + life.0 - ready.0).max(0) as f64;
+            let usable_ms = end.since(ready).as_millis().max(0) as f64;
             let alloc = sc.node_pools[p].instance_types[usize::from(n.instance_type)]
                 .allocatable
                 .sub(&n.overhead);
             self.cpu_alloc_core_s += alloc.cpu_m as f64 / 1000.0 * usable_ms / 1000.0;
             self.mem_alloc_gib_s += alloc.memory_bytes as f64 / GIB * usable_ms / 1000.0;
-            self.daemonset_usd += (n.overhead.cpu_m as f64 * n.cpu_rate
-                + n.overhead.memory_bytes as f64 * n.mem_rate)
-                * usable_ms;
+            if end > ready {
+                self.daemonset_usd +=
+                    claim_share(n, &n.overhead) * node_cost_usd(sc, n, ready, end);
+            }
         }
     }
 
@@ -177,19 +325,20 @@ impl Books {
         t.pending_pod_s += waited.as_secs_f64();
     }
 
-    /// A pod's time on a node, priced at its requests.
+    /// A pod's time on node `n` from `bound` to `end`, priced at its requests.
     pub fn pod_unbound(
         &mut self,
+        sc: &Scenario,
         tier: usize,
         req: &Resources,
-        bound: SimDuration,
-        cpu_rate: f64,
-        mem_rate: f64,
+        n: &Node,
+        bound: SimTime,
+        end: SimTime,
     ) {
-        let ms = bound.as_millis() as f64;
+        let ms = end.since(bound).as_millis() as f64;
         let t = &mut self.tiers[tier];
         t.pod_s += ms / 1000.0;
-        t.workload_usd += (req.cpu_m as f64 * cpu_rate + req.memory_bytes as f64 * mem_rate) * ms;
+        t.workload_usd += claim_share(n, req) * node_cost_usd(sc, n, bound, end);
         self.cpu_req_core_s += req.cpu_m as f64 / 1000.0 * ms / 1000.0;
         self.mem_req_gib_s += req.memory_bytes as f64 / GIB * ms / 1000.0;
     }

@@ -15,16 +15,12 @@
 //! the same decision as a run one would (nothing to do), which is what keeps long runs fast.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use autoscaler::cluster_autoscaler::observation::{
-    Controller, InstanceErrors, NodeGroupInfo, NodeInfo, Observation, PdbInfo, PendingPod, PodInfo,
-};
 use autoscaler::cluster_autoscaler::{self as ca, Action, CaSettings, CaState};
-use autoscaler::model::Resources;
 
+use super::ca_view::CaView;
 use super::placement::NodeId;
-use super::state::{node_spec, pdb_status, Engine, Event, NodeState, Owner, Phase};
+use super::state::{pdb_status, Engine, Event, NodeState, Phase};
 use crate::rng::{Seed, Stream};
 use crate::scenario::model::{NodeAutoscaler, Scenario};
 use crate::time::{SimDuration, SimTime};
@@ -58,6 +54,8 @@ struct CaRuntime {
     scale_down_failures: Vec<String>,
     /// Earliest time a pending pod becomes old enough for CA to consider it.
     young_pod_wake_ms: Option<i64>,
+    /// What CA observes, kept between loops.
+    view: CaView,
     /// When the last loop ran; only deadlines after it call for another.
     last_run_ms: i64,
     /// The current loop is an immediate re-run (which does not ask for another).
@@ -114,6 +112,7 @@ impl NodeScaling {
                 young_pod_wake_ms: None,
                 rerunning: false,
                 last_run_ms: i64::MIN,
+                view: CaView::default(),
             }),
         };
         NodeScaling {
@@ -262,15 +261,23 @@ impl Engine<'_> {
     fn run_ca_once(&mut self) -> bool {
         let now_ms = self.now().0;
         self.books.count("cluster-autoscaler loops run", 1);
-        if let Some(rt) = self.scaling.ca.as_mut() {
-            rt.last_run_ms = now_ms;
-        }
-        let obs = self.ca_observation();
         let mut rt = self.scaling.ca.take().expect("CA is configured");
+        rt.last_run_ms = now_ms;
+        let (delay_ms, min_replicas) = (
+            rt.settings.new_pod_scale_up_delay_ms,
+            rt.settings.min_replica_count,
+        );
+        rt.young_pod_wake_ms = self.sync_ca_view(&mut rt.view, delay_ms, min_replicas);
+        if self.check_ca_view {
+            self.assert_ca_view_fresh(&rt.view, delay_ms, min_replicas);
+        }
+        let obs = &mut rt.view.obs;
+        obs.instance_errors = self.take_instance_errors();
+        obs.scale_down_failures = std::mem::take(&mut rt.scale_down_failures);
         let (decision, state) = ca::run_once_on_snapshot(
             &rt.settings,
             &rt.state,
-            &obs,
+            &rt.view.obs,
             self.placement.snapshot_mut(),
             now_ms,
             &mut rt.rng,
@@ -283,12 +290,13 @@ impl Engine<'_> {
             .count();
         self.books.count("backoffs", backoffs as u64);
         let settings = rt.settings.clone();
+        let waiting = !rt.view.obs.unschedulable.is_empty();
         self.scaling.ca = Some(rt);
         for action in &decision.actions {
             self.apply_ca_action(&settings, action);
         }
         // CA re-runs at once after a scale action while pods still wait.
-        decision.rerun_immediately && !obs.unschedulable.is_empty()
+        decision.rerun_immediately && waiting
     }
 
     fn apply_ca_action(&mut self, settings: &CaSettings, action: &Action) {
@@ -458,148 +466,5 @@ impl Engine<'_> {
             rt.scale_down_failures.push(name);
         }
         self.cluster_changed();
-    }
-
-    /// What CA lists at the start of a loop.
-    fn ca_observation(&mut self) -> Observation {
-        let now = self.now();
-        let mut obs = Observation::default();
-        for g in &mut self.scaling.groups {
-            let pool = &self.sc.node_pools[g.pool];
-            let it = &pool.instance_types[0];
-            let template = node_spec(pool, g.zone, format!("template-{}", g.id));
-            obs.node_groups.push(NodeGroupInfo {
-                id: g.id.clone(),
-                min_size: pool.min_nodes,
-                max_size: pool.max_nodes,
-                target_size: g.target,
-                template_has_gpu: it.gpu_count > 0,
-                template_capacity: capacity_of(it),
-                template,
-                price_usd_per_hour: Some(it.price_usd_per_hour(pool.capacity_type)),
-                options: Default::default(),
-            });
-            if g.unreported_errors > 0 {
-                obs.instance_errors.push(InstanceErrors {
-                    group: g.id.clone(),
-                    count: g.unreported_errors,
-                    class: "OutOfResources".into(),
-                    code: "InsufficientInstanceCapacity".into(),
-                });
-                g.unreported_errors = 0;
-            }
-        }
-        for (n, node) in self.nodes.iter().enumerate() {
-            if !matches!(node.state, NodeState::Ready | NodeState::Draining) {
-                continue;
-            }
-            let Some(spec) = self.placement.node_spec(n as NodeId) else {
-                continue;
-            };
-            let pool = &self.sc.node_pools[node.pool as usize];
-            let pods = self
-                .placement
-                .pods_on(n as NodeId)
-                .into_iter()
-                .map(|id| self.pod_info(id))
-                .collect();
-            obs.nodes.push(NodeInfo {
-                spec: spec.clone(),
-                capacity: capacity_of(&pool.instance_types[0]),
-                group: Some(
-                    self.scaling.groups[self.scaling.group_of(node.pool, node.zone)]
-                        .id
-                        .clone(),
-                ),
-                ready: true,
-                created_ms: node.created.0,
-                annotations: Default::default(),
-                being_deleted: node.state == NodeState::Draining,
-                has_gpu: pool.instance_types[0].gpu_count > 0,
-                pods,
-            });
-        }
-        let rt = self.scaling.ca.as_mut().expect("CA is configured");
-        obs.scale_down_failures = std::mem::take(&mut rt.scale_down_failures);
-        // CA leaves pods younger than their scale-up delay for later, and waits while the
-        // oldest pending pod is under 2 s old (30 s for GPU pods): wake up when the next of
-        // these thresholds passes, since no event marks it.
-        let delay_ms = rt.settings.new_pod_scale_up_delay_ms;
-        let mut wake: Option<i64> = None;
-        for (id, pod) in self.pods.iter().enumerate() {
-            if pod.phase != Phase::Pending || pod.attempts == 0 {
-                continue;
-            }
-            let info = self.pod_info(id as u32);
-            let own_delay_ms = info
-                .annotations
-                .get(autoscaler::cluster_autoscaler::observation::annotations::POD_SCALE_UP_DELAY)
-                .and_then(|raw| autoscaler::go_duration::parse_ms(raw))
-                .map_or(delay_ms, |d| d.max(delay_ms));
-            let gpu_ms = if info.requests_gpu() { 30_000 } else { 2_000 };
-            for t in [pod.created.0 + own_delay_ms, pod.created.0 + gpu_ms] {
-                if t > now.0 {
-                    wake = Some(wake.map_or(t, |w| w.min(t)));
-                }
-            }
-            obs.unschedulable.push(PendingPod {
-                pod: info,
-                nominated_node: None,
-            });
-        }
-        self.scaling.ca.as_mut().expect("checked").young_pod_wake_ms = wake;
-        obs.pdbs = pdb_status(self.sc, &self.deployments, &self.sc.pdbs)
-            .into_iter()
-            .map(|p| PdbInfo {
-                namespace: p.namespace,
-                selector: p.selector,
-                disruptions_allowed: p.disruptions_allowed,
-            })
-            .collect();
-        obs
-    }
-
-    fn pod_info(&self, id: u32) -> PodInfo {
-        let pod = &self.pods[id as usize];
-        let template = self.template(pod.owner);
-        let controller = match pod.owner {
-            Owner::Deployment(d) => {
-                let dep = &self.sc.deployments[d as usize];
-                Controller {
-                    kind: "ReplicaSet".into(),
-                    name: dep.name.clone(),
-                    exists: true,
-                    replicas: Some(self.deployments[d as usize].desired),
-                }
-            }
-            Owner::Job(j) => Controller {
-                kind: "Job".into(),
-                name: format!("job-{j}"),
-                exists: true,
-                replicas: None,
-            },
-        };
-        PodInfo {
-            id: format!("{}/{}-{id}", pod.spec.namespace, controller.name),
-            spec: Arc::clone(&pod.spec),
-            created_ms: pod.created.0,
-            controller: Some(controller),
-            annotations: template.annotations.clone(),
-            mirror: false,
-            terminal: false,
-            deletion_ms: (pod.phase == Phase::Terminating).then_some(self.now().0),
-            termination_grace_s: template.termination_grace.as_millis() / 1000,
-            local_volumes: Vec::new(),
-        }
-    }
-}
-
-/// A node's capacity (CA's quotas and least-waste read capacity, not allocatable).
-fn capacity_of(it: &crate::scenario::model::InstanceType) -> Resources {
-    Resources {
-        cpu_m: it.vcpu * 1000,
-        memory_bytes: it.memory_mib * 1024 * 1024,
-        gpu: it.gpu_count,
-        pods: it.allocatable.pods,
     }
 }

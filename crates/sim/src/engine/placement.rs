@@ -7,7 +7,9 @@
 use std::sync::Arc;
 
 use autoscaler::model::{NodeSchedulingSpec, PodSchedulingSpec};
-use autoscaler::scheduler::{self, ClusterSnapshot, Pdb, Scheduler, SchedulerConfig, Termination};
+use autoscaler::scheduler::{
+    self, ClusterSnapshot, Pdb, ScheduleOutcome, Scheduler, SchedulerConfig, Termination,
+};
 
 use crate::rng::Stream;
 
@@ -67,6 +69,16 @@ impl Placement {
     /// The node's spec as the scheduler sees it (cordon included); `None` once removed.
     pub fn node_spec(&self, n: NodeId) -> Option<&NodeSchedulingSpec> {
         self.snapshot.node(self.sid(n)).map(|info| &*info.spec)
+    }
+
+    /// Nodes in the snapshot (Provisioning ones included), ascending.
+    pub fn live_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.snapshot.node_ids().iter().map(|&n| self.eid(n))
+    }
+
+    /// Changes whenever the node or its pods change in the snapshot.
+    pub fn node_stamp(&self, n: NodeId) -> u64 {
+        self.snapshot.node_version(self.sid(n))
     }
 
     pub fn snapshot(&self) -> &ClusterSnapshot {
@@ -135,26 +147,16 @@ impl Placement {
     pub fn attempt(
         &mut self,
         pod: PodId,
-        spec: &PodSchedulingSpec,
+        spec: &Arc<PodSchedulingSpec>,
         pdbs: impl FnOnce() -> Vec<Pdb>,
         rng: &mut Stream,
     ) -> Attempt {
-        let err = match self
-            .scheduler
-            .schedule_one(&self.snapshot, pid(pod), spec, rng)
-        {
-            Ok(node) => return Attempt::Scheduled(self.eid(node)),
-            Err(e) => e,
-        };
-        if err.num_all_nodes == 0 {
-            return Attempt::Unschedulable;
-        }
-        let pdbs = pdbs();
         match self
             .scheduler
-            .preempt(&mut self.snapshot, pid(pod), spec, &err, &pdbs, rng)
+            .schedule_with(&mut self.snapshot, pid(pod), spec, pdbs, rng)
         {
-            Ok(p) => {
+            ScheduleOutcome::Scheduled(node) => Attempt::Scheduled(self.eid(node)),
+            ScheduleOutcome::Nominated { preemption: p, .. } => {
                 for other in &p.clear_nominations {
                     self.snapshot.clear_nomination(*other);
                 }
@@ -164,7 +166,7 @@ impl Placement {
                     victims: p.victims.iter().map(|v| v.0 as PodId).collect(),
                 }
             }
-            Err(_) => Attempt::Unschedulable,
+            ScheduleOutcome::Unschedulable(_) => Attempt::Unschedulable,
         }
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use autoscaler::model::{well_known, NodeSchedulingSpec, PodSchedulingSpec, Resources};
 use autoscaler::scheduler::{Pdb, SchedulerConfig};
 
-use super::accounting::Books;
+use super::accounting::{Books, ReadyRates};
 use super::hpa::{HpaBuffers, HpaRuntime, UsagePoint};
 use super::jobs::{CronState, JobState};
 use super::placement::{Attempt, NodeId, Placement, PodId};
@@ -53,6 +53,8 @@ pub(super) struct Pod {
     pub bound: SimTime,
     pub started: SimTime,
     pub ready_at: SimTime,
+    /// When deletion was asked for (its `deletionTimestamp`), once Terminating.
+    pub deleted: SimTime,
     pub attempts: u32,
     pub spec: Arc<PodSchedulingSpec>,
 }
@@ -76,10 +78,17 @@ pub(super) struct Node {
     pub state: NodeState,
     pub created: SimTime,
     pub ready_at: Option<SimTime>,
-    /// USD per millisecond of the node's life.
+    /// USD per millisecond of the node's life, at a fixed price (on-demand, or spot without
+    /// a replayed history).
     pub price_per_ms: f64,
+    /// The replayed spot price series this node pays instead (an index into the scenario's
+    /// `SpotPrices`).
+    pub price_series: Option<u32>,
     pub on_demand_price_per_ms: f64,
-    /// USD per millisecond per millicore, and per byte, of a pod's claim (OpenCost split).
+    /// Share of the node's cost per millicore, and per byte, of a pod's claim (OpenCost split).
+    pub cpu_share_per_m: f64,
+    pub mem_share_per_byte: f64,
+    /// `price_per_ms` times the shares: USD per millisecond per millicore, and per byte.
     pub cpu_rate: f64,
     pub mem_rate: f64,
     pub overhead: Resources,
@@ -91,8 +100,7 @@ pub(super) struct DeploymentState {
     pub live: Vec<PodId>,
     pub ready: i32,
     /// Σ over ready pods of their node's cpu/mem rates: prices usage above request.
-    pub ready_cpu_rate: f64,
-    pub ready_mem_rate: f64,
+    pub ready_rates: ReadyRates,
     pub noise: Stream,
     pub tier: u16,
     /// The last two metrics steps' usage, newest first: what metrics-server can serve.
@@ -258,6 +266,10 @@ pub struct Engine<'a> {
     /// Reuse unchanged metrics computations and pass identical pods as one entry. Off only
     /// in tests, which check that both give the same run.
     pub(super) hpa_shortcuts: bool,
+    /// Tests: check every CA loop that the kept observation equals a fresh one.
+    pub(super) check_ca_view: bool,
+    /// Pods in phase Pending, by id.
+    pub(super) pending: BTreeSet<PodId>,
     pub(super) scaling: super::nodes::NodeScaling,
     /// The HPA targeting each Deployment, if any.
     hpa_of: Vec<Option<u32>>,
@@ -316,6 +328,8 @@ impl<'a> Engine<'a> {
             hpa_buffers: HpaBuffers::default(),
             hpa_time_horizon_ms: super::hpa::time_horizon_ms(sc),
             hpa_shortcuts: true,
+            check_ca_view: false,
+            pending: BTreeSet::new(),
             scaling: super::nodes::NodeScaling::new(sc, seed),
             hpa_of: (0..sc.deployments.len())
                 .map(|d| {
@@ -347,8 +361,7 @@ impl<'a> Engine<'a> {
                 desired: d.replicas,
                 live: vec![],
                 ready: 0,
-                ready_cpu_rate: 0.0,
-                ready_mem_rate: 0.0,
+                ready_rates: ReadyRates::default(),
                 noise: seed.fork(&format!("load/{}/{}", d.namespace, d.name)),
                 tier: e.tier_of(&d.template.scheduling.priority_class_name),
                 usage: [UsagePoint::default(); 2],
@@ -494,7 +507,13 @@ impl<'a> Engine<'a> {
             self.nodes.len(),
             "placement and engine node ids agree"
         );
-        let price_per_ms = it.price_usd_per_hour(capacity) / 3_600_000.0;
+        let zone = pool.zones.get(zone_index).map_or("", String::as_str);
+        let price_series = match capacity {
+            CapacityType::Spot => self.sc.settings.spot.prices.find(&it.name, zone),
+            CapacityType::OnDemand => None,
+        };
+        let launch = SimDuration(self.now().0);
+        let price_per_ms = self.sc.price_usd_per_hour(it, capacity, zone, launch) / 3_600_000.0;
         // OpenCost splits a node's price between CPU and memory by the relative list
         // prices of a vCPU-hour and a GiB-hour (its defaults: 0.031611 and 0.004237 USD).
         let cpu_weight = it.vcpu as f64 * 0.031611;
@@ -515,12 +534,16 @@ impl<'a> Engine<'a> {
             created: self.now(),
             ready_at: None,
             price_per_ms,
+            price_series: price_series.map(|i| i as u32),
             on_demand_price_per_ms: it.on_demand_usd_per_hour / 3_600_000.0,
+            cpu_share_per_m: cpu_share / cap_cpu_m,
+            mem_share_per_byte: (1.0 - cpu_share) / cap_mem,
             cpu_rate: price_per_ms * cpu_share / cap_cpu_m,
             mem_rate: price_per_ms * (1.0 - cpu_share) / cap_mem,
             overhead: pool.daemonset_overhead,
         });
-        self.books.node_added(pool_index, capacity);
+        self.books
+            .node_added(self.nodes.last().expect("just pushed"));
         id
     }
 
@@ -583,9 +606,8 @@ impl<'a> Engine<'a> {
             NodeState::Draining => c.draining -= 1,
             NodeState::Terminated => unreachable!(),
         }
-        self.books.node_removed();
-        let node = &self.nodes[n as usize];
-        self.books.node_life(self.sc, node, now.since(node.created));
+        self.books.node_removed(&self.nodes[n as usize]);
+        self.books.node_life(self.sc, &self.nodes[n as usize], now);
         self.placement.remove_node(n);
         self.node_lost_hook(n);
     }
@@ -614,6 +636,7 @@ impl<'a> Engine<'a> {
             bound: now,
             started: now,
             ready_at: now,
+            deleted: now,
             attempts: 0,
             spec,
         };
@@ -629,6 +652,7 @@ impl<'a> Engine<'a> {
                 (self.pods.len() - 1) as PodId
             }
         };
+        self.pending.insert(id);
         self.books.pod_created(tier as usize);
         self.touch(owner, false);
         self.enqueue(id);
@@ -770,6 +794,7 @@ impl<'a> Engine<'a> {
         let startup = &self.template(self.pods[id as usize].owner).startup;
         let delay = startup.image_pull.sample(&mut self.rng_startup)
             + startup.container_start.sample(&mut self.rng_startup);
+        self.pending.remove(&id);
         let pod = &mut self.pods[id as usize];
         pod.phase = Phase::Starting;
         pod.node = Some(node);
@@ -827,8 +852,7 @@ impl<'a> Engine<'a> {
             let node = &self.nodes[n as usize];
             let dep = &mut self.deployments[d as usize];
             dep.ready += 1;
-            dep.ready_cpu_rate += node.cpu_rate;
-            dep.ready_mem_rate += node.mem_rate;
+            dep.ready_rates.add(node);
         }
     }
 
@@ -861,6 +885,7 @@ impl<'a> Engine<'a> {
             self.placement.set_terminating(id, cause == "preemption");
             let grace = self.template(owner).termination_grace.min(SHUTDOWN);
             self.pods[id as usize].phase = Phase::Terminating;
+            self.pods[id as usize].deleted = now;
             let pr = self.pod_ref(id);
             self.at(now + grace, Event::PodGone(pr));
         }
@@ -877,8 +902,7 @@ impl<'a> Engine<'a> {
             let node = &self.nodes[n as usize];
             let dep = &mut self.deployments[d as usize];
             dep.ready -= 1;
-            dep.ready_cpu_rate -= node.cpu_rate;
-            dep.ready_mem_rate -= node.mem_rate;
+            dep.ready_rates.remove(node);
         }
     }
 
@@ -894,6 +918,7 @@ impl<'a> Engine<'a> {
     /// The pod's slot is freed: unbound from its node, its books closed.
     pub(super) fn release(&mut self, id: PodId) {
         let now = self.now();
+        self.pending.remove(&id);
         let pod = &mut self.pods[id as usize];
         let was_bound = pod.phase != Phase::Pending;
         pod.phase = Phase::Gone;
@@ -907,13 +932,8 @@ impl<'a> Engine<'a> {
             self.placement.unbind(id);
             self.pod_left_node_hook(n);
             let node = &self.nodes[n as usize];
-            self.books.pod_unbound(
-                tier,
-                &spec.requests,
-                now.since(bound),
-                node.cpu_rate,
-                node.mem_rate,
-            );
+            self.books
+                .pod_unbound(self.sc, tier, &spec.requests, node, bound, now);
             self.cluster_changed();
         }
         self.active.retain(|(_, _, x)| *x != id);
@@ -1008,7 +1028,7 @@ impl<'a> Engine<'a> {
                 f64::from(dep.ready),
                 (cpu_use, mem_use),
                 (req.cpu_m as f64, req.memory_bytes as f64),
-                (dep.ready_cpu_rate, dep.ready_mem_rate),
+                dep.ready_rates.usd_per_ms(self.sc, now),
             );
             if rows {
                 let hpa = self.hpa_of[d].map(|h| &self.hpas[h as usize]);
@@ -1037,6 +1057,7 @@ impl<'a> Engine<'a> {
             }
         }
         if rows {
+            let cost = self.books.pool_cost_usd_per_hour(self.sc, now);
             for (pi, pool) in self.sc.node_pools.iter().enumerate() {
                 let c = self.books.pool_counts[pi];
                 sink.node_row(&NodeRow {
@@ -1046,6 +1067,7 @@ impl<'a> Engine<'a> {
                     ready: c.ready,
                     provisioning: c.provisioning,
                     draining: c.draining,
+                    cost_usd_per_hour: super::report::round(cost[pi], 6),
                 })?;
             }
             for (ti, tier) in self.tiers.iter().enumerate() {
@@ -1089,18 +1111,19 @@ impl<'a> Engine<'a> {
                 _ => {
                     let n = &self.nodes[pod.node.expect("bound pods have a node") as usize];
                     self.books.pod_unbound(
+                        self.sc,
                         pod.tier as usize,
                         &pod.spec.requests,
-                        end.since(pod.bound),
-                        n.cpu_rate,
-                        n.mem_rate,
+                        n,
+                        pod.bound,
+                        end,
                     );
                 }
             }
         }
         for n in &self.nodes {
             if n.state != NodeState::Terminated {
-                self.books.node_life(self.sc, n, end.since(n.created));
+                self.books.node_life(self.sc, n, end);
             }
         }
         let mut events = BTreeMap::new();

@@ -31,13 +31,50 @@ fn deployment(name: &str, replicas: i32, cpu: &str, extra: &str) -> String {
     )
 }
 
-/// Runs the scenario twice and checks both reports are identical.
+/// Runs the scenario twice and checks both reports are identical. The second run also
+/// checks, at every CA loop, that the observation CA keeps between loops equals one built
+/// from scratch.
 fn check(yaml: &str) -> Report {
     let sc = load_str(yaml, Path::new("test.yaml")).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
     let a = run(&sc, &mut NoTimeline).expect("runs");
-    let b = run(&sc, &mut NoTimeline).expect("runs");
+    let b = run_checking_ca_view(&sc);
     assert_eq!(format!("{a:?}"), format!("{b:?}"), "determinism");
     a
+}
+
+fn run_checking_ca_view(sc: &crate::scenario::model::Scenario) -> Report {
+    let mut e = super::Engine::new(sc);
+    e.check_ca_view = true;
+    e.run(&mut NoTimeline).expect("runs");
+    e.report()
+}
+
+#[test]
+fn the_kept_ca_view_equals_a_fresh_one_through_bench_large() {
+    // Two hours of bench-large under the cluster-autoscaler: HPA rescales, pods binding and
+    // leaving on hundreds of nodes, CronJob churn; with min-replica-count set so controllers'
+    // replicas are kept current too. (Scale-ups, drains and spot interruptions are checked
+    // by every other test here, through `check`.)
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/bench-large-autoscaled.yaml"
+    );
+    let mut sc = crate::scenario::load(Path::new(path)).expect("loads");
+    sc.duration = crate::time::SimDuration::from_secs(2 * 3600);
+    if let crate::scenario::model::NodeAutoscaler::ClusterAutoscaler(ca) =
+        &mut sc.settings.node_autoscaler
+    {
+        ca.min_replica_count = 1;
+    }
+    let r = run_checking_ca_view(&sc);
+    let (loops, rescales) = (
+        counter(&r, "cluster-autoscaler loops run"),
+        r.hpa.get("rescales").copied().unwrap_or(0),
+    );
+    assert!(
+        loops > 100 && rescales > 100,
+        "{loops} loops, {rescales} rescales"
+    );
 }
 
 fn counter(r: &Report, key: &str) -> u64 {

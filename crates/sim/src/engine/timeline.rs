@@ -10,6 +10,8 @@ pub struct NodeRow<'a> {
     pub ready: i64,
     pub provisioning: i64,
     pub draining: i64,
+    /// What the pool's nodes cost per hour at this instant (spot nodes at the price in force).
+    pub cost_usd_per_hour: f64,
 }
 
 /// One workload (Deployment) at one step.

@@ -3,7 +3,8 @@
 //!
 //! Stages: guard the file (size, text) -> deserialize [`ScenarioSpec`] -> collect the
 //! Kubernetes objects, inline or from files (`objects`) -> resolve node pools (`pools`),
-//! priority, pod templates and workloads (`workloads`), traces (`trace`) -> [`Scenario`].
+//! priority, pod templates and workloads (`workloads`), traces (`trace`), the spot price
+//! history (`spot_prices`) -> [`Scenario`].
 
 mod demand;
 mod karpenter;
@@ -12,6 +13,7 @@ mod objects;
 mod pod;
 mod policy;
 mod pools;
+mod spot_prices;
 mod trace;
 mod workloads;
 
@@ -131,6 +133,15 @@ fn build(ctx: &mut Ctx, spec: &ScenarioSpec) -> Result<Scenario, LoadError> {
         })?,
     };
     let mut node_pools = pools::node_pools(ctx, spec, &root)?;
+    // The history's coverage warnings are about the static pools: a Karpenter pool has no
+    // one instance type, and its nodes look their price up when they launch.
+    let spot_prices = spot_prices::price_history(
+        ctx,
+        spec.settings.spot.price_history.as_ref(),
+        &node_pools,
+        (start_unix_s, spec.duration.0),
+        &root.keys("settings.spot.priceHistory"),
+    )?;
     let mut objects = objects::collect(ctx, spec, &root)?;
     let karpenter_objects = std::mem::take(&mut objects.node_pools);
     let na = &spec.settings.node_autoscaler;
@@ -179,7 +190,7 @@ fn build(ctx: &mut Ctx, spec: &ScenarioSpec) -> Result<Scenario, LoadError> {
         duration: spec.duration.0,
         step,
         start_unix_s,
-        settings: settings(ctx, spec, &root, &node_pools, karpenter)?,
+        settings: settings(ctx, spec, &root, &node_pools, spot_prices, karpenter)?,
         node_pools,
         priority_classes: resolved.priority_classes,
         deployments: resolved.deployments,
@@ -198,6 +209,7 @@ fn settings(
     spec: &ScenarioSpec,
     root: &Origin,
     pools: &[crate::scenario::model::NodePool],
+    spot_prices: crate::scenario::spot_prices::SpotPrices,
     karpenter: Option<crate::scenario::model::KarpenterSettings>,
 ) -> Result<Settings, LoadError> {
     let s = &spec.settings;
@@ -260,7 +272,10 @@ fn settings(
             &root.keys("settings.nodeAutoscaler"),
             karpenter,
         )?,
-        spot: nodescale::spot_market(ctx, &s.spot, pools, &root.keys("settings.spot"))?,
+        spot: crate::scenario::model::SpotMarket {
+            prices: spot_prices,
+            ..nodescale::spot_market(ctx, &s.spot, pools, &root.keys("settings.spot"))?
+        },
     })
 }
 

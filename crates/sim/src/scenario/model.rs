@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use autoscaler::model::{LabelSelector, Labels, PodSchedulingSpec, Resources, Taint};
 
+use crate::scenario::spot_prices::SpotPrices;
 use crate::time::SimDuration;
 
 #[derive(Debug, Clone)]
@@ -164,6 +165,36 @@ pub struct SpotMarket {
     pub hazard: autoscaler::spot::SpotHazardTable,
     pub shortages: Vec<CapacityShortage>,
     pub waves: Vec<InterruptionWave>,
+    /// Spot prices replayed from `settings.spot.priceHistory` (empty without one).
+    pub prices: SpotPrices,
+}
+
+impl SpotMarket {
+    /// The spot price of `it` in `zone` at `t`: the replayed history where it has the pair,
+    /// else the type's discount from on-demand (with the pool's overrides). Node
+    /// autoscalers that pick by price read this.
+    pub fn price_usd_per_hour(&self, it: &InstanceType, zone: &str, t: SimDuration) -> f64 {
+        self.prices
+            .history_usd_per_hour(&it.name, zone, t)
+            .unwrap_or_else(|| it.price_usd_per_hour(CapacityType::Spot))
+    }
+}
+
+impl Scenario {
+    /// The price of a node of `it` and `capacity` in `zone` at `t`: on-demand from the
+    /// catalog, spot from [`SpotMarket::price_usd_per_hour`].
+    pub fn price_usd_per_hour(
+        &self,
+        it: &InstanceType,
+        capacity: CapacityType,
+        zone: &str,
+        t: SimDuration,
+    ) -> f64 {
+        match capacity {
+            CapacityType::OnDemand => it.on_demand_usd_per_hour,
+            CapacityType::Spot => self.settings.spot.price_usd_per_hour(it, zone, t),
+        }
+    }
 }
 
 /// Launches matching it within `[from, until)` fail with probability `probability`.

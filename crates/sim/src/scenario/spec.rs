@@ -177,6 +177,32 @@ pub struct SpotSpec {
     /// Interruption notices sent at one instant to a share of the running spot nodes.
     #[serde(default)]
     pub interruption_waves: Vec<InterruptionWaveSpec>,
+    /// Spot prices replayed from a price-history CSV instead of the catalog discount.
+    pub price_history: Option<PriceHistorySpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PriceHistorySpec {
+    /// CSV of price changes (columns `timestamp_utc`, `availability_zone_id`,
+    /// `instance_type`, `product_description`, `spot_price_usd_per_hour`), relative to the
+    /// scenario file.
+    pub path: String,
+    /// Zone name -> AWS zone ID (`us-east-1a: use1-az4`); the mapping differs per AWS
+    /// account. Default `us-east-1a`..`f` -> `use1-az1`..`az6`. When given, it is the
+    /// whole mapping.
+    #[serde(default)]
+    pub zone_ids: BTreeMap<String, String>,
+    /// How history timestamps map to simulated time: `start` (default; the earliest
+    /// timestamp in the file is time 0) or `absolute` (read against the scenario's `start`).
+    pub align: Option<PriceAlignSpec>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum PriceAlignSpec {
+    Start,
+    Absolute,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]

@@ -58,6 +58,16 @@ impl StaticFit {
         self.0 & Self::REJECTED == 0
     }
 
+    /// The node is not cordoned, or the pod tolerates that.
+    pub fn tolerates_unschedulable(self) -> bool {
+        self.0 & Self::UNSCHEDULABLE == 0
+    }
+
+    /// The pod names no node, or this one.
+    pub fn matches_name(self) -> bool {
+        self.0 & Self::NAME_MISMATCH == 0
+    }
+
     /// The pod's nodeSelector and required node affinity match the node.
     pub fn matches_affinity(self) -> bool {
         self.0 & Self::AFFINITY_MISMATCH == 0

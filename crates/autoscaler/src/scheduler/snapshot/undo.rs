@@ -26,6 +26,24 @@ pub(crate) enum Undo {
     Spec(NodeId, Arc<NodeSchedulingSpec>),
     Terminating(PodId, Option<Termination>),
     Nomination(PodId, Option<Nomination>),
+    /// A node's change stamp before a change (logged ahead of the change's own entry).
+    NodeStamp(NodeId, u64),
+    /// The layout stamp before a change.
+    LayoutStamp(u64),
+}
+
+impl Undo {
+    /// Records the change this entry undoes, or its undoing, in the snapshot's versions
+    /// (binds and unbinds touch their node through `node_mut`).
+    fn touch(&self, snap: &mut ClusterSnapshot) {
+        match self {
+            Undo::AddNode | Undo::RemoveNode { .. } | Undo::Spec(..) | Undo::Nomination(..) => {
+                snap.touch_layout()
+            }
+            Undo::Bind(_) | Undo::Unbind(..) | Undo::Terminating(..) => snap.versions.now += 1,
+            Undo::NodeStamp(..) | Undo::LayoutStamp(_) => {}
+        }
+    }
 }
 
 /// An open fork, from [`ClusterSnapshot::fork`]. Forks nest; close them innermost first.
@@ -75,12 +93,14 @@ impl ClusterSnapshot {
     }
 
     pub(super) fn log(&mut self, entry: Undo) {
+        entry.touch(self);
         if self.forks > 0 {
             self.undo.push(entry);
         }
     }
 
     fn apply_undo(&mut self, entry: Undo) {
+        entry.touch(self);
         match entry {
             Undo::AddNode => {
                 let slot = self.nodes.len() - 1;
@@ -97,6 +117,7 @@ impl ClusterSnapshot {
                     sel.per_node.truncate(slot);
                 }
                 index.static_fit.truncate(slot);
+                self.versions.nodes.truncate(slot);
             }
             Undo::RemoveNode {
                 node,
@@ -128,6 +149,8 @@ impl ClusterSnapshot {
                 self.index.get_mut().static_fit.forget(node);
             }
             Undo::Terminating(pod, state) => self.set_termination_state(pod, state),
+            Undo::NodeStamp(node, stamp) => self.versions.nodes[node.0 as usize] = stamp,
+            Undo::LayoutStamp(stamp) => self.versions.layout = stamp,
             Undo::Nomination(pod, old) => match old {
                 Some(n) => {
                     self.nominated.insert(pod, n);

@@ -193,5 +193,7 @@ pub(crate) fn spot_market(
         hazard,
         shortages,
         waves,
+        // Read with the file it names, in `load/spot_prices.rs`.
+        prices: Default::default(),
     })
 }

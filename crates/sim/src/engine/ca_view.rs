@@ -1,0 +1,284 @@
+//! The cluster-autoscaler's observation, kept between loops instead of listed afresh.
+//!
+//! CA lists the cluster at the start of every loop; building that list from scratch is
+//! O(pods) per loop and was most of a long run's cost. The view keeps the last observation
+//! and, per loop, rebuilds only the nodes whose scheduler-snapshot stamp moved (a pod bound,
+//! unbound or terminating, a cordon or taint) plus the few cheap parts (group sizes and
+//! prices, pending pods, PDBs). A view synced from scratch and one synced incrementally are
+//! the same observation; a test checks this loop by loop.
+
+use autoscaler::cluster_autoscaler::observation::{
+    annotations, Controller, InstanceErrors, NodeGroupInfo, NodeInfo, Observation, PdbInfo,
+    PendingPod, PodInfo,
+};
+use autoscaler::model::Resources;
+
+use super::placement::NodeId;
+use super::state::{node_spec, pdb_status, Engine, NodeState, Owner, Phase};
+use crate::time::SimDuration;
+
+/// The observation and what it was built from.
+#[derive(Default)]
+pub(super) struct CaView {
+    pub obs: Observation,
+    /// Engine node id of each `obs.nodes` entry (ascending, as `obs.nodes` is).
+    node_ids: Vec<NodeId>,
+    /// The snapshot stamp each `obs.nodes` entry was built at.
+    stamps: Vec<u64>,
+    /// Engine pod ids of each entry's pods.
+    pod_ids: Vec<Vec<u32>>,
+}
+
+impl Engine<'_> {
+    /// Brings `view` up to date with the cluster; returns the earliest time a pending pod
+    /// becomes old enough for CA to consider it (no event marks that moment).
+    pub(super) fn sync_ca_view(
+        &mut self,
+        view: &mut CaView,
+        new_pod_scale_up_delay_ms: i64,
+        min_replica_count: i32,
+    ) -> Option<i64> {
+        // Reported once each, by the loop itself.
+        view.obs.instance_errors.clear();
+        view.obs.scale_down_failures.clear();
+        self.sync_groups(view);
+        self.sync_nodes(view);
+        if min_replica_count > 0 {
+            // Only this setting reads a controller's replicas, which change without a
+            // snapshot change (an HPA rescale).
+            for (node, ids) in view.obs.nodes.iter_mut().zip(&view.pod_ids) {
+                for (pod, &id) in node.pods.iter_mut().zip(ids) {
+                    let c = pod
+                        .controller
+                        .as_mut()
+                        .expect("engine pods have controllers");
+                    if let Owner::Deployment(d) = self.pods[id as usize].owner {
+                        c.replicas = Some(self.deployments[d as usize].desired);
+                    }
+                }
+            }
+        }
+        view.obs.pdbs = pdb_status(self.sc, &self.deployments, &self.sc.pdbs)
+            .into_iter()
+            .map(|p| PdbInfo {
+                namespace: p.namespace,
+                selector: p.selector,
+                disruptions_allowed: p.disruptions_allowed,
+            })
+            .collect();
+        self.sync_pending(view, new_pod_scale_up_delay_ms)
+    }
+
+    /// Tests: panics, showing where, if `view` differs from a view synced from scratch.
+    pub(super) fn assert_ca_view_fresh(&mut self, view: &CaView, delay_ms: i64, min_replicas: i32) {
+        let mut fresh = CaView::default();
+        self.sync_ca_view(&mut fresh, delay_ms, min_replicas);
+        let (kept, fresh) = (format!("{:?}", view.obs), format!("{:?}", fresh.obs));
+        let at = kept
+            .bytes()
+            .zip(fresh.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let near = |s: &str| {
+            s.get(at.saturating_sub(300)..(at + 300).min(s.len()))
+                .map(str::to_string)
+        };
+        assert!(
+            kept == fresh,
+            "the kept CA view drifted from a fresh one:\nkept  {:?}\nfresh {:?}",
+            near(&kept),
+            near(&fresh)
+        );
+    }
+
+    /// Node groups: templates once, then sizes and prices (spot prices move).
+    fn sync_groups(&self, view: &mut CaView) {
+        let now = SimDuration(self.now().0);
+        if view.obs.node_groups.is_empty() {
+            for g in &self.scaling.groups {
+                let pool = &self.sc.node_pools[g.pool];
+                let it = &pool.instance_types[0];
+                view.obs.node_groups.push(NodeGroupInfo {
+                    id: g.id.clone(),
+                    min_size: pool.min_nodes,
+                    max_size: pool.max_nodes,
+                    target_size: g.target,
+                    template_has_gpu: it.gpu_count > 0,
+                    template_capacity: capacity_of(it),
+                    template: node_spec(pool, g.zone, format!("template-{}", g.id)),
+                    price_usd_per_hour: None,
+                    options: Default::default(),
+                });
+            }
+        }
+        for (g, info) in self.scaling.groups.iter().zip(&mut view.obs.node_groups) {
+            let pool = &self.sc.node_pools[g.pool];
+            let zone = pool.zones.get(g.zone).map_or("", String::as_str);
+            let it = &pool.instance_types[0];
+            info.target_size = g.target;
+            info.price_usd_per_hour =
+                Some(
+                    self.sc
+                        .price_usd_per_hour(it, pool.capacity_type, zone, now),
+                );
+        }
+    }
+
+    /// Creation errors since the last loop, each reported once.
+    pub(super) fn take_instance_errors(&mut self) -> Vec<InstanceErrors> {
+        let mut errors = Vec::new();
+        for g in &mut self.scaling.groups {
+            if g.unreported_errors > 0 {
+                errors.push(InstanceErrors {
+                    group: g.id.clone(),
+                    count: g.unreported_errors,
+                    class: "OutOfResources".into(),
+                    code: "InsufficientInstanceCapacity".into(),
+                });
+                g.unreported_errors = 0;
+            }
+        }
+        errors
+    }
+
+    /// Registered nodes (Ready or being deleted), rebuilt where their stamp moved.
+    fn sync_nodes(&self, view: &mut CaView) {
+        let mut at = 0;
+        for n in self.placement.live_nodes() {
+            let node = &self.nodes[n as usize];
+            if !matches!(node.state, NodeState::Ready | NodeState::Draining) {
+                continue;
+            }
+            while view.node_ids.get(at).is_some_and(|&old| old < n) {
+                view.remove_node(at);
+            }
+            let stamp = self.placement.node_stamp(n);
+            let deleting = node.state == NodeState::Draining;
+            if view.node_ids.get(at) == Some(&n) {
+                let info = &view.obs.nodes[at];
+                if view.stamps[at] != stamp || info.being_deleted != deleting {
+                    let (info, ids) = self.ca_node_info(n);
+                    view.obs.nodes[at] = info;
+                    view.pod_ids[at] = ids;
+                    view.stamps[at] = stamp;
+                }
+            } else {
+                let (info, ids) = self.ca_node_info(n);
+                view.obs.nodes.insert(at, info);
+                view.pod_ids.insert(at, ids);
+                view.node_ids.insert(at, n);
+                view.stamps.insert(at, stamp);
+            }
+            at += 1;
+        }
+        while view.node_ids.len() > at {
+            view.remove_node(at);
+        }
+    }
+
+    fn ca_node_info(&self, n: NodeId) -> (NodeInfo, Vec<u32>) {
+        let node = &self.nodes[n as usize];
+        let ids = self.placement.pods_on(n);
+        let pool = &self.sc.node_pools[node.pool as usize];
+        let spec = self.placement.node_spec(n).expect("a live node");
+        let group = self.scaling.group_of(node.pool, node.zone);
+        let info = NodeInfo {
+            spec: spec.clone(),
+            capacity: capacity_of(&pool.instance_types[0]),
+            group: Some(self.scaling.groups[group].id.clone()),
+            ready: true,
+            created_ms: node.created.0,
+            annotations: Default::default(),
+            being_deleted: node.state == NodeState::Draining,
+            has_gpu: pool.instance_types[0].gpu_count > 0,
+            pods: ids.iter().map(|&id| self.pod_info(id)).collect(),
+        };
+        (info, ids)
+    }
+
+    /// Pods that failed a scheduling attempt and are still Pending, in pod id order.
+    fn sync_pending(&self, view: &mut CaView, delay_ms: i64) -> Option<i64> {
+        let now = self.now();
+        let mut wake: Option<i64> = None;
+        view.obs.unschedulable.clear();
+        for &id in &self.pending {
+            let pod = &self.pods[id as usize];
+            if pod.attempts == 0 {
+                continue;
+            }
+            let info = self.pod_info(id);
+            // CA leaves pods younger than their scale-up delay for later, and waits while
+            // the oldest pending pod is under 2 s old (30 s for GPU pods).
+            let own_delay_ms = info
+                .annotations
+                .get(annotations::POD_SCALE_UP_DELAY)
+                .and_then(|raw| autoscaler::go_duration::parse_ms(raw))
+                .map_or(delay_ms, |d| d.max(delay_ms));
+            let gpu_ms = if info.requests_gpu() { 30_000 } else { 2_000 };
+            for t in [pod.created.0 + own_delay_ms, pod.created.0 + gpu_ms] {
+                if t > now.0 {
+                    wake = Some(wake.map_or(t, |w| w.min(t)));
+                }
+            }
+            view.obs.unschedulable.push(PendingPod {
+                pod: info,
+                nominated_node: None,
+            });
+        }
+        wake
+    }
+
+    fn pod_info(&self, id: u32) -> PodInfo {
+        let pod = &self.pods[id as usize];
+        let template = self.template(pod.owner);
+        let mut controller = match pod.owner {
+            Owner::Deployment(d) => Controller {
+                kind: "ReplicaSet".into(),
+                name: self.sc.deployments[d as usize].name.clone(),
+                exists: true,
+                replicas: None,
+            },
+            Owner::Job(j) => Controller {
+                kind: "Job".into(),
+                name: format!("job-{j}"),
+                exists: true,
+                replicas: None,
+            },
+        };
+        let id_str = format!("{}/{}-{id}", pod.spec.namespace, controller.name);
+        if let Owner::Deployment(d) = pod.owner {
+            controller.replicas = Some(self.deployments[d as usize].desired);
+        }
+        PodInfo {
+            id: id_str,
+            spec: pod.spec.clone(),
+            created_ms: pod.created.0,
+            controller: Some(controller),
+            annotations: template.annotations.clone(),
+            mirror: false,
+            terminal: false,
+            deletion_ms: (pod.phase == Phase::Terminating).then_some(pod.deleted.0),
+            termination_grace_s: template.termination_grace.as_millis() / 1000,
+            local_volumes: Vec::new(),
+        }
+    }
+}
+
+impl CaView {
+    fn remove_node(&mut self, at: usize) {
+        self.obs.nodes.remove(at);
+        self.pod_ids.remove(at);
+        self.node_ids.remove(at);
+        self.stamps.remove(at);
+    }
+}
+
+/// A node's capacity (CA's quotas and least-waste read capacity, not allocatable).
+pub(super) fn capacity_of(it: &crate::scenario::model::InstanceType) -> Resources {
+    Resources {
+        cpu_m: it.vcpu * 1000,
+        memory_bytes: it.memory_mib * 1024 * 1024,
+        gpu: it.gpu_count,
+        pods: it.allocatable.pods,
+    }
+}
