@@ -344,6 +344,7 @@ impl<'a> Engine<'a> {
         let now = self.now();
         self.books.count("karpenter provisioning passes", 1);
         let mut rt = self.scaling.karpenter.take().expect("Karpenter runs");
+        self.reprice_spot_offerings(&mut rt);
         let usage = self.karpenter_usage(&rt);
         let table = rt.table(&usage, now);
         let mut packing = self.karpenter_packing();
@@ -378,6 +379,26 @@ impl<'a> Engine<'a> {
         self.scaling.karpenter = Some(rt);
         for (t, l) in launches {
             self.launch_karpenter_node(l.pool, t, &l.zone, l.capacity_type, false);
+        }
+    }
+
+    /// Sets the spot offerings' prices to the replayed spot prices now, where the scenario
+    /// replays a price history: Karpenter picks and consolidates by the current price.
+    fn reprice_spot_offerings(&self, rt: &mut KarpenterRuntime) {
+        let spot = &self.sc.settings.spot;
+        let Some(k) = self.karpenter_settings() else {
+            return;
+        };
+        if spot.prices.is_empty() {
+            return;
+        }
+        let t = SimDuration(self.now().0);
+        for (it, model) in rt.types.iter_mut().zip(&k.instance_types) {
+            for o in &mut it.offerings {
+                if o.capacity_type == kp::CapacityType::Spot {
+                    o.price_usd_per_hour = spot.price_usd_per_hour(model, &o.zone, t);
+                }
+            }
         }
     }
 
@@ -500,6 +521,7 @@ impl<'a> Engine<'a> {
         let now = self.now();
         let mut rt = self.scaling.karpenter.take().expect("Karpenter runs");
         rt.fingerprint = fingerprint;
+        self.reprice_spot_offerings(&mut rt);
         let (knodes, ids) = self.knodes(&rt);
         let pending = self.karpenter_pending();
         let usage = self.karpenter_usage(&rt);
@@ -586,7 +608,14 @@ impl<'a> Engine<'a> {
                     .get(usize::from(node.zone))
                     .cloned()
                     .unwrap_or_default(),
-                price_usd_per_hour: node.price_per_ms * 3_600_000.0,
+                price_usd_per_hour: self.sc.price_usd_per_hour(
+                    &pool.instance_types[usize::from(node.instance_type)],
+                    node.capacity,
+                    pool.zones
+                        .get(usize::from(node.zone))
+                        .map_or("", String::as_str),
+                    SimDuration(self.now().0),
+                ),
                 pods,
                 initialized: up,
                 ready: up,

@@ -2,8 +2,8 @@
 //! fallback from an ICE'd spot offering to on-demand, consolidation of two underused nodes
 //! into one cheaper node within its budget, emptiness after consolidateAfter, expiration
 //! (blocked by a PDB until terminationGracePeriod), spot interruptions, NodePool weights and
-//! limits, scheduled budgets, static pools next to NodePools. Every run is made twice and
-//! must give the identical report.
+//! limits, scheduled budgets, static pools next to NodePools, replayed spot prices. Every
+//! run is made twice and must give the identical report.
 
 use std::path::Path;
 
@@ -12,7 +12,9 @@ use super::state::{Engine, NodeState};
 use super::timeline::{NodeRow, PendingRow, TimelineSink, WorkloadRow};
 use super::{run, NoTimeline};
 use crate::scenario::load_str;
-use crate::scenario::model::CapacityType;
+use crate::scenario::model::{CapacityType, Scenario};
+use crate::scenario::spot_prices::{PricePoint, PriceSeries, SpotPrices};
+use crate::time::SimDuration;
 
 /// A NodePool `name` over m5 `sizes` and `capacity` types in us-east-1a, with `initial`
 /// nodes (`headroom.io/initial-nodes`) and a `disruption` block (flow YAML).
@@ -79,7 +81,11 @@ struct Outcome {
 /// Runs the scenario twice, checks both reports are identical, and returns the outcome.
 fn check(yaml: &str) -> Outcome {
     let sc = load_str(yaml, Path::new("test.yaml")).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
-    let mut engine = Engine::new(&sc);
+    check_scenario(&sc)
+}
+
+fn check_scenario(sc: &Scenario) -> Outcome {
+    let mut engine = Engine::new(sc);
     let mut sink = MaxDraining::default();
     engine.run(&mut sink).expect("runs");
     let nodes = engine
@@ -102,7 +108,7 @@ fn check(yaml: &str) -> Outcome {
         .filter(|n| n.state == NodeState::Draining)
         .count();
     let report = engine.report();
-    let again = run(&sc, &mut NoTimeline).expect("runs");
+    let again = run(sc, &mut NoTimeline).expect("runs");
     assert_eq!(format!("{report:?}"), format!("{again:?}"), "determinism");
     Outcome {
         report,
@@ -429,5 +435,37 @@ fn static_pools_are_capacity_karpenter_counts_but_does_not_manage() {
         assert_eq!(pending_at_end(r), 0, "{replicas}");
         assert_eq!(o.nodes[0], ("m5.large".to_string(), CapacityType::OnDemand));
         assert_eq!(o.nodes.len(), 1 + launched as usize, "{replicas}");
+    }
+}
+
+#[test]
+fn replayed_spot_prices_steer_the_launch() {
+    // A spot pool of m5.large and m5a.large. The replayed history prices m5.large at the
+    // launch: very cheap, Karpenter launches it; dearer than m5a.large, it launches m5a.large.
+    let pool =
+        nodepool("spot", "", "large", "spot", "{}").replace("values: [m5]}", "values: [m5, m5a]}");
+    let yaml = scenario(
+        "3m",
+        "10s",
+        "{}",
+        &format!("{pool}{}", deployment("web", 1, "1")),
+    );
+    let mut sc = load_str(&yaml, Path::new("test.yaml")).unwrap();
+    for (usd_per_hour, launched) in [(0.001, "m5.large"), (0.5, "m5a.large")] {
+        let point = PricePoint {
+            at: SimDuration::ZERO,
+            usd_per_hour,
+        };
+        sc.settings.spot.prices = SpotPrices::new(vec![PriceSeries::new(
+            "m5.large",
+            "us-east-1a",
+            vec![point],
+        )]);
+        let o = check_scenario(&sc);
+        assert_eq!(
+            o.nodes,
+            vec![(launched.to_string(), CapacityType::Spot)],
+            "{usd_per_hour}"
+        );
     }
 }
