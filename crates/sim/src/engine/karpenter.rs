@@ -14,7 +14,9 @@
 //!   cause `consolidation` or `expiration`) once it is Ready; a failed replacement launch
 //!   cancels the command. A pass is skipped while the cluster's fingerprint (Karpenter nodes,
 //!   their pods, pending pods, PDB allowances) is unchanged and no node has reached its
-//!   `consolidateAfter` or `expireAfter` deadline: the pass would decide nothing new.
+//!   `consolidateAfter` or `expireAfter` deadline: the pass would decide nothing new. (With a
+//!   replayed spot price history, prices move under an unchanged cluster: a pass then runs at
+//!   least every 5 minutes, as Karpenter's consolidated state lapses.)
 //!
 //! Not modelled: drift (nothing drifts in a run), nominations of pending pods to in-flight
 //! NodeClaims.
@@ -42,6 +44,8 @@ pub const DISRUPTION_POLL: SimDuration = SimDuration::from_secs(10);
 /// How long a graceful disruption command waits before it is validated again and carried
 /// out (KC: the disruption queue's validation TTL).
 pub const COMMAND_VALIDATION: SimDuration = SimDuration::from_secs(15);
+/// How long the disruption controller trusts that an unchanged cluster stays consolidated.
+const CONSOLIDATED_STATE_TTL: SimDuration = SimDuration::from_secs(300);
 /// How often a node being deleted is retried for evictions that a PDB refused.
 const EVICTION_RETRY: SimDuration = SimDuration::from_secs(5);
 /// `controller.kubernetes.io/pod-deletion-cost`.
@@ -73,6 +77,8 @@ pub(super) struct KarpenterRuntime {
     last_pod_event_ms: Vec<i64>,
     fingerprint: u64,
     next_deadline_ms: Option<i64>,
+    /// When the last full disruption pass ran.
+    last_pass: SimTime,
 }
 
 struct Waiting {
@@ -108,6 +114,7 @@ impl KarpenterRuntime {
             last_pod_event_ms: Vec::new(),
             fingerprint: 0,
             next_deadline_ms: None,
+            last_pass: SimTime::ZERO,
         })
     }
 
@@ -469,10 +476,19 @@ impl<'a> Engine<'a> {
             .pools
             .iter()
             .any(|p| p.budgets.iter().any(|b| b.schedule.is_some()));
-        if fingerprint == rt.fingerprint && !due && !scheduled {
+        // Replayed spot prices change under an unchanged cluster: Karpenter's consolidated
+        // state lapses after 5 minutes, so look again at least that often.
+        let repriced = !self.sc.settings.spot.prices.is_empty()
+            && now.since(rt.last_pass) >= CONSOLIDATED_STATE_TTL;
+        if fingerprint == rt.fingerprint && !due && !scheduled && !repriced {
             return;
         }
         self.books.count("disruption passes run", 1);
+        self.scaling
+            .karpenter
+            .as_mut()
+            .expect("Karpenter runs")
+            .last_pass = now;
         let (commands, ids) = self.karpenter_decide(k, fingerprint);
         for cmd in &commands {
             if cmd.method == Method::Expiration {
