@@ -489,7 +489,7 @@ impl<'a> Engine<'a> {
             .as_mut()
             .expect("Karpenter runs")
             .last_pass = now;
-        let (commands, ids) = self.karpenter_decide(k, fingerprint);
+        let (commands, ids) = self.karpenter_decide(k, fingerprint, None);
         for cmd in &commands {
             if cmd.method == Method::Expiration {
                 self.karpenter_execute(cmd, &ids);
@@ -502,8 +502,9 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// The validation of a waiting command: a fresh pass must give the same method on the
-    /// same candidates; its (fresh) replacements are then launched.
+    /// The validation of a waiting command: the command's candidates, simulated afresh (the
+    /// other nodes only as destinations), must give the same method on the same candidates;
+    /// its (fresh) replacements are then launched.
     pub(super) fn karpenter_validate(&mut self) {
         let Some(k) = self.karpenter_settings() else {
             return;
@@ -513,7 +514,7 @@ impl<'a> Engine<'a> {
             return;
         };
         // Whatever comes out, the next poll runs a full pass.
-        let (commands, ids) = self.karpenter_decide(k, 0);
+        let (commands, ids) = self.karpenter_decide(k, 0, Some(&candidates));
         let same = commands.iter().find(|c| {
             c.method == method
                 && c.candidates
@@ -527,18 +528,26 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// One `disrupt` pass on the current cluster; `fingerprint` is recorded as the state it
-    /// saw. Returns the commands and the engine ids of the node indices they use.
+    /// One `disrupt` pass on the current cluster, over `only` these candidates if given;
+    /// `fingerprint` is recorded as the state it saw. Returns the commands and the engine ids
+    /// of the node indices they use.
     fn karpenter_decide(
         &mut self,
         k: &KarpenterSettings,
         fingerprint: u64,
+        only: Option<&[NodeId]>,
     ) -> (Vec<Command>, Vec<NodeId>) {
         let now = self.now();
         let mut rt = self.scaling.karpenter.take().expect("Karpenter runs");
         rt.fingerprint = fingerprint;
         self.reprice_spot_offerings(&mut rt);
-        let (knodes, ids) = self.knodes(&rt);
+        let (mut knodes, ids) = self.knodes(&rt);
+        if let Some(only) = only {
+            // The others stay in the simulation as destinations but are no candidates.
+            for (node, id) in knodes.iter_mut().zip(&ids) {
+                node.do_not_disrupt |= !only.contains(id);
+            }
+        }
         let pending = self.karpenter_pending();
         let usage = self.karpenter_usage(&rt);
         let unix_s = self.sc.start_unix_s + now.0 / 1000;
