@@ -142,6 +142,8 @@ impl KarpenterRuntime {
         self.table.clone().expect("just built")
     }
 
+    /// Skips an offering for 3 minutes (an insufficient-capacity error or a spot
+    /// interruption).
     fn mark_unavailable(&mut self, l: &kprov::Launch, now: SimTime) {
         self.unavailable
             .mark(&l.instance_type, &l.zone, l.capacity_type, now.0);
@@ -320,6 +322,28 @@ impl<'a> Engine<'a> {
         for c in cancelled {
             self.karpenter_uncordon(c);
         }
+    }
+
+    /// A Karpenter node got its spot interruption notice: its (type, zone, spot) offering
+    /// goes into the unavailable-offerings cache, so the replacement is launched elsewhere.
+    pub(super) fn karpenter_spot_notice(&mut self, n: NodeId) {
+        let node = &self.nodes[n as usize];
+        let pool = &self.sc.node_pools[node.pool as usize];
+        if pool.karpenter.is_none() {
+            return;
+        }
+        let now = self.now();
+        let Some(rt) = self.scaling.karpenter.as_mut() else {
+            return;
+        };
+        let offering = kprov::Launch {
+            pool: pool.karpenter.expect("checked"),
+            instance_type: rt.types[usize::from(node.instance_type)].name.clone(),
+            zone: pool.zones[usize::from(node.zone)].clone(),
+            capacity_type: kp::CapacityType::Spot,
+            price_usd_per_hour: node.price_per_ms * 3_600_000.0,
+        };
+        rt.mark_unavailable(&offering, now);
     }
 
     // ----- provisioning -----

@@ -49,6 +49,7 @@ impl Engine<'_> {
             return;
         }
         self.books.count("spot interruptions", 1);
+        self.karpenter_spot_notice(n);
         self.drain_node(n, "spot-interruption", SimDuration(INTERRUPTION_NOTICE_MS));
     }
 

@@ -1,7 +1,8 @@
 //! Scenario tests of Karpenter in the engine: provisioning within one batch window, the
 //! fallback from an ICE'd spot offering to on-demand, consolidation of two underused nodes
 //! into one cheaper node within its budget, emptiness after consolidateAfter, expiration
-//! (blocked by a PDB until terminationGracePeriod), spot interruptions, NodePool weights and
+//! (blocked by a PDB until terminationGracePeriod), spot interruptions (and the offering they
+//! make unavailable), NodePool weights and
 //! limits, scheduled budgets, static pools next to NodePools, replayed spot prices. Every
 //! run is made twice and must give the identical report.
 
@@ -468,4 +469,34 @@ fn replayed_spot_prices_steer_the_launch() {
             "{usd_per_hour}"
         );
     }
+}
+
+#[test]
+fn a_spot_interruption_makes_its_offering_unavailable() {
+    // One zone, spot m5/m5a large. Whatever type Karpenter launches first, an interruption
+    // of a node of that type marks (type, zone, spot) unavailable, so its replacement is of
+    // the other type.
+    let pool = |initial: &str| {
+        nodepool("spot", initial, "large", "spot", "{}")
+            .replace("values: [m5]}", "values: [m5, m5a]}")
+    };
+    let web = deployment("web", 1, "1");
+    let first = check(&scenario("3m", "10s", "{}", &format!("{}{web}", pool(""))));
+    let (chosen, _) = first.nodes[0].clone();
+    let other = if chosen == "m5.large" {
+        "m5a.large"
+    } else {
+        "m5.large"
+    };
+    let wave = "{interruptionWaves: [{at: 5m, pool: spot, fraction: 1}]}";
+    let initial = format!("{chosen}:spot=1");
+    let o = check(&scenario(
+        "10m",
+        "10s",
+        wave,
+        &format!("{}{web}", pool(&initial)),
+    ));
+    assert_eq!(counter(&o.report, "spot interruptions"), 1);
+    assert_eq!(o.nodes, vec![(other.to_string(), CapacityType::Spot)]);
+    assert_eq!(pending_at_end(&o.report), 0);
 }
