@@ -46,6 +46,10 @@ pub const DISRUPTION_POLL: SimDuration = SimDuration::from_secs(10);
 pub const COMMAND_VALIDATION: SimDuration = SimDuration::from_secs(15);
 /// How long the disruption controller trusts that an unchanged cluster stays consolidated.
 const CONSOLIDATED_STATE_TTL: SimDuration = SimDuration::from_secs(300);
+/// How long a command waits for its replacements to initialize before it fails and its
+/// candidates are untainted (clamp(80 ms × queued commands, 10 m, 1 h): 10 m here, with one
+/// command at a time).
+const REPLACEMENT_TIMEOUT: SimDuration = SimDuration::from_secs(600);
 /// How often a node being deleted is retried for evictions that a PDB refused.
 const EVICTION_RETRY: SimDuration = SimDuration::from_secs(5);
 /// `controller.kubernetes.io/pod-deletion-cost`.
@@ -84,6 +88,7 @@ pub(super) struct KarpenterRuntime {
 struct Waiting {
     candidates: Vec<NodeId>,
     replacements: Vec<NodeId>,
+    since: SimTime,
 }
 
 impl KarpenterRuntime {
@@ -490,6 +495,7 @@ impl<'a> Engine<'a> {
         let Some(k) = self.karpenter_settings() else {
             return;
         };
+        self.karpenter_replacement_timeouts();
         let fingerprint = self.karpenter_fingerprint();
         let rt = self.scaling.karpenter.as_ref().expect("Karpenter runs");
         if rt.validating.is_some() {
@@ -523,6 +529,20 @@ impl<'a> Engine<'a> {
                 rt.validating = Some((cmd.method, candidates));
                 self.at(now + COMMAND_VALIDATION, Event::KarpenterValidate);
             }
+        }
+    }
+
+    /// Commands whose replacements are not Ready after [`REPLACEMENT_TIMEOUT`] fail: their
+    /// candidates return to service (the replacements stay, for consolidation to judge).
+    fn karpenter_replacement_timeouts(&mut self) {
+        let now = self.now();
+        let rt = self.scaling.karpenter.as_mut().expect("Karpenter runs");
+        let (late, waiting): (Vec<Waiting>, Vec<Waiting>) = std::mem::take(&mut rt.waiting)
+            .into_iter()
+            .partition(|w| now.since(w.since) >= REPLACEMENT_TIMEOUT);
+        rt.waiting = waiting;
+        for c in late.into_iter().flat_map(|w| w.candidates) {
+            self.karpenter_uncordon(c);
         }
     }
 
@@ -685,10 +705,10 @@ impl<'a> Engine<'a> {
     /// candidates are cordoned and drained, at once or when the replacements are Ready.
     fn karpenter_execute(&mut self, cmd: &Command, ids: &[NodeId]) {
         let now = self.now();
-        let (cause, counter) = match cmd.method {
-            Method::Expiration => ("expiration", "nodes expired"),
-            Method::Drift => ("drift", "nodes drifted"),
-            _ => ("consolidation", "nodes consolidated"),
+        let cause = match cmd.method {
+            Method::Expiration => "expiration",
+            Method::Drift => "drift",
+            _ => "consolidation",
         };
         let mut launches = Vec::new();
         for l in &cmd.replacements {
@@ -716,7 +736,6 @@ impl<'a> Engine<'a> {
         if candidates.is_empty() {
             return;
         }
-        self.books.count(counter, candidates.len() as u64);
         self.books
             .count(&format!("disruption commands {:?}", cmd.method), 1);
         if launches.is_empty() {
@@ -735,6 +754,7 @@ impl<'a> Engine<'a> {
         rt.waiting.push(Waiting {
             candidates,
             replacements,
+            since: now,
         });
     }
 
@@ -800,6 +820,12 @@ impl<'a> Engine<'a> {
             }
         }
         if self.placement.pods_on(n).is_empty() {
+            let counter = match cause {
+                "expiration" => "nodes expired",
+                "drift" => "nodes drifted",
+                _ => "nodes consolidated",
+            };
+            self.books.count(counter, 1);
             self.node_terminated(n);
         } else {
             self.at(self.now() + EVICTION_RETRY, Event::KarpenterDrain(n));

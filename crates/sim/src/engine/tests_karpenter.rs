@@ -2,9 +2,9 @@
 //! fallback from an ICE'd spot offering to on-demand, consolidation of two underused nodes
 //! into one cheaper node within its budget, emptiness after consolidateAfter, expiration
 //! (blocked by a PDB until terminationGracePeriod), spot interruptions (and the offering they
-//! make unavailable), NodePool weights and
-//! limits, scheduled budgets, static pools next to NodePools, replayed spot prices. Every
-//! run is made twice and must give the identical report.
+//! make unavailable), NodePool weights and limits, scheduled budgets, static pools next to
+//! NodePools, replayed spot prices, replacements that do not come up in time. Every run is
+//! made twice and must give the identical report.
 
 use std::path::Path;
 
@@ -290,6 +290,7 @@ fn an_expired_node_is_drained_and_its_pod_provisioned_anew() {
         (pdb, "          terminationGracePeriod: 5m\n", 1, 1, 0),
     ];
     for (extra, grace, evicted, launched, draining) in cases {
+        let gone = 1 - draining as u64;
         let pool = nodepool(
             "general",
             "m5.large=1",
@@ -305,7 +306,8 @@ fn an_expired_node_is_drained_and_its_pod_provisioned_anew() {
         let o = check(&scenario("20m", "10s", "{}", &manifests));
         let r = &o.report;
         let case = format!("pdb: {}, grace: {grace:?}", !extra.is_empty());
-        assert_eq!(counter(r, "nodes expired"), 1, "{case}");
+        assert_eq!(counter(r, "disruption commands Expiration"), 1, "{case}");
+        assert_eq!(counter(r, "nodes expired"), gone, "{case}");
         assert_eq!(evictions(r, "expiration"), evicted, "{case}");
         assert_eq!(counter(r, "nodes launched"), launched, "{case}");
         assert_eq!(pending_at_end(r), 0, "{case}");
@@ -499,4 +501,33 @@ fn a_spot_interruption_makes_its_offering_unavailable() {
     assert_eq!(counter(&o.report, "spot interruptions"), 1);
     assert_eq!(o.nodes, vec![(other.to_string(), CapacityType::Spot)]);
     assert_eq!(pending_at_end(&o.report), 0);
+}
+
+#[test]
+fn a_replacement_that_does_not_come_up_in_time_cancels_its_command() {
+    // The consolidation of the two m5.2xlarge into one m5.xlarge, with replacements taking
+    // 15 minutes to launch: after 10 minutes the command fails and both candidates return to
+    // service (the next pass then deletes one of them, its pod fitting on the other, while
+    // the slow replacement still launches); with 60 s launches it goes through.
+    let disruption =
+        "{consolidationPolicy: WhenEmptyOrUnderutilized, consolidateAfter: 1m, budgets: [{nodes: \"100%\"}]}";
+    let pool = nodepool(
+        "general",
+        "m5.2xlarge=2",
+        "large, xlarge, 2xlarge",
+        "on-demand",
+        disruption,
+    );
+    let web = deployment("web", 2, "1");
+    for (delay, cancelled, consolidated) in [("60s", 0, 2), ("15m", 2, 1)] {
+        let yaml = scenario("14m", "10s", "{}", &format!("{pool}{web}")).replace(
+            "provisioningDelay: {constant: 60s}",
+            &format!("provisioningDelay: {{constant: {delay}}}"),
+        );
+        let o = check(&yaml);
+        let r = &o.report;
+        assert_eq!(counter(r, "disruptions cancelled"), cancelled, "{delay}");
+        assert_eq!(counter(r, "nodes consolidated"), consolidated, "{delay}");
+        assert_eq!(evictions(r, "consolidation"), consolidated, "{delay}");
+    }
 }
