@@ -473,17 +473,13 @@ impl<'a> Cluster<'a> {
         obs: &Observation,
         now_ms: i64,
     ) -> Cluster<'a> {
-        let ids: BTreeMap<String, NodeId> = snap
-            .node_ids()
-            .iter()
-            .filter_map(|&id| snap.node(id).map(|n| (n.spec.name.clone(), id)))
-            .collect();
+        let ids = snap.node_ids().to_vec();
         Cluster::fill(Packing::over(snap), Some(ids), settings, state, obs, now_ms)
     }
 
     fn fill(
         packing: Packing<'a>,
-        existing: Option<BTreeMap<String, NodeId>>,
+        existing: Option<Vec<NodeId>>,
         settings: &CaSettings,
         state: &CaState,
         obs: &Observation,
@@ -495,11 +491,15 @@ impl<'a> Cluster<'a> {
             group: Vec::new(),
             capacity: Vec::new(),
         };
+        let mut next_existing = 0;
         for (i, n) in obs.nodes.iter().enumerate() {
             // Not-ready and deleting nodes take no pods (the node.kubernetes.io/not-ready and
             // ToBeDeletedByClusterAutoscaler taints).
             let closed = !n.ready || n.being_deleted || state.deleting.contains_key(&n.spec.name);
-            if let Some(&id) = existing.as_ref().and_then(|m| m.get(&n.spec.name)) {
+            let held = existing
+                .as_deref()
+                .and_then(|ids| c.held_node(ids, &mut next_existing, &n.spec.name));
+            if let Some(id) = held {
                 c.push_existing(id, settings, closed, i, n);
                 continue;
             }
@@ -536,6 +536,20 @@ impl<'a> Cluster<'a> {
 
     /// A node of the caller's snapshot: closed if need be, its expendable pods taken off
     /// (they do not exist for CA's simulations).
+    /// The caller's node named `name`, if it holds one. Observations usually list nodes in
+    /// the snapshot's order, so the search starts after the last match.
+    fn held_node(&self, ids: &[NodeId], next: &mut usize, name: &str) -> Option<NodeId> {
+        let snap = self.packing.snapshot();
+        let named = |id: &NodeId| snap.node(*id).is_some_and(|n| n.spec.name == name);
+        let found = ids[(*next).min(ids.len())..]
+            .iter()
+            .position(named)
+            .map(|k| k + *next)
+            .or_else(|| ids.iter().position(named))?;
+        *next = found + 1;
+        Some(ids[found])
+    }
+
     fn push_existing(
         &mut self,
         id: NodeId,
