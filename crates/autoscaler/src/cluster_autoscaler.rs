@@ -444,8 +444,8 @@ pub struct Cluster<'a> {
     pub packing: Packing<'a>,
     /// Index into `Observation::nodes` for real nodes, `None` for upcoming fakes.
     pub origin: Vec<Option<usize>>,
-    /// Node group ID per node.
-    pub group: Vec<Option<String>>,
+    /// Whether each node belongs to a node group (quotas count only those).
+    pub in_group: Vec<bool>,
     /// Capacity per node (quotas are computed on capacity, not allocatable).
     pub capacity: Vec<Resources>,
 }
@@ -488,7 +488,7 @@ impl<'a> Cluster<'a> {
         let mut c = Cluster {
             packing,
             origin: Vec::new(),
-            group: Vec::new(),
+            in_group: Vec::new(),
             capacity: Vec::new(),
         };
         let mut next_existing = 0;
@@ -505,7 +505,7 @@ impl<'a> Cluster<'a> {
             }
             let mut spec = n.spec.clone();
             spec.unschedulable |= closed;
-            let slot = c.push(spec, Some(i), n.group.clone(), n.capacity);
+            let slot = c.push(spec, Some(i), n.group.is_some(), n.capacity);
             for p in n
                 .pods
                 .iter()
@@ -528,7 +528,7 @@ impl<'a> Cluster<'a> {
                 spec.name = format!("upcoming-{}-{k}", ng.id);
                 spec.labels
                     .insert(crate::model::well_known::HOSTNAME.into(), spec.name.clone());
-                c.push(spec, None, Some(ng.id.clone()), ng.template_capacity);
+                c.push(spec, None, true, ng.template_capacity);
             }
         }
         c
@@ -561,7 +561,7 @@ impl<'a> Cluster<'a> {
         let slot = self.packing.add_existing(id);
         self.capacity.push(n.capacity);
         self.origin.push(Some(origin));
-        self.group.push(n.group.clone());
+        self.in_group.push(n.group.is_some());
         if closed && !self.packing.spec(slot).unschedulable {
             self.packing.set_unschedulable(slot, true);
         }
@@ -604,13 +604,13 @@ impl<'a> Cluster<'a> {
         &mut self,
         spec: NodeSchedulingSpec,
         origin: Option<usize>,
-        group: Option<String>,
+        in_group: bool,
         capacity: Resources,
     ) -> usize {
         self.packing.add_node(spec);
         self.capacity.push(capacity);
         self.origin.push(origin);
-        self.group.push(group);
+        self.in_group.push(in_group);
         self.origin.len() - 1
     }
 }
