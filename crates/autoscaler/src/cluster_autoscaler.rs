@@ -565,12 +565,10 @@ impl<'a> Cluster<'a> {
         if closed && !self.packing.spec(slot).unschedulable {
             self.packing.set_unschedulable(slot, true);
         }
-        // The observation lists the same pods; most nodes have no expendable one to look up.
-        if !n
-            .pods
-            .iter()
-            .any(|p| is_expendable(settings, p.spec.priority))
-        {
+        // The observation lists the same pods; most nodes have no expendable one to look up,
+        // which the node's requests by priority (lowest first) tell at once.
+        let lowest = self.packing.info(slot).requested_by_priority.first();
+        if !lowest.is_some_and(|(p, _)| is_expendable(settings, *p)) {
             return;
         }
         let expendable: Vec<PodId> = self
