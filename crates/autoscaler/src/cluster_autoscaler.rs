@@ -444,8 +444,8 @@ pub struct Cluster<'a> {
     pub packing: Packing<'a>,
     /// Index into `Observation::nodes` for real nodes, `None` for upcoming fakes.
     pub origin: Vec<Option<usize>>,
-    /// Node group ID per node.
-    pub group: Vec<Option<String>>,
+    /// Whether each node belongs to a node group (quotas count only those).
+    pub in_group: Vec<bool>,
     /// Capacity per node (quotas are computed on capacity, not allocatable).
     pub capacity: Vec<Resources>,
 }
@@ -473,17 +473,13 @@ impl<'a> Cluster<'a> {
         obs: &Observation,
         now_ms: i64,
     ) -> Cluster<'a> {
-        let ids: BTreeMap<String, NodeId> = snap
-            .node_ids()
-            .iter()
-            .filter_map(|&id| snap.node(id).map(|n| (n.spec.name.clone(), id)))
-            .collect();
+        let ids = snap.node_ids().to_vec();
         Cluster::fill(Packing::over(snap), Some(ids), settings, state, obs, now_ms)
     }
 
     fn fill(
         packing: Packing<'a>,
-        existing: Option<BTreeMap<String, NodeId>>,
+        existing: Option<Vec<NodeId>>,
         settings: &CaSettings,
         state: &CaState,
         obs: &Observation,
@@ -492,20 +488,24 @@ impl<'a> Cluster<'a> {
         let mut c = Cluster {
             packing,
             origin: Vec::new(),
-            group: Vec::new(),
+            in_group: Vec::new(),
             capacity: Vec::new(),
         };
+        let mut next_existing = 0;
         for (i, n) in obs.nodes.iter().enumerate() {
             // Not-ready and deleting nodes take no pods (the node.kubernetes.io/not-ready and
             // ToBeDeletedByClusterAutoscaler taints).
             let closed = !n.ready || n.being_deleted || state.deleting.contains_key(&n.spec.name);
-            if let Some(&id) = existing.as_ref().and_then(|m| m.get(&n.spec.name)) {
+            let held = existing
+                .as_deref()
+                .and_then(|ids| c.held_node(ids, &mut next_existing, &n.spec.name));
+            if let Some(id) = held {
                 c.push_existing(id, settings, closed, i, n);
                 continue;
             }
             let mut spec = n.spec.clone();
             spec.unschedulable |= closed;
-            let slot = c.push(spec, Some(i), n.group.clone(), n.capacity);
+            let slot = c.push(spec, Some(i), n.group.is_some(), n.capacity);
             for p in n
                 .pods
                 .iter()
@@ -528,7 +528,7 @@ impl<'a> Cluster<'a> {
                 spec.name = format!("upcoming-{}-{k}", ng.id);
                 spec.labels
                     .insert(crate::model::well_known::HOSTNAME.into(), spec.name.clone());
-                c.push(spec, None, Some(ng.id.clone()), ng.template_capacity);
+                c.push(spec, None, true, ng.template_capacity);
             }
         }
         c
@@ -536,6 +536,20 @@ impl<'a> Cluster<'a> {
 
     /// A node of the caller's snapshot: closed if need be, its expendable pods taken off
     /// (they do not exist for CA's simulations).
+    /// The caller's node named `name`, if it holds one. Observations usually list nodes in
+    /// the snapshot's order, so the search starts after the last match.
+    fn held_node(&self, ids: &[NodeId], next: &mut usize, name: &str) -> Option<NodeId> {
+        let snap = self.packing.snapshot();
+        let named = |id: &NodeId| snap.node(*id).is_some_and(|n| n.spec.name == name);
+        let found = ids[(*next).min(ids.len())..]
+            .iter()
+            .position(named)
+            .map(|k| k + *next)
+            .or_else(|| ids.iter().position(named))?;
+        *next = found + 1;
+        Some(ids[found])
+    }
+
     fn push_existing(
         &mut self,
         id: NodeId,
@@ -547,16 +561,14 @@ impl<'a> Cluster<'a> {
         let slot = self.packing.add_existing(id);
         self.capacity.push(n.capacity);
         self.origin.push(Some(origin));
-        self.group.push(n.group.clone());
+        self.in_group.push(n.group.is_some());
         if closed && !self.packing.spec(slot).unschedulable {
             self.packing.set_unschedulable(slot, true);
         }
-        // The observation lists the same pods; most nodes have no expendable one to look up.
-        if !n
-            .pods
-            .iter()
-            .any(|p| is_expendable(settings, p.spec.priority))
-        {
+        // The observation lists the same pods; most nodes have no expendable one to look up,
+        // which the node's requests by priority (lowest first) tell at once.
+        let lowest = self.packing.info(slot).requested_by_priority.first();
+        if !lowest.is_some_and(|(p, _)| is_expendable(settings, *p)) {
             return;
         }
         let expendable: Vec<PodId> = self
@@ -590,13 +602,13 @@ impl<'a> Cluster<'a> {
         &mut self,
         spec: NodeSchedulingSpec,
         origin: Option<usize>,
-        group: Option<String>,
+        in_group: bool,
         capacity: Resources,
     ) -> usize {
         self.packing.add_node(spec);
         self.capacity.push(capacity);
         self.origin.push(origin);
-        self.group.push(group);
+        self.in_group.push(in_group);
         self.origin.len() - 1
     }
 }

@@ -72,6 +72,7 @@ pub mod scores;
 pub mod snapshot;
 mod spread;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -235,7 +236,10 @@ pub struct Scheduler {
     /// The feasible nodes of the current attempt, kept to reuse the allocation.
     feasible: Vec<NodeId>,
     /// Recent full attempts that ended unschedulable, see [`Scheduler::schedule_with`].
-    failed: Vec<FailedAttempt>,
+    /// Keyed by the address of the spec's allocation, which the entry's own `Arc` keeps
+    /// alive, so an address cannot be reused while its entry exists. Only looked up, never
+    /// iterated: its order cannot leak into results.
+    failed: HashMap<usize, FailedAttempt>,
     /// Off only in tests, to prove the memo changes nothing.
     remember_failures: bool,
     /// Attempts answered from `failed`.
@@ -283,7 +287,7 @@ impl Scheduler {
             cfg,
             next_start_node_index: 0,
             feasible: Vec::new(),
-            failed: Vec::new(),
+            failed: HashMap::new(),
             remember_failures: true,
             failures_reused: 0,
         })
@@ -415,8 +419,8 @@ impl Scheduler {
         rng: &mut impl Rng,
     ) -> ScheduleOutcome {
         let unnominated = snap.nomination(pod_id).is_none();
-        let memo = self.failed.iter().position(|f| Arc::ptr_eq(&f.spec, pod));
-        if let Some(f) = memo.map(|i| &self.failed[i]) {
+        let key = Arc::as_ptr(pod) as usize;
+        if let Some(f) = self.failed.get(&key) {
             if unnominated && f.holds(snap) {
                 if let Some(n) = f.drawn_from {
                     rng.random_range(0..n);
@@ -443,16 +447,14 @@ impl Scheduler {
             }
         }
         let error = Arc::new(error);
-        if let Some(i) = memo {
-            self.failed.swap_remove(i);
-        }
+        self.failed.remove(&key);
         // Inside a fork the snapshot is a what-if: its content, and so the failure, is not
         // what the stamps will say once the fork is reverted.
         if unnominated && self.remember_failures && !snap.is_forked() {
             if self.failed.len() >= MAX_FAILED_ATTEMPTS {
                 self.failed.clear();
             }
-            self.failed.push(FailedAttempt {
+            let f = FailedAttempt {
                 spec: pod.clone(),
                 version: snap.version(),
                 watched: reads_own_node_only(snap, pod).then(|| {
@@ -464,7 +466,8 @@ impl Scheduler {
                 }),
                 error: error.clone(),
                 drawn_from,
-            });
+            };
+            self.failed.insert(key, f);
         }
         ScheduleOutcome::Unschedulable(error)
     }

@@ -246,7 +246,7 @@ pub fn cluster_totals(cluster: &Cluster) -> (f64, f64) {
     let mut cores = 0.0;
     let mut gib = 0.0;
     for (i, cap) in cluster.capacity.iter().enumerate() {
-        if cluster.group[i].is_some() {
+        if cluster.in_group[i] {
             cores += cap.cpu_m as f64 / 1000.0;
             gib += cap.memory_bytes as f64 / GIB as f64;
         }

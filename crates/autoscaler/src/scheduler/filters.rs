@@ -197,12 +197,7 @@ pub fn filter_resources_fit(
 /// NodeResourcesFit on bare figures: `request` onto a node with `alloc` of which `used`
 /// is taken.
 pub fn resources_fit(request: &Resources, alloc: &Resources, used: &Resources) -> FilterResult {
-    let short = [
-        used.pods + 1 > alloc.pods,
-        request.cpu_m > 0 && request.cpu_m > alloc.cpu_m - used.cpu_m,
-        request.memory_bytes > 0 && request.memory_bytes > alloc.memory_bytes - used.memory_bytes,
-        request.gpu > 0 && request.gpu > alloc.gpu - used.gpu,
-    ];
+    let short = resource_shortfalls(request, alloc, used);
     if !short.contains(&true) {
         return Ok(());
     }
@@ -219,6 +214,16 @@ pub fn resources_fit(request: &Resources, alloc: &Resources, used: &Resources) -
         .map(|(r, _)| r);
     let first = Rejection::unschedulable(found.next().expect("one resource is short"));
     Err(found.fold(first, Rejection::with))
+}
+
+/// Which of pod slots, cpu, memory and GPUs are short, in NodeResourcesFit's order.
+fn resource_shortfalls(request: &Resources, alloc: &Resources, used: &Resources) -> [bool; 4] {
+    [
+        used.pods + 1 > alloc.pods,
+        request.cpu_m > 0 && request.cpu_m > alloc.cpu_m - used.cpu_m,
+        request.memory_bytes > 0 && request.memory_bytes > alloc.memory_bytes - used.memory_bytes,
+        request.gpu > 0 && request.gpu > alloc.gpu - used.gpu,
+    ]
 }
 
 /// A pod's PreFilter state against one snapshot: everything the filters need that does
@@ -283,9 +288,7 @@ impl<'a> PreFilter<'a> {
         let fits = index.static_fit.fits(self.static_class);
         let (tail, head) = nodes.split_at(start);
         for (i, &node) in head.iter().chain(tail).enumerate() {
-            if fits[node.0 as usize].passes()
-                && self.dynamic_filter(node, self.node_info(node)).is_ok()
-            {
+            if fits[node.0 as usize].passes() && self.dynamic_fits(node, self.node_info(node)) {
                 feasible.push(node);
                 if feasible.len() >= to_find {
                     return i + 1;
@@ -320,6 +323,15 @@ impl<'a> PreFilter<'a> {
             debug_assert!(!fit.matches_affinity());
             Rejection::unresolvable(Reason::NodeAffinityMismatch)
         }
+    }
+
+    /// [`dynamic_filter`](Self::dynamic_filter)'s verdict without building a rejection.
+    fn dynamic_fits(&self, node: NodeId, info: &NodeInfo) -> bool {
+        let reserved = self.reserved.get(&node).unwrap_or(&Resources::ZERO);
+        let used = info.requested.add(reserved);
+        !resource_shortfalls(&self.request, &info.spec.allocatable, &used).contains(&true)
+            && self.spread.filter(self.snap, node).is_ok()
+            && self.interpod.filter(self.snap, node).is_ok()
     }
 
     /// The filters whose verdict changes as pods bind: resources, spread, inter-pod affinity.

@@ -25,8 +25,17 @@ pub(super) struct CaView {
     node_ids: Vec<NodeId>,
     /// The snapshot stamp each `obs.nodes` entry was built at.
     stamps: Vec<u64>,
-    /// Engine pod ids of each entry's pods.
-    pod_ids: Vec<Vec<u32>>,
+    /// What each entry's pods were built from.
+    pod_ids: Vec<Vec<PodKey>>,
+}
+
+/// A pod slot, its generation, and whether it was terminating: a pod whose key is unchanged
+/// needs no new `PodInfo` (but for its controller's replicas).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct PodKey {
+    id: u32,
+    gen: u32,
+    terminating: bool,
 }
 
 impl Engine<'_> {
@@ -46,15 +55,9 @@ impl Engine<'_> {
         if min_replica_count > 0 {
             // Only this setting reads a controller's replicas, which change without a
             // snapshot change (an HPA rescale).
-            for (node, ids) in view.obs.nodes.iter_mut().zip(&view.pod_ids) {
-                for (pod, &id) in node.pods.iter_mut().zip(ids) {
-                    let c = pod
-                        .controller
-                        .as_mut()
-                        .expect("engine pods have controllers");
-                    if let Owner::Deployment(d) = self.pods[id as usize].owner {
-                        c.replicas = Some(self.deployments[d as usize].desired);
-                    }
+            for (node, keys) in view.obs.nodes.iter_mut().zip(&view.pod_ids) {
+                for (pod, key) in node.pods.iter_mut().zip(keys) {
+                    self.refresh_replicas(pod, key.id);
                 }
             }
         }
@@ -73,7 +76,18 @@ impl Engine<'_> {
     pub(super) fn assert_ca_view_fresh(&mut self, view: &CaView, delay_ms: i64, min_replicas: i32) {
         let mut fresh = CaView::default();
         self.sync_ca_view(&mut fresh, delay_ms, min_replicas);
-        let (kept, fresh) = (format!("{:?}", view.obs), format!("{:?}", fresh.obs));
+        // Without min-replica-count nothing reads a controller's replicas, and they are kept
+        // current only on nodes that changed.
+        let shown = |obs: &Observation| {
+            let mut obs = obs.clone();
+            for pod in obs.nodes.iter_mut().flat_map(|n| &mut n.pods) {
+                if let (0, Some(c)) = (min_replicas, &mut pod.controller) {
+                    c.replicas = None;
+                }
+            }
+            format!("{obs:?}")
+        };
+        let (kept, fresh) = (shown(&view.obs), shown(&fresh.obs));
         let at = kept
             .bytes()
             .zip(fresh.bytes())
@@ -155,17 +169,15 @@ impl Engine<'_> {
             let stamp = self.placement.node_stamp(n);
             let deleting = node.state == NodeState::Draining;
             if view.node_ids.get(at) == Some(&n) {
-                let info = &view.obs.nodes[at];
-                if view.stamps[at] != stamp || info.being_deleted != deleting {
-                    let (info, ids) = self.ca_node_info(n);
-                    view.obs.nodes[at] = info;
-                    view.pod_ids[at] = ids;
+                if view.stamps[at] != stamp || view.obs.nodes[at].being_deleted != deleting {
+                    self.refresh_node(n, &mut view.obs.nodes[at], &mut view.pod_ids[at]);
                     view.stamps[at] = stamp;
                 }
             } else {
-                let (info, ids) = self.ca_node_info(n);
+                let (mut info, mut keys) = (self.ca_node_info(n), Vec::new());
+                self.refresh_node(n, &mut info, &mut keys);
                 view.obs.nodes.insert(at, info);
-                view.pod_ids.insert(at, ids);
+                view.pod_ids.insert(at, keys);
                 view.node_ids.insert(at, n);
                 view.stamps.insert(at, stamp);
             }
@@ -176,13 +188,13 @@ impl Engine<'_> {
         }
     }
 
-    fn ca_node_info(&self, n: NodeId) -> (NodeInfo, Vec<u32>) {
+    /// A node's entry without its pods (see [`refresh_node`](Self::refresh_node)).
+    fn ca_node_info(&self, n: NodeId) -> NodeInfo {
         let node = &self.nodes[n as usize];
-        let ids = self.placement.pods_on(n);
         let pool = &self.sc.node_pools[node.pool as usize];
         let spec = self.placement.node_spec(n).expect("a live node");
         let group = self.scaling.group_of(node.pool, node.zone);
-        let info = NodeInfo {
+        NodeInfo {
             spec: spec.clone(),
             capacity: capacity_of(&pool.instance_types[0]),
             group: Some(self.scaling.groups[group].id.clone()),
@@ -191,9 +203,35 @@ impl Engine<'_> {
             annotations: Default::default(),
             being_deleted: node.state == NodeState::Draining,
             has_gpu: pool.instance_types[0].gpu_count > 0,
-            pods: ids.iter().map(|&id| self.pod_info(id)).collect(),
-        };
-        (info, ids)
+            pods: Vec::new(),
+        }
+    }
+
+    /// Brings a node's entry up to date: its spec, whether it is being deleted, and its pods,
+    /// reusing the entries of pods that did not change. A node lists its pods in bind order
+    /// (unbinds keep the order), so one pass over the old list finds them.
+    fn refresh_node(&self, n: NodeId, info: &mut NodeInfo, keys: &mut Vec<PodKey>) {
+        let spec = self.placement.node_spec(n).expect("a live node");
+        if info.spec != *spec {
+            info.spec = spec.clone();
+        }
+        info.being_deleted = self.nodes[n as usize].state == NodeState::Draining;
+        let mut old = std::mem::take(&mut info.pods)
+            .into_iter()
+            .zip(std::mem::take(keys));
+        for id in self.placement.pods_on(n) {
+            let pod = &self.pods[id as usize];
+            let key = PodKey {
+                id,
+                gen: pod.gen,
+                terminating: pod.phase == Phase::Terminating,
+            };
+            let reused = old.by_ref().find(|(_, k)| *k == key).map(|(p, _)| p);
+            let mut built = reused.unwrap_or_else(|| self.pod_info(id));
+            self.refresh_replicas(&mut built, id);
+            info.pods.push(built);
+            keys.push(key);
+        }
     }
 
     /// Pods that failed a scheduling attempt and are still Pending, in pod id order.
@@ -226,6 +264,13 @@ impl Engine<'_> {
             });
         }
         wake
+    }
+
+    fn refresh_replicas(&self, pod: &mut PodInfo, id: u32) {
+        if let (Owner::Deployment(d), Some(c)) = (self.pods[id as usize].owner, &mut pod.controller)
+        {
+            c.replicas = Some(self.deployments[d as usize].desired);
+        }
     }
 
     fn pod_info(&self, id: u32) -> PodInfo {

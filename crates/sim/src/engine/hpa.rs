@@ -29,19 +29,32 @@ pub(super) struct HpaRuntime {
     pub metrics: hpa::MetricsResult,
     pub metrics_key: Option<(u64, SimTime, i32, i32)>,
     pub metrics_time_free: bool,
+    /// The target's pods as the controller lists them, and what their samples need; built
+    /// at `rows_key` (the Deployment's version and pod count) when every pod was past the
+    /// time horizon, and reused while that still holds.
+    pub rows: Vec<hpa::Pod<'static>>,
+    pub row_facts: Vec<RowFacts>,
+    pub rows_key: Option<(u64, usize)>,
     /// Timeline columns: the last sync's desired replicas and condition reasons.
     pub last_desired: i32,
+}
+
+/// What a listed pod's samples depend on besides the workload's usage.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RowFacts {
+    /// metrics-server has a sample for it (running since before the scrape).
+    sampled: bool,
+    ready: bool,
+    /// The start-up CPU burst its sample includes.
+    burst_m: f64,
 }
 
 /// Reusable buffers for building observations, so a sync allocates nothing.
 #[derive(Default)]
 pub(super) struct HpaBuffers {
-    pods: Vec<hpa::Pod<'static>>,
     samples: Vec<Vec<ResolvedSample>>,
     per_pod: Vec<Vec<Option<i64>>>,
     external: Vec<[i64; 1]>,
-    /// Per metric: (request milli, usage per pod, is cpu, milli-units per model unit).
-    resolved: Vec<(Option<i64>, Option<f64>, bool, f64)>,
 }
 
 /// A usage snapshot of a workload at one metrics step: per-pod usage of its ready pods.
@@ -164,101 +177,52 @@ impl<'a> Engine<'a> {
         let spec = &sc.hpas[h];
         let d = spec.deployment;
         let dep_spec = &sc.deployments[d];
-        let startup = &dep_spec.template.startup;
         let req = &dep_spec.template.scheduling.requests;
-        let horizon = self.hpa_time_horizon_ms;
+        let dep = &self.deployments[d];
+        let time_free = now.0 >= dep.newest_start.0 + self.hpa_time_horizon_ms;
+        let key = (dep.version, dep.live.len());
+        if !(self.hpa_shortcuts && time_free && self.hpas[h].rows_key == Some(key)) {
+            self.list_hpa_pods(h, sample_ts);
+            self.hpas[h].rows_key = time_free.then_some(key);
+        }
         let mut buf = std::mem::take(&mut self.hpa_buffers);
-        buf.pods.clear();
         let metrics = &spec.spec.metrics;
         buf.samples.resize_with(metrics.len(), Vec::new);
         buf.per_pod.resize_with(metrics.len(), Vec::new);
         buf.external.resize(metrics.len(), [0]);
-        buf.resolved.clear();
+        let facts = &self.hpas[h].row_facts;
         for (m, metric) in metrics.iter().enumerate() {
             buf.samples[m].clear();
             buf.per_pod[m].clear();
-            // A metric's request and per-pod usage are the same for every pod of the workload.
-            buf.resolved.push(match &metric.source {
+            match &metric.source {
                 MetricSource::Resource {
                     resource,
                     container,
                     ..
                 } => {
+                    // A metric's request and per-pod usage are the same for every pod of the
+                    // workload; only the start-up burst differs.
                     let (request, usage) =
                         resource_of(resource, container.as_deref(), dep_spec, req, &point);
-                    (request, usage, resource == "cpu", milli_scale(resource))
-                }
-                _ => (None, None, false, 1.0),
-            });
-        }
-        let mut merged: Option<(u32, usize)> = None;
-        for &id in &self.deployments[d].live {
-            let pod = &self.pods[id as usize];
-            if self.hpa_shortcuts && pod.phase == Phase::Ready && now.0 >= pod.started.0 + horizon {
-                if let Some((count, at)) = merged.as_mut() {
-                    *count += 1;
-                    buf.pods[*at].count = *count;
-                    continue;
-                }
-                merged = Some((1, buf.pods.len()));
-            }
-            let bound = !matches!(pod.phase, Phase::Pending);
-            let running = matches!(pod.phase, Phase::Running | Phase::Ready);
-            buf.pods.push(hpa::Pod {
-                name: "",
-                phase: if running {
-                    HPhase::Running
-                } else {
-                    HPhase::Pending
-                },
-                deleting: false,
-                start_ms: bound.then_some(pod.bound.0),
-                ready: bound.then(|| ReadyCondition {
-                    status: if pod.phase == Phase::Ready {
-                        ConditionStatus::True
-                    } else {
-                        ConditionStatus::False
-                    },
-                    last_transition_ms: if pod.phase == Phase::Ready {
-                        pod.ready_at.0
-                    } else {
-                        pod.bound.0
-                    },
-                }),
-                containers: &[],
-                pod_requests: None,
-                usage: None,
-                count: 1,
-            });
-            // metrics-server has a sample for a pod running since before the scrape.
-            let sampled = running && pod.started.0 <= sample_ts;
-            for (m, metric) in metrics.iter().enumerate() {
-                match &metric.source {
-                    MetricSource::Resource { .. } => {
-                        let (request, usage, is_cpu, scale) = buf.resolved[m];
-                        let burst = if is_cpu
-                            && sample_ts < pod.started.0 + startup.cpu_burst_duration.as_millis()
-                        {
-                            startup.cpu_burst_m
-                        } else {
-                            0.0
-                        };
-                        buf.samples[m].push(ResolvedSample {
+                    let (is_cpu, scale) = (resource == "cpu", milli_scale(resource));
+                    buf.samples[m].extend(facts.iter().map(|f| {
+                        let burst = if is_cpu { f.burst_m } else { 0.0 };
+                        ResolvedSample {
                             request_milli: request,
-                            sample: (sampled && usage.is_some()).then(|| UsageSample {
-                                value: ((usage.unwrap_or(0.0) + burst) * scale).round() as i64,
+                            sample: usage.filter(|_| f.sampled).map(|u| UsageSample {
+                                value: ((u + burst) * scale).round() as i64,
                                 timestamp_ms: sample_ts,
                                 window_ms: res,
                             }),
-                        });
-                    }
-                    MetricSource::Pods { .. } => {
-                        let v = (pod.phase == Phase::Ready && sampled)
-                            .then(|| (point.rps_per_pod * 1000.0).round() as i64);
-                        buf.per_pod[m].push(v);
-                    }
-                    _ => {}
+                        }
+                    }));
                 }
+                MetricSource::Pods { .. } => {
+                    let rps = (point.rps_per_pod * 1000.0).round() as i64;
+                    buf.per_pod[m]
+                        .extend(facts.iter().map(|f| (f.ready && f.sampled).then_some(rps)));
+                }
+                _ => {}
             }
         }
         let external = if dep_spec.capacity.queue {
@@ -289,24 +253,77 @@ impl<'a> Engine<'a> {
             });
         }
         let dep = &self.deployments[d];
+        let rt = &mut self.hpas[h];
         let obs = Observation {
             namespace: &spec.namespace,
             spec_replicas: dep.desired,
             status_replicas: dep.live.len() as i32,
-            pods: &buf.pods,
+            pods: &rt.rows,
             unlisted_usage: &[],
             metrics: &inputs,
             selector: hpa::SelectorCheck::Valid,
         };
-        hpa::compute_metrics(
-            &spec.spec,
-            &self.hpa_settings,
-            &obs,
-            now.0,
-            &mut self.hpas[h].metrics,
-        );
+        hpa::compute_metrics(&spec.spec, &self.hpa_settings, &obs, now.0, &mut rt.metrics);
         drop(inputs);
         self.hpa_buffers = buf;
+    }
+}
+
+impl Engine<'_> {
+    /// The target's pods as the controller lists them, into the HPA's rows. Mature, ready
+    /// pods (identical to the controller: same phase, sample and request, past every
+    /// time-based rule) are one row with their count.
+    fn list_hpa_pods(&mut self, h: usize, sample_ts: i64) {
+        let now = self.now();
+        let d = self.sc.hpas[h].deployment;
+        let startup = &self.sc.deployments[d].template.startup;
+        let horizon = self.hpa_time_horizon_ms;
+        let shortcuts = self.hpa_shortcuts;
+        let rt = &mut self.hpas[h];
+        rt.rows.clear();
+        rt.row_facts.clear();
+        let mut merged: Option<usize> = None;
+        for &id in &self.deployments[d].live {
+            let pod = &self.pods[id as usize];
+            if shortcuts && pod.phase == Phase::Ready && now.0 >= pod.started.0 + horizon {
+                if let Some(at) = merged {
+                    rt.rows[at].count += 1;
+                    continue;
+                }
+                merged = Some(rt.rows.len());
+            }
+            let bound = !matches!(pod.phase, Phase::Pending);
+            let running = matches!(pod.phase, Phase::Running | Phase::Ready);
+            let ready = pod.phase == Phase::Ready;
+            rt.rows.push(hpa::Pod {
+                name: "",
+                phase: if running {
+                    HPhase::Running
+                } else {
+                    HPhase::Pending
+                },
+                deleting: false,
+                start_ms: bound.then_some(pod.bound.0),
+                ready: bound.then(|| ReadyCondition {
+                    status: if ready {
+                        ConditionStatus::True
+                    } else {
+                        ConditionStatus::False
+                    },
+                    last_transition_ms: if ready { pod.ready_at.0 } else { pod.bound.0 },
+                }),
+                containers: &[],
+                pod_requests: None,
+                usage: None,
+                count: 1,
+            });
+            let bursting = sample_ts < pod.started.0 + startup.cpu_burst_duration.as_millis();
+            rt.row_facts.push(RowFacts {
+                sampled: running && pod.started.0 <= sample_ts,
+                ready,
+                burst_m: if bursting { startup.cpu_burst_m } else { 0.0 },
+            });
+        }
     }
 }
 

@@ -320,6 +320,9 @@ impl<'a> Engine<'a> {
                     metrics: Default::default(),
                     metrics_key: None,
                     metrics_time_free: false,
+                    rows: Vec::new(),
+                    row_facts: Vec::new(),
+                    rows_key: None,
                     last_desired: 0,
                 })
                 .collect(),
