@@ -153,7 +153,7 @@ impl<'a> Packing<'a> {
 
     /// Every filter for `pod` on one node.
     pub fn fits(&self, pod: &PodSchedulingSpec, slot: usize) -> bool {
-        self.snapshot().fits(pod, self.slots[slot]).is_ok()
+        PreFilter::new(self.snapshot(), pod, None).fits(self.slots[slot])
     }
 
     /// The first slot in `order` whose node passes every filter for `pod` (one PreFilter
@@ -164,9 +164,7 @@ impl<'a> Packing<'a> {
         order: impl IntoIterator<Item = usize>,
     ) -> Option<usize> {
         let pre = PreFilter::new(self.snapshot(), pod, None);
-        order
-            .into_iter()
-            .find(|&s| pre.filter(self.slots[s]).is_ok())
+        order.into_iter().find(|&s| pre.fits(self.slots[s]))
     }
 
     /// Binds `pod` to the node in `slot` (no filter check).

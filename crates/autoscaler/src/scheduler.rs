@@ -339,7 +339,7 @@ impl Scheduler {
         let pre = PreFilter::new(snap, pod, Some(pod_id));
         // A nominated pod tries its nominated node first, alone.
         if let Some(nom) = snap.nomination(pod_id) {
-            if snap.node(nom.node).is_some() && pre.filter(nom.node).is_ok() {
+            if snap.node(nom.node).is_some() && pre.fits(nom.node) {
                 return Ok(nom.node);
             }
         }

@@ -273,6 +273,12 @@ impl<'a> PreFilter<'a> {
         self.dynamic_filter(node, info)
     }
 
+    /// Whether every filter passes on `node`: [`filter`](Self::filter)'s verdict without
+    /// building a rejection.
+    pub fn fits(&self, node: NodeId) -> bool {
+        self.static_fit(node).passes() && self.dynamic_fits(node, self.node_info(node))
+    }
+
     /// The feasibility search: visits `nodes` from `start`, wrapping around, and pushes
     /// those passing every filter to `feasible` until it holds `to_find`; returns how many
     /// nodes were visited. Unlike [`filter`](Self::filter) it builds no rejections (a

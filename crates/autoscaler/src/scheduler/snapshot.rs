@@ -176,6 +176,9 @@ pub(crate) struct TopologyKey {
 
 pub(crate) const NO_DOMAIN: u32 = u32::MAX;
 
+/// Spec allocations whose class is remembered by address, at most.
+const MAX_SPECS_REMEMBERED: usize = 4096;
+
 type ClassKey = (
     String,
     Labels,
@@ -190,6 +193,9 @@ type ClassKey = (
 pub(crate) struct Index {
     pub classes: Vec<PodClass>,
     class_lookup: HashMap<ClassKey, u32>,
+    /// The class of a spec allocation, by its address (the entry's `Arc` keeps the address
+    /// from being reused): binds of replicas sharing a spec skip building the class key.
+    class_by_spec: HashMap<usize, (Arc<PodSchedulingSpec>, u32)>,
     pub selectors: Vec<SelectorEntry>,
     /// Namespace, then selector: two levels so a lookup needs no owned key.
     selector_lookup: HashMap<String, HashMap<LabelSelector, u32>>,
@@ -611,6 +617,23 @@ impl ClusterSnapshot {
     }
 
     fn class_of(&mut self, spec: &Arc<PodSchedulingSpec>) -> u32 {
+        let index = self.index.get_mut();
+        let addr = Arc::as_ptr(spec) as usize;
+        if let Some(&(_, c)) = index.class_by_spec.get(&addr) {
+            return c;
+        }
+        if index.class_by_spec.len() >= MAX_SPECS_REMEMBERED {
+            index.class_by_spec.clear();
+        }
+        let c = self.class_of_key(spec);
+        self.index
+            .get_mut()
+            .class_by_spec
+            .insert(addr, (spec.clone(), c));
+        c
+    }
+
+    fn class_of_key(&mut self, spec: &Arc<PodSchedulingSpec>) -> u32 {
         let index = self.index.get_mut();
         let key: ClassKey = (
             spec.namespace.clone(),
