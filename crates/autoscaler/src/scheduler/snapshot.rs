@@ -176,6 +176,16 @@ pub(crate) struct TopologyKey {
 
 pub(crate) const NO_DOMAIN: u32 = u32::MAX;
 
+/// A cache, not content: `Debug` leaves it out (its order is the hasher's).
+#[derive(Clone, Default)]
+struct SpecClasses(HashMap<usize, (Arc<PodSchedulingSpec>, u32)>);
+
+impl std::fmt::Debug for SpecClasses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SpecClasses")
+    }
+}
+
 /// Spec allocations whose class is remembered by address, at most.
 const MAX_SPECS_REMEMBERED: usize = 4096;
 
@@ -195,7 +205,7 @@ pub(crate) struct Index {
     class_lookup: HashMap<ClassKey, u32>,
     /// The class of a spec allocation, by its address (the entry's `Arc` keeps the address
     /// from being reused): binds of replicas sharing a spec skip building the class key.
-    class_by_spec: HashMap<usize, (Arc<PodSchedulingSpec>, u32)>,
+    class_by_spec: SpecClasses,
     pub selectors: Vec<SelectorEntry>,
     /// Namespace, then selector: two levels so a lookup needs no owned key.
     selector_lookup: HashMap<String, HashMap<LabelSelector, u32>>,
@@ -619,16 +629,17 @@ impl ClusterSnapshot {
     fn class_of(&mut self, spec: &Arc<PodSchedulingSpec>) -> u32 {
         let index = self.index.get_mut();
         let addr = Arc::as_ptr(spec) as usize;
-        if let Some(&(_, c)) = index.class_by_spec.get(&addr) {
+        if let Some(&(_, c)) = index.class_by_spec.0.get(&addr) {
             return c;
         }
-        if index.class_by_spec.len() >= MAX_SPECS_REMEMBERED {
-            index.class_by_spec.clear();
+        if index.class_by_spec.0.len() >= MAX_SPECS_REMEMBERED {
+            index.class_by_spec.0.clear();
         }
         let c = self.class_of_key(spec);
         self.index
             .get_mut()
             .class_by_spec
+            .0
             .insert(addr, (spec.clone(), c));
         c
     }
