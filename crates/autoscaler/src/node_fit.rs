@@ -116,7 +116,12 @@ impl<'a> Packing<'a> {
     }
 
     pub fn add_node(&mut self, spec: NodeSchedulingSpec) -> usize {
-        let id = self.snap_mut().add_node(Arc::new(spec));
+        self.add_shared_node(Arc::new(spec))
+    }
+
+    /// [`add_node`](Self::add_node) with a spec the caller shares.
+    pub fn add_shared_node(&mut self, spec: Arc<NodeSchedulingSpec>) -> usize {
+        let id = self.snap_mut().add_node(spec);
         self.slots.push(id);
         self.log.push(Change::AddedNode);
         self.slots.len() - 1

@@ -38,7 +38,8 @@ pub struct KPod {
 /// A node Karpenter manages.
 #[derive(Debug, Clone)]
 pub struct KNode {
-    pub spec: NodeSchedulingSpec,
+    /// Shared with the caller's snapshot where it has one, so a pass copies no node spec.
+    pub spec: Arc<NodeSchedulingSpec>,
     pub pool: usize,
     pub instance_type: String,
     pub capacity_type: CapacityType,
@@ -322,10 +323,14 @@ impl<'a> Sim<'a> {
     ) -> Sim<'a> {
         let mut packing = Packing::new();
         for n in nodes {
-            let mut spec = n.spec.clone();
             // Nodes already being deleted take no pods.
-            spec.unschedulable |= n.marked_for_deletion;
-            let slot = packing.add_node(spec);
+            let slot = if n.marked_for_deletion && !n.spec.unschedulable {
+                let mut spec = (*n.spec).clone();
+                spec.unschedulable = true;
+                packing.add_node(spec)
+            } else {
+                packing.add_shared_node(n.spec.clone())
+            };
             for p in &n.pods {
                 packing.place(p.spec.clone(), slot);
             }

@@ -381,7 +381,7 @@ fn knode(
     let it = world.types.iter().find(|t| t.name == ty).unwrap();
     let off = it.offerings.iter().find(|o| o.capacity_type == ct).unwrap();
     KNode {
-        spec: node_spec(&world.pools[pool], it, off, Resources::ZERO),
+        spec: Arc::new(node_spec(&world.pools[pool], it, off, Resources::ZERO)),
         pool,
         instance_type: ty.into(),
         capacity_type: ct,

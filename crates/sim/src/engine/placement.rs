@@ -81,6 +81,13 @@ impl Placement {
         self.snapshot.node_version(self.sid(n))
     }
 
+    /// [`node_spec`](Self::node_spec), shared rather than borrowed.
+    pub fn node_spec_shared(&self, n: NodeId) -> Option<Arc<NodeSchedulingSpec>> {
+        self.snapshot
+            .node(self.sid(n))
+            .map(|info| info.spec.clone())
+    }
+
     pub fn snapshot(&self) -> &ClusterSnapshot {
         &self.snapshot
     }

@@ -186,7 +186,7 @@ impl Engine<'_> {
             let (Some(k), true) = (pool.karpenter, node.state != NodeState::Terminated) else {
                 continue;
             };
-            let Some(spec) = self.placement.node_spec(n as NodeId) else {
+            let Some(spec) = self.placement.node_spec_shared(n as NodeId) else {
                 continue;
             };
             let pods = self
@@ -220,7 +220,7 @@ impl Engine<'_> {
                 .collect();
             let up = matches!(node.state, NodeState::Ready | NodeState::Draining);
             out.push(KNode {
-                spec: spec.clone(),
+                spec,
                 pool: k,
                 instance_type: rt.types[usize::from(node.instance_type)].name.clone(),
                 capacity_type: karpenter_capacity(node.capacity),
