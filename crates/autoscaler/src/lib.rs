@@ -17,6 +17,7 @@
 //! - [`go_duration`]: Go duration strings (`30s`, `720h`) in milliseconds.
 
 pub mod cluster_autoscaler;
+pub mod fast_hash;
 pub mod go_duration;
 pub mod hpa;
 pub mod karpenter;

@@ -72,7 +72,6 @@ pub mod scores;
 pub mod snapshot;
 mod spread;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -85,6 +84,7 @@ pub use snapshot::{
 };
 pub use spread::SYSTEM_DEFAULT_CONSTRAINTS;
 
+use crate::fast_hash::FxHashMap;
 use crate::model::{PodSchedulingSpec, WhenUnsatisfiable};
 
 /// NodeResourcesFit's scoring strategy.
@@ -239,7 +239,7 @@ pub struct Scheduler {
     /// Keyed by the address of the spec's allocation, which the entry's own `Arc` keeps
     /// alive, so an address cannot be reused while its entry exists. Only looked up, never
     /// iterated: its order cannot leak into results.
-    failed: HashMap<usize, FailedAttempt>,
+    failed: FxHashMap<usize, FailedAttempt>,
     /// Off only in tests, to prove the memo changes nothing.
     remember_failures: bool,
     /// Attempts answered from `failed`.
@@ -287,7 +287,7 @@ impl Scheduler {
             cfg,
             next_start_node_index: 0,
             feasible: Vec::new(),
-            failed: HashMap::new(),
+            failed: FxHashMap::default(),
             remember_failures: true,
             failures_reused: 0,
         })

@@ -4,10 +4,11 @@
 //! topology spread and inter-pod affinity O(nodes) per pod instead of O(pods).
 
 use std::cell::{Ref, RefCell};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::matching::label_selector_matches;
+use crate::fast_hash::FxHashMap;
 
 mod static_fit;
 mod undo;
@@ -171,14 +172,14 @@ pub(crate) struct TopologyKey {
     /// Indexed by node slot; `NO_DOMAIN` where the node lacks the label.
     pub node_domain: Vec<u32>,
     pub domains: Vec<String>,
-    lookup: HashMap<String, u32>,
+    lookup: FxHashMap<String, u32>,
 }
 
 pub(crate) const NO_DOMAIN: u32 = u32::MAX;
 
 /// A cache, not content: `Debug` leaves it out (its order is the hasher's).
 #[derive(Clone, Default)]
-struct SpecClasses(HashMap<usize, (Arc<PodSchedulingSpec>, u32)>);
+struct SpecClasses(FxHashMap<usize, (Arc<PodSchedulingSpec>, u32)>);
 
 impl std::fmt::Debug for SpecClasses {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -202,15 +203,15 @@ type ClassKey = (
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Index {
     pub classes: Vec<PodClass>,
-    class_lookup: HashMap<ClassKey, u32>,
+    class_lookup: FxHashMap<ClassKey, u32>,
     /// The class of a spec allocation, by its address (the entry's `Arc` keeps the address
     /// from being reused): binds of replicas sharing a spec skip building the class key.
     class_by_spec: SpecClasses,
     pub selectors: Vec<SelectorEntry>,
     /// Namespace, then selector: two levels so a lookup needs no owned key.
-    selector_lookup: HashMap<String, HashMap<LabelSelector, u32>>,
+    selector_lookup: FxHashMap<String, FxHashMap<LabelSelector, u32>>,
     pub topology: Vec<TopologyKey>,
-    topology_lookup: HashMap<String, u32>,
+    topology_lookup: FxHashMap<String, u32>,
     /// Classes with any pod (anti-)affinity term, in class order.
     pub affinity_classes: Vec<u32>,
     /// The node-static filters' verdicts per filter class and node slot.
@@ -613,7 +614,7 @@ impl ClusterSnapshot {
             key: key.to_string(),
             node_domain: Vec::with_capacity(self.nodes.len()),
             domains: Vec::new(),
-            lookup: HashMap::new(),
+            lookup: FxHashMap::default(),
         };
         for slot in &self.nodes {
             let d = slot

@@ -5,8 +5,9 @@
 //! node) and recomputed only for nodes that are added or whose spec changes (taints,
 //! cordon), instead of once per node per scheduling attempt.
 
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
+
+use crate::fast_hash::{FxHashMap, FxHasher};
 
 use super::{NodeId, NodeInfo};
 use crate::model::{Labels, NodeSchedulingSpec, NodeSelectorTerm, PodSchedulingSpec, Toleration};
@@ -120,7 +121,7 @@ pub(crate) struct StaticFitCache {
     classes: Vec<FilterClass>,
     /// Hash of a class's fields to the classes with that hash; only looked up, never
     /// iterated.
-    lookup: HashMap<u64, Vec<u32>>,
+    lookup: FxHashMap<u64, Vec<u32>>,
     /// Bumped whenever a slot is forgotten or added.
     generation: u64,
     /// Testing aid: forget every verdict before each fill, so results come from the
@@ -140,7 +141,7 @@ impl std::fmt::Debug for StaticFitCache {
 impl StaticFitCache {
     /// The pod's filter class, created on first use.
     pub fn class_of(&mut self, pod: &PodSchedulingSpec, slots: usize) -> u32 {
-        let mut h = DefaultHasher::new();
+        let mut h = FxHasher::default();
         pod.node_selector.hash(&mut h);
         pod.node_affinity.required.hash(&mut h);
         pod.tolerations.hash(&mut h);
