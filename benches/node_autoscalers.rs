@@ -221,7 +221,7 @@ fn karpenter_nodes(pools: &[NodePool], types: &[InstanceType]) -> Vec<KNode> {
             let mut spec = node_spec(&pools[0], it, off, Resources::ZERO);
             spec.name = format!("k-{i:03}");
             KNode {
-                spec,
+                spec: spec.into(),
                 pool: 0,
                 instance_type: it.name.clone(),
                 capacity_type: CapacityType::OnDemand,
