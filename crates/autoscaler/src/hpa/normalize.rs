@@ -36,14 +36,14 @@ pub(crate) fn legacy(
     // stabilizeRecommendation: the max over the downscale window (samples at the cutoff count).
     // One pass finds both the max and the last stale slot, as the controller's loop does.
     let cutoff = now_ms - settings.downscale_stabilization_ms;
-    let (mut stabilized, mut stale) = (c.proposal, None);
+    // Branch-free: the loop runs for every HPA at every sync.
+    let (mut stabilized, mut stale) = (c.proposal, usize::MAX);
     for (i, r) in state.recommendations().iter().enumerate() {
-        if r.timestamp_ms < cutoff {
-            stale = Some(i);
-        } else {
-            stabilized = stabilized.max(r.replicas);
-        }
+        let in_window = r.timestamp_ms >= cutoff;
+        stabilized = stabilized.max(if in_window { r.replicas } else { i32::MIN });
+        stale = if in_window { stale } else { i };
     }
+    let stale = (stale != usize::MAX).then_some(stale);
     state.put_recommendation(c.proposal, now_ms, stale);
     let able_reason = if stabilized != c.proposal {
         Reason::ScaleDownStabilized
