@@ -48,8 +48,8 @@ impl Constraint {
     /// `matchNodeInclusionPolicies`: whether pods on this node count at all, from the
     /// node's cached static filter verdicts.
     fn includes(&self, fit: StaticFit) -> bool {
-        !(self.honor_affinity && !fit.matches_affinity())
-            && !(self.honor_taints && !fit.tolerates_taints())
+        (!self.honor_affinity || fit.matches_affinity())
+            && (!self.honor_taints || fit.tolerates_taints())
     }
 }
 

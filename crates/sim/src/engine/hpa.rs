@@ -304,7 +304,7 @@ impl Engine<'_> {
                 },
                 deleting: false,
                 start_ms: bound.then_some(pod.bound.0),
-                ready: bound.then(|| ReadyCondition {
+                ready: bound.then_some(ReadyCondition {
                     status: if ready {
                         ConditionStatus::True
                     } else {
