@@ -187,6 +187,34 @@ fn count_domains(
         return;
     }
     let fits = index.static_fit.fits(static_class);
+    if !create {
+        // Only nodes holding matching pods add anything: visit those, found through the
+        // selectors' pod classes, rather than every node (sums of integers, so the order
+        // does not matter).
+        for &(k, c, dom, per_node) in &cols {
+            let entry = &index.selectors[c.selector as usize];
+            let mut holding: Vec<NodeId> = entry
+                .classes
+                .iter()
+                .flat_map(|&cl| index.classes[cl as usize].nodes.keys().copied())
+                .collect();
+            if entry.classes.len() > 1 {
+                holding.sort_unstable();
+                holding.dedup();
+            }
+            for n in holding {
+                let i = n.0 as usize;
+                if require_all && doms.iter().any(|dom| slot(dom, i) == 0) {
+                    continue;
+                }
+                let s = slot(dom, i);
+                if c.includes(fits[i]) && counts[k][s] >= 0 {
+                    counts[k][s] += i64::from(per_node[i]);
+                }
+            }
+        }
+        return;
+    }
     for &n in snap.node_ids() {
         let i = n.0 as usize;
         if require_all && doms.iter().any(|dom| slot(dom, i) == 0) {
@@ -198,9 +226,6 @@ fn count_domains(
             }
             let (s, dc) = (slot(dom, i), &mut counts[k]);
             if dc[s] < 0 {
-                if !create {
-                    continue;
-                }
                 dc[s] = 0;
             }
             dc[s] += i64::from(per_node[i]);
