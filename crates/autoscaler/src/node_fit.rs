@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use crate::model::{NodeSchedulingSpec, PodSchedulingSpec, Resources};
 use crate::scheduler::filters::{
-    filter_node_affinity, filter_node_name, filter_node_unschedulable, filter_taint_toleration,
-    resources_fit, PreFilter,
+    filter_node_affinity, filter_node_name, filter_node_unschedulable, resources_fit, PreFilter,
 };
+use crate::scheduler::matching::first_untolerated_hard_taint;
 use crate::scheduler::{ClusterSnapshot, NodeId, NodeInfo, PodId, Termination};
 
 /// Pod ids the packing hands out start here, far above any id a caller gives real pods.
@@ -272,7 +272,7 @@ pub fn fits_fresh_node(
 ) -> bool {
     filter_node_unschedulable(pod, spec).is_ok()
         && filter_node_name(pod, spec).is_ok()
-        && filter_taint_toleration(pod, spec).is_ok()
+        && first_untolerated_hard_taint(&spec.taints, &pod.tolerations).is_none()
         && filter_node_affinity(pod, spec).is_ok()
         && resources_fit(
             &crate::scheduler::snapshot::pod_request(pod),

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use super::interpod::{self, InterPodFilter};
 use super::matching::{
@@ -30,8 +31,8 @@ pub enum Reason {
     NodeNameMismatch,
     /// TaintToleration (NoSchedule / NoExecute).
     UntoleratedTaint {
-        key: String,
-        value: String,
+        key: Arc<str>,
+        value: Arc<str>,
     },
     /// NodeAffinity (nodeSelector and required node affinity).
     NodeAffinityMismatch,
@@ -161,11 +162,16 @@ pub fn filter_node_name(pod: &PodSchedulingSpec, node: &NodeSchedulingSpec) -> F
 /// names the first one that is not.
 pub fn filter_taint_toleration(pod: &PodSchedulingSpec, node: &NodeSchedulingSpec) -> FilterResult {
     match first_untolerated_hard_taint(&node.taints, &pod.tolerations) {
-        Some(t) => Err(Rejection::unresolvable(Reason::UntoleratedTaint {
-            key: t.key.clone(),
-            value: t.value.clone(),
-        })),
+        Some(t) => Err(Rejection::unresolvable(taint_reason(t))),
         None => Ok(()),
+    }
+}
+
+/// The TaintToleration reason naming `t`.
+pub(crate) fn taint_reason(t: &crate::model::Taint) -> Reason {
+    Reason::UntoleratedTaint {
+        key: t.key.as_str().into(),
+        value: t.value.as_str().into(),
     }
 }
 
@@ -268,7 +274,7 @@ impl<'a> PreFilter<'a> {
         let info = self.node_info(node);
         let fit = self.static_fit(node);
         if !fit.passes() {
-            return Err(self.static_rejection(fit, &info.spec));
+            return Err(self.static_rejection(fit, info));
         }
         self.dynamic_filter(node, info)
     }
@@ -318,13 +324,20 @@ impl<'a> PreFilter<'a> {
 
     /// The first failing static filter's rejection, read off the cached verdict (only a
     /// taint's rejection needs the filter itself, for the taint it names).
-    fn static_rejection(&self, fit: StaticFit, spec: &NodeSchedulingSpec) -> Rejection {
+    fn static_rejection(&self, fit: StaticFit, info: &NodeInfo) -> Rejection {
+        let spec = &info.spec;
         if !fit.tolerates_unschedulable() {
             Rejection::unresolvable(Reason::NodeUnschedulable)
         } else if !fit.matches_name() {
             Rejection::unresolvable(Reason::NodeNameMismatch)
         } else if !fit.tolerates_taints() {
-            filter_taint_toleration(self.pod, spec).expect_err("the cache saw an untolerated taint")
+            let (taints, tols) = (&spec.taints, &self.pod.tolerations);
+            let t = first_untolerated_hard_taint(taints, tols).expect("the cache saw one");
+            let at = taints
+                .iter()
+                .position(|x| std::ptr::eq(x, t))
+                .expect("one of them");
+            Rejection::unresolvable(info.taint_reasons()[at].clone())
         } else {
             debug_assert!(!fit.matches_affinity());
             Rejection::unresolvable(Reason::NodeAffinityMismatch)

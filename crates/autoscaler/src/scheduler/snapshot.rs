@@ -7,6 +7,7 @@ use std::cell::{Ref, RefCell};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::filters::{taint_reason, Reason};
 use super::matching::label_selector_matches;
 use crate::fast_hash::FxHashMap;
 
@@ -73,6 +74,19 @@ pub struct NodeInfo {
     /// The bound pods' requests summed per priority, ascending by priority: what preemption
     /// could free on this node without looking at its pods one by one.
     pub requested_by_priority: Vec<(i32, Resources)>,
+    /// TaintToleration's reason for each of the spec's taints, made on first use, so
+    /// rejecting the node over and over copies no strings.
+    taint_reasons: TaintReasons,
+}
+
+/// A cache, not content: `Debug` leaves it out.
+#[derive(Clone, Default)]
+struct TaintReasons(std::cell::OnceCell<Arc<[Reason]>>);
+
+impl std::fmt::Debug for TaintReasons {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TaintReasons")
+    }
 }
 
 impl NodeInfo {
@@ -84,7 +98,21 @@ impl NodeInfo {
             non_zero_requested: Resources::ZERO,
             pods: Vec::new(),
             requested_by_priority: Vec::new(),
+            taint_reasons: TaintReasons::default(),
         }
+    }
+
+    /// TaintToleration's reason naming each of the node's taints, in order.
+    pub(crate) fn taint_reasons(&self) -> &[Reason] {
+        self.taint_reasons
+            .0
+            .get_or_init(|| self.spec.taints.iter().map(taint_reason).collect())
+    }
+
+    /// Replaces the spec (and forgets what was derived from it).
+    fn set_spec(&mut self, spec: Arc<NodeSchedulingSpec>) {
+        self.spec = spec;
+        self.taint_reasons = TaintReasons::default();
     }
 
     /// The summed requests of the bound pods with priority below `priority` (`pods` is
@@ -323,6 +351,7 @@ impl ClusterSnapshot {
         let info = self.node_mut(node);
         let old = forked.then(|| info.spec.clone());
         f(Arc::make_mut(&mut info.spec));
+        info.taint_reasons = TaintReasons::default();
         self.touch_layout();
         self.index.get_mut().static_fit.forget(node);
         if let Some(old) = old {

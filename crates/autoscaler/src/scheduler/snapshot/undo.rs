@@ -145,7 +145,7 @@ impl ClusterSnapshot {
                 }
             }
             Undo::Spec(node, spec) => {
-                self.node_mut(node).spec = spec;
+                self.node_mut(node).set_spec(spec);
                 self.index.get_mut().static_fit.forget(node);
             }
             Undo::Terminating(pod, state) => self.set_termination_state(pod, state),
