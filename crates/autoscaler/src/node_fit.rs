@@ -16,7 +16,7 @@ use crate::scheduler::filters::{
     filter_node_affinity, filter_node_name, filter_node_unschedulable, resources_fit, PreFilter,
 };
 use crate::scheduler::matching::first_untolerated_hard_taint;
-use crate::scheduler::{ClusterSnapshot, NodeId, NodeInfo, PodId, Termination};
+use crate::scheduler::{ClusterSnapshot, Fork, NodeId, NodeInfo, PodId, Termination};
 
 /// Pod ids the packing hands out start here, far above any id a caller gives real pods.
 const FIRST_SIMULATED_POD_ID: u64 = 1 << 62;
@@ -56,6 +56,11 @@ pub struct Packing<'a> {
     slots: Vec<NodeId>,
     next_pod: u64,
     log: Vec<Change>,
+    /// Over a borrowed snapshot: the fork opened on it, reverted on drop. Reverting (rather
+    /// than replaying `log` backwards) also gives the snapshot back its change stamps, so
+    /// what the caller derived from them (the scheduler's remembered failures, the kept
+    /// cluster-autoscaler view) stays valid across a what-if.
+    fork: Option<Fork>,
 }
 
 impl Default for Packing<'static> {
@@ -72,8 +77,8 @@ impl Packing<'static> {
 
 impl Drop for Packing<'_> {
     fn drop(&mut self) {
-        if matches!(self.snap, Snap::Borrowed(_)) {
-            self.rollback(0);
+        if let (Some(fork), Snap::Borrowed(snap)) = (self.fork.take(), &mut self.snap) {
+            snap.revert(fork);
         }
     }
 }
@@ -85,12 +90,16 @@ impl<'a> Packing<'a> {
             slots: Vec::new(),
             next_pod: FIRST_SIMULATED_POD_ID,
             log: Vec::new(),
+            fork: None,
         }
     }
 
     /// A packing over the caller's snapshot, with no slots yet ([`Packing::add_existing`]).
     pub fn over(snap: &'a mut ClusterSnapshot) -> Packing<'a> {
-        Packing::with(Snap::Borrowed(snap))
+        let fork = snap.fork();
+        let mut packing = Packing::with(Snap::Borrowed(snap));
+        packing.fork = Some(fork);
+        packing
     }
 
     pub fn snapshot(&self) -> &ClusterSnapshot {
