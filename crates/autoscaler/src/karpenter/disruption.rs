@@ -7,7 +7,6 @@ use std::sync::Arc;
 use crate::model::NodeSchedulingSpec;
 use crate::model::{PodSchedulingSpec, Resources};
 use crate::node_fit::Packing;
-use crate::scheduler::{ClusterSnapshot, NodeId};
 
 use super::nodepool::{Budget, CapacityType, ConsolidationPolicy, DisruptionReason};
 use super::provisioning::{
@@ -102,42 +101,13 @@ pub struct Command {
     pub reason: String,
 }
 
-/// One disruption pass. Its what-ifs run on a packing of `nodes` built for the pass.
+/// One disruption pass.
 pub fn disrupt(
     cat: &Catalog,
     nodes: &[KNode],
     pending: &[Arc<PodSchedulingSpec>],
     settings: &DisruptionSettings,
     budget_active: &dyn Fn(&Budget) -> bool,
-) -> Vec<Command> {
-    disrupt_with(cat, nodes, pending, settings, budget_active, || {
-        Sim::packing_of(nodes)
-    })
-}
-
-/// [`disrupt`] on the caller's snapshot, which holds `nodes` (matched by name) with the same
-/// pods: the what-ifs run in a fork of it instead of a copy of the cluster (so topology
-/// counts also see the pods of nodes Karpenter does not manage), and leave it as found.
-pub fn disrupt_on_snapshot(
-    cat: &Catalog,
-    nodes: &[KNode],
-    pending: &[Arc<PodSchedulingSpec>],
-    settings: &DisruptionSettings,
-    budget_active: &dyn Fn(&Budget) -> bool,
-    snap: &mut ClusterSnapshot,
-) -> Vec<Command> {
-    disrupt_with(cat, nodes, pending, settings, budget_active, || {
-        Sim::packing_over(nodes, snap)
-    })
-}
-
-fn disrupt_with<'p>(
-    cat: &Catalog,
-    nodes: &[KNode],
-    pending: &[Arc<PodSchedulingSpec>],
-    settings: &DisruptionSettings,
-    budget_active: &dyn Fn(&Budget) -> bool,
-    packing: impl FnOnce() -> Packing<'p>,
 ) -> Vec<Command> {
     let mut out = expiration(cat, nodes);
     let budget_for = |reason| budgets(cat, nodes, reason, budget_active);
@@ -157,14 +127,7 @@ fn disrupt_with<'p>(
         });
         return out;
     }
-    let mut sim = Sim {
-        cat,
-        nodes,
-        pending,
-        settings,
-        table: candidate_table(cat),
-        packing: packing(),
-    };
+    let mut sim = Sim::new(cat, nodes, pending, settings);
     if settings.drift_enabled {
         if let Some(cmd) = sim.drift(&cands, &mut budget_for(DisruptionReason::Drifted)) {
             out.push(cmd);
@@ -340,21 +303,24 @@ fn price(nodes: &[KNode], set: &[usize]) -> f64 {
     set.iter().map(|&n| nodes[n].price_usd_per_hour).sum()
 }
 
-/// One pass's what-if machinery: the candidate table and the cluster as a packing whose
-/// slots are `nodes` in order, built once; each simulation marks its candidates
-/// unschedulable, moves their pods and rolls back.
-struct Sim<'a, 'p> {
+/// One pass's what-if machinery: the candidate table and the cluster as a packing, built
+/// once; each simulation marks its candidates unschedulable, moves their pods and rolls back.
+struct Sim<'a> {
     cat: &'a Catalog<'a>,
     nodes: &'a [KNode],
     pending: &'a [Arc<PodSchedulingSpec>],
     settings: &'a DisruptionSettings,
     table: Arc<CandidateTable>,
-    packing: Packing<'p>,
+    packing: Packing<'static>,
 }
 
-impl<'a, 'p> Sim<'a, 'p> {
-    /// A packing of its own holding `nodes` and their pods.
-    fn packing_of(nodes: &[KNode]) -> Packing<'static> {
+impl<'a> Sim<'a> {
+    fn new(
+        cat: &'a Catalog<'a>,
+        nodes: &'a [KNode],
+        pending: &'a [Arc<PodSchedulingSpec>],
+        settings: &'a DisruptionSettings,
+    ) -> Sim<'a> {
         let mut packing = Packing::new();
         for n in nodes {
             // Nodes already being deleted take no pods.
@@ -369,33 +335,14 @@ impl<'a, 'p> Sim<'a, 'p> {
                 packing.place(p.spec.clone(), slot);
             }
         }
-        packing
-    }
-
-    /// A packing over the caller's snapshot with `nodes` as its slots. The snapshot usually
-    /// lists them in the same order, so each name is searched from after the last match.
-    fn packing_over<'s>(nodes: &[KNode], snap: &'s mut ClusterSnapshot) -> Packing<'s> {
-        let ids = snap.node_ids().to_vec();
-        let mut packing = Packing::over(snap);
-        let mut next = 0;
-        for n in nodes {
-            let named = |id: &NodeId| {
-                let s = packing.snapshot();
-                s.node(*id).is_some_and(|i| i.spec.name == n.spec.name)
-            };
-            let at = ids[next.min(ids.len())..]
-                .iter()
-                .position(named)
-                .map(|k| k + next)
-                .or_else(|| ids.iter().position(named))
-                .expect("the snapshot holds every Karpenter node");
-            next = at + 1;
-            let slot = packing.add_existing(ids[at]);
-            if n.marked_for_deletion && !packing.spec(slot).unschedulable {
-                packing.set_unschedulable(slot, true);
-            }
+        Sim {
+            cat,
+            nodes,
+            pending,
+            settings,
+            table: candidate_table(cat),
+            packing,
         }
-        packing
     }
 
     /// Reschedules the candidates' pods (and the pending pods) onto the other nodes, opening

@@ -149,9 +149,7 @@ impl Engine<'_> {
         let unix_s = self.sc.start_unix_s + now.0 / 1000;
         let active = |b: &Budget| budget_active(b, unix_s);
         let cat = rt.catalog(&usage, now);
-        let snap = self.placement.snapshot_mut();
-        let commands =
-            kd::disrupt_on_snapshot(&cat, &knodes, &pending, &k.disruption, &active, snap);
+        let commands = kd::disrupt(&cat, &knodes, &pending, &k.disruption, &active);
         let deadline = kd::next_deadline_ms(&cat, &knodes);
         rt.next_deadline_ms = deadline;
         self.scaling.karpenter = Some(rt);
