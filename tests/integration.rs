@@ -1,5 +1,6 @@
 //! Workspace integration tests.
 
+mod common;
 mod hpa_evaluate;
 mod karpenter;
 mod run;

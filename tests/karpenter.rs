@@ -1,20 +1,7 @@
 //! `headroom run` of the bundled Karpenter scenario through the binary: the same seed gives
 //! a byte-identical JSON report, and Karpenter did its work (launches, consolidation).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn headroom(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_headroom"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("headroom runs")
-}
+use crate::common::headroom;
 
 #[test]
 fn production_karpenter_is_deterministic() {

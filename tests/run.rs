@@ -1,20 +1,7 @@
 //! `headroom run` through the binary: byte-identical reports for the same scenario and seed,
 //! different ones for another seed, the timeline files, and exit codes for bad overrides.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn headroom(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_headroom"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("headroom runs")
-}
+use crate::common::headroom;
 
 #[test]
 fn same_scenario_and_seed_give_a_byte_identical_report() {

@@ -2,20 +2,7 @@
 //! replays the real us-east-1 history deterministically and its timeline shows the prices;
 //! a broken history file is refused with its line and column.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn headroom(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_headroom"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("headroom runs")
-}
+use crate::common::headroom;
 
 #[test]
 fn spot_storm_replays_the_history_deterministically() {

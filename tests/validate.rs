@@ -2,20 +2,7 @@
 //! tests/data/broken (each file's exact error and exit code 2), a 100 MB file, and every
 //! bundled scenario validating cleanly.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn headroom(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_headroom"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("headroom runs")
-}
+use crate::common::{headroom, repo};
 
 /// Validates `file` (relative to the repository root) and expects exit code 2 and exactly
 /// `expect` (after `error: `) on stderr.
