@@ -12,10 +12,8 @@
 use std::sync::Arc;
 
 use crate::model::{NodeSchedulingSpec, PodSchedulingSpec, Resources};
-use crate::scheduler::filters::{
-    filter_node_affinity, filter_node_name, filter_node_unschedulable, resources_fit, PreFilter,
-};
-use crate::scheduler::matching::first_untolerated_hard_taint;
+use crate::scheduler::filters::{resources_fit, PreFilter};
+use crate::scheduler::snapshot::StaticFit;
 use crate::scheduler::{ClusterSnapshot, Fork, NodeId, NodeInfo, PodId, Termination};
 
 /// Pod ids the packing hands out start here, far above any id a caller gives real pods.
@@ -279,10 +277,7 @@ pub fn fits_fresh_node(
     spec: &Arc<NodeSchedulingSpec>,
     requested: Resources,
 ) -> bool {
-    filter_node_unschedulable(pod, spec).is_ok()
-        && filter_node_name(pod, spec).is_ok()
-        && first_untolerated_hard_taint(&spec.taints, &pod.tolerations).is_none()
-        && filter_node_affinity(pod, spec).is_ok()
+    StaticFit::of(pod, spec).passes()
         && resources_fit(
             &crate::scheduler::snapshot::pod_request(pod),
             &spec.allocatable,

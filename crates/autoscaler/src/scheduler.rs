@@ -11,14 +11,15 @@
 //!   [`PreFilter`] per pod and its `filter` per node), which runs exactly the filters below
 //!   and nothing else. Nodes need a unique `kubernetes.io/hostname` label for hostname
 //!   topology terms, template nodes included.
-//! - [`filters`] holds one function per Filter plugin, each giving `Ok(())` or a
-//!   [`Rejection`] with kube-scheduler's reason strings; [`PreFilter`] is the per-pod state
-//!   they share.
+//! - [`filters`] holds the Filter plugins, each giving `Ok(())` or a [`Rejection`] with
+//!   kube-scheduler's reason strings (the node-static ones as one cached predicate set);
+//!   [`PreFilter`] is the per-pod state they share.
 //! - [`scores`] holds the Score plugins with the default weights (TaintToleration 3,
 //!   NodeAffinity 2, PodTopologySpread 2, InterPodAffinity 2, NodeResourcesFit 1,
 //!   NodeResourcesBalancedAllocation 1) and their normalization.
 //! - [`Scheduler`] runs one scheduling cycle ([`Scheduler::schedule_one`]) and, on failure,
-//!   DefaultPreemption ([`Scheduler::preempt`]); [`Scheduler::schedule`] does both.
+//!   DefaultPreemption; [`Scheduler::schedule`] does both, and [`Scheduler::schedule_with`]
+//!   answers retries of a failed attempt from memory while nothing it read changed.
 //!
 //! # Lifecycle (what the simulator does)
 //! 1. Pop the highest-priority pending pod (PrioritySort), call [`Scheduler::schedule`].
@@ -366,22 +367,6 @@ impl Scheduler {
         };
         self.feasible = feasible;
         result
-    }
-
-    /// DefaultPreemption for a pod that failed with `fit`. `Err` is the PostFilter message,
-    /// `preemption: ` included. The dry runs happen in forks of `snap`, which is left as it
-    /// was found; acting on the result is the caller's job.
-    pub fn preempt(
-        &self,
-        snap: &mut ClusterSnapshot,
-        pod_id: PodId,
-        pod: &PodSchedulingSpec,
-        fit: &FitError,
-        pdbs: &[Pdb],
-        rng: &mut impl Rng,
-    ) -> Result<Preemption, String> {
-        preemption::preempt(&self.cfg, snap, pod_id, pod, fit, pdbs, rng)
-            .map_err(|e| format!("preemption: {}", e.message))
     }
 
     /// A full attempt: schedule, and preempt if the pod fits nowhere. `snap` is only

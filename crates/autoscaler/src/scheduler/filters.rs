@@ -1,18 +1,18 @@
 //! The Filter plugins in kube-scheduler's default order, their reasons (the exact strings
 //! kube-scheduler prints) and `PreFilter`, the per-pod state every filter reads (kube-
-//! scheduler's CycleState after PreFilter).
+//! scheduler's CycleState after PreFilter). The node-static plugins (NodeUnschedulable,
+//! NodeName, TaintToleration, NodeAffinity) are one predicate set, `StaticFit::of`, whose
+//! cached verdicts `PreFilter` turns into the plugins' rejections.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use super::interpod::{self, InterPodFilter};
-use super::matching::{
-    first_untolerated_hard_taint, required_node_affinity_matches, tolerates_unschedulable,
-};
+use super::matching::first_untolerated_hard_taint;
 use super::snapshot::{pod_request, ClusterSnapshot, NodeId, NodeInfo, PodId, StaticFit};
 use super::spread::{self, HardSpread};
-use crate::model::{NodeSchedulingSpec, PodSchedulingSpec, Resources};
+use crate::model::{PodSchedulingSpec, Resources};
 
 /// How a node failed, as kube-scheduler's status codes: preemption only considers nodes
 /// whose failure removing pods could resolve.
@@ -139,49 +139,11 @@ impl fmt::Display for Rejection {
 
 pub type FilterResult = Result<(), Rejection>;
 
-/// NodeUnschedulable: cordoned nodes admit only pods tolerating the unschedulable taint.
-pub fn filter_node_unschedulable(
-    pod: &PodSchedulingSpec,
-    node: &NodeSchedulingSpec,
-) -> FilterResult {
-    if node.unschedulable && !tolerates_unschedulable(&pod.tolerations) {
-        return Err(Rejection::unresolvable(Reason::NodeUnschedulable));
-    }
-    Ok(())
-}
-
-/// NodeName: a pod pinned with `spec.nodeName` fits only that node.
-pub fn filter_node_name(pod: &PodSchedulingSpec, node: &NodeSchedulingSpec) -> FilterResult {
-    match &pod.node_name {
-        Some(name) if *name != node.name => Err(Rejection::unresolvable(Reason::NodeNameMismatch)),
-        _ => Ok(()),
-    }
-}
-
-/// TaintToleration: every NoSchedule and NoExecute taint must be tolerated; the reason
-/// names the first one that is not.
-pub fn filter_taint_toleration(pod: &PodSchedulingSpec, node: &NodeSchedulingSpec) -> FilterResult {
-    match first_untolerated_hard_taint(&node.taints, &pod.tolerations) {
-        Some(t) => Err(Rejection::unresolvable(taint_reason(t))),
-        None => Ok(()),
-    }
-}
-
 /// The TaintToleration reason naming `t`.
 pub(crate) fn taint_reason(t: &crate::model::Taint) -> Reason {
     Reason::UntoleratedTaint {
         key: t.key.as_str().into(),
         value: t.value.as_str().into(),
-    }
-}
-
-/// NodeAffinity: `nodeSelector` and required node affinity (In, NotIn, Exists,
-/// DoesNotExist, Gt, Lt; matchFields on metadata.name).
-pub fn filter_node_affinity(pod: &PodSchedulingSpec, node: &NodeSchedulingSpec) -> FilterResult {
-    if required_node_affinity_matches(pod, node) {
-        Ok(())
-    } else {
-        Err(Rejection::unresolvable(Reason::NodeAffinityMismatch))
     }
 }
 
