@@ -239,11 +239,8 @@ impl Engine<'_> {
         let now = self.now();
         let mut wake: Option<i64> = None;
         view.obs.unschedulable.clear();
-        for &id in &self.pending {
+        for id in self.unschedulable_pods() {
             let pod = &self.pods[id as usize];
-            if pod.attempts == 0 {
-                continue;
-            }
             let info = self.pod_info(id);
             // CA leaves pods younger than their scale-up delay for later, and waits while
             // the oldest pending pod is under 2 s old (30 s for GPU pods).

@@ -419,10 +419,8 @@ impl<'a> Engine<'a> {
 
     /// Pending pods that have failed to schedule at least once.
     fn karpenter_pending(&self) -> Vec<Arc<PodSchedulingSpec>> {
-        self.pods
-            .iter()
-            .filter(|p| p.phase == Phase::Pending && p.attempts > 0)
-            .map(|p| p.spec.clone())
+        self.unschedulable_pods()
+            .map(|id| self.pods[id as usize].spec.clone())
             .collect()
     }
 

@@ -687,6 +687,14 @@ impl<'a> Engine<'a> {
         (pod.gen == p.gen && pod.phase != Phase::Gone).then_some(pod)
     }
 
+    /// Pending pods that failed a scheduling attempt (what node autoscalers act on), by id.
+    pub(super) fn unschedulable_pods(&self) -> impl Iterator<Item = PodId> + '_ {
+        self.pending
+            .iter()
+            .copied()
+            .filter(|&id| self.pods[id as usize].attempts > 0)
+    }
+
     fn enqueue(&mut self, id: PodId) {
         let prio = self.pods[id as usize].spec.priority;
         self.active.insert((-i64::from(prio), self.enqueue_seq, id));

@@ -166,10 +166,8 @@ impl Engine<'_> {
                 self.placement.pods_on(n as NodeId).hash(&mut h);
             }
         }
-        for (id, pod) in self.pods.iter().enumerate() {
-            if pod.phase == Phase::Pending && pod.attempts > 0 {
-                id.hash(&mut h);
-            }
+        for id in self.unschedulable_pods() {
+            (id as usize).hash(&mut h);
         }
         for pdb in pdb_status(self.sc, &self.deployments, &self.sc.pdbs) {
             (pdb.disruptions_allowed > 0).hash(&mut h);
