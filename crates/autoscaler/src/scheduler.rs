@@ -220,12 +220,15 @@ pub enum ScheduleOutcome {
     /// Bind the pod to this node.
     Scheduled(NodeId),
     /// The pod fits nowhere, but preempting victims makes room: see [`Preemption`].
+    /// `error` is why it fits nowhere, if the scheduler explains failures
+    /// ([`Scheduler::set_explain_failures`]).
     Nominated {
         preemption: Preemption,
-        error: Arc<FitError>,
+        error: Option<Arc<FitError>>,
     },
-    /// The pod stays Pending with this error (preemption included in its message).
-    Unschedulable(Arc<FitError>),
+    /// The pod stays Pending with this error (preemption included in its message), if the
+    /// scheduler explains failures.
+    Unschedulable(Option<Arc<FitError>>),
 }
 
 /// The scheduling profile plus the little state kube-scheduler keeps between cycles: the
@@ -243,6 +246,8 @@ pub struct Scheduler {
     failed: FxHashMap<usize, FailedAttempt>,
     /// Off only in tests, to prove the memo changes nothing.
     remember_failures: bool,
+    /// See [`Scheduler::set_explain_failures`].
+    explain_failures: bool,
     /// Attempts answered from `failed`.
     pub(crate) failures_reused: u64,
 }
@@ -258,7 +263,8 @@ struct FailedAttempt {
     version: u64,
     /// The nodes whose changes may change the outcome, or `None` for any change at all.
     watched: Option<Vec<NodeId>>,
-    error: Arc<FitError>,
+    /// `None` when the scheduler does not explain failures.
+    error: Option<Arc<FitError>>,
     /// The range preemption drew its candidate offset from, if it drew.
     drawn_from: Option<usize>,
 }
@@ -290,6 +296,7 @@ impl Scheduler {
             feasible: Vec::new(),
             failed: FxHashMap::default(),
             remember_failures: true,
+            explain_failures: true,
             failures_reused: 0,
         })
     }
@@ -319,6 +326,17 @@ impl Scheduler {
         (num_all_nodes * pct / 100).max(MIN_FEASIBLE_NODES_TO_FIND)
     }
 
+    /// Whether full attempts ([`schedule_with`](Self::schedule_with)) describe their
+    /// failures: every node's rejection and preemption's message, in the outcome's
+    /// [`FitError`]. On by default. A caller that never reads them (the simulator, which
+    /// asks [`schedule_one`](Self::schedule_one) for a message only when it reports one) turns
+    /// it off and the scheduler then only works out what it acts on: which nodes failed with
+    /// a resolvable status. Decisions and RNG draws are the same either way.
+    pub fn set_explain_failures(&mut self, on: bool) {
+        self.explain_failures = on;
+        self.failed.clear();
+    }
+
     /// One scheduling cycle (filters, then scores) for a pending pod. Does not bind: the
     /// caller binds on `Ok`.
     pub fn schedule_one(
@@ -328,14 +346,23 @@ impl Scheduler {
         pod: &PodSchedulingSpec,
         rng: &mut impl Rng,
     ) -> Result<NodeId, FitError> {
+        self.search(snap, pod_id, pod, rng, true)
+            .map_err(|f| f.into_error(String::new()))
+    }
+
+    /// Filters and scores; on failure, every node's rejection (`explain`) or only the nodes
+    /// rejected with a resolvable status.
+    fn search(
+        &mut self,
+        snap: &ClusterSnapshot,
+        pod_id: PodId,
+        pod: &PodSchedulingSpec,
+        rng: &mut impl Rng,
+        explain: bool,
+    ) -> Result<NodeId, Failure> {
         let nodes = snap.node_ids();
-        let failed = |statuses| FitError {
-            num_all_nodes: nodes.len(),
-            statuses,
-            post_filter_msg: String::new(),
-        };
         if nodes.is_empty() {
-            return Err(failed(Vec::new()));
+            return Err(Failure::default());
         }
         let pre = PreFilter::new(snap, pod, Some(pod_id));
         // A nominated pod tries its nominated node first, alone.
@@ -351,14 +378,9 @@ impl Scheduler {
         let processed = pre.find_feasible(nodes, start, to_find, &mut feasible);
         self.next_start_node_index = (start + processed) % nodes.len();
         let result = match feasible.len() {
-            // Every node was searched and rejected: only now build the rejections (in node id
-            // order, as FitError keeps them), so the search itself copies no reason strings.
-            0 => Err(failed(
-                nodes
-                    .iter()
-                    .map(|&n| (n, pre.filter(n).expect_err("no node passed")))
-                    .collect(),
-            )),
+            // Every node was searched and rejected: only now work out the rejections (in node
+            // id order, as FitError keeps them), so the search itself copies no reason strings.
+            0 => Err(Failure::of(&pre, nodes, explain)),
             1 => Ok(feasible[0]),
             _ => {
                 let scores = scores::score_nodes(snap, pod, &feasible, self.cfg.scoring);
@@ -414,25 +436,39 @@ impl Scheduler {
                 return ScheduleOutcome::Unschedulable(f.error.clone());
             }
         }
-        let mut error = match self.schedule_one(snap, pod_id, pod, rng) {
+        let explain = self.explain_failures;
+        let failure = match self.search(snap, pod_id, pod, rng, explain) {
             Ok(node) => return ScheduleOutcome::Scheduled(node),
-            Err(e) => e,
+            Err(f) => f,
         };
-        let mut drawn_from = None;
-        if error.num_all_nodes > 0 {
-            match preemption::preempt(&self.cfg, snap, pod_id, pod, &error, &pdbs(), rng) {
+        let (mut post_filter_msg, mut drawn_from) = (String::new(), None);
+        if failure.num_all_nodes > 0 {
+            let potential = &failure.resolvable;
+            match preemption::preempt(
+                &self.cfg,
+                snap,
+                pod_id,
+                pod,
+                potential,
+                &pdbs(),
+                rng,
+                explain,
+            ) {
                 Ok(preemption) => {
-                    let error = Arc::new(error);
+                    let error = explain.then(|| Arc::new(failure.into_error(String::new())));
                     return ScheduleOutcome::Nominated { preemption, error };
                 }
                 Err(e) => {
-                    error.post_filter_msg = format!("preemption: {}", e.message);
+                    if explain {
+                        post_filter_msg = format!("preemption: {}", e.message);
+                    }
                     drawn_from = e.drawn_from;
                 }
             }
         }
-        let error = Arc::new(error);
         self.failed.remove(&key);
+        let watched = reads_own_node_only(snap, pod).then(|| failure.resolvable.clone());
+        let error = explain.then(|| Arc::new(failure.into_error(post_filter_msg)));
         // Inside a fork the snapshot is a what-if: its content, and so the failure, is not
         // what the stamps will say once the fork is reverted.
         if unnominated && self.remember_failures && !snap.is_forked() {
@@ -442,19 +478,56 @@ impl Scheduler {
             let f = FailedAttempt {
                 spec: pod.clone(),
                 version: snap.version(),
-                watched: reads_own_node_only(snap, pod).then(|| {
-                    let resolvable = error
-                        .statuses
-                        .iter()
-                        .filter(|(_, r)| r.code == Code::Unschedulable);
-                    resolvable.map(|(n, _)| *n).collect()
-                }),
+                watched,
                 error: error.clone(),
                 drawn_from,
             };
             self.failed.insert(key, f);
         }
         ScheduleOutcome::Unschedulable(error)
+    }
+}
+
+/// Why a search found no node: the nodes rejected with a resolvable status (preemption's
+/// potential nodes, and what a remembered failure watches), and every node's rejection when
+/// the scheduler explains failures. Both in node id order.
+#[derive(Default)]
+struct Failure {
+    num_all_nodes: usize,
+    resolvable: Vec<NodeId>,
+    statuses: Vec<(NodeId, Rejection)>,
+}
+
+impl Failure {
+    fn of(pre: &PreFilter<'_>, nodes: &[NodeId], explain: bool) -> Failure {
+        let rejected = "no node passed";
+        let mut f = Failure {
+            num_all_nodes: nodes.len(),
+            ..Failure::default()
+        };
+        if explain {
+            f.statuses = nodes
+                .iter()
+                .map(|&n| (n, pre.filter(n).expect_err(rejected)))
+                .collect();
+            let resolvable = f
+                .statuses
+                .iter()
+                .filter(|(_, r)| r.code == Code::Unschedulable);
+            f.resolvable = resolvable.map(|(n, _)| *n).collect();
+        } else {
+            let resolvable = |&&n: &&NodeId| pre.verdict(n).expect(rejected) == Code::Unschedulable;
+            f.resolvable = nodes.iter().filter(resolvable).copied().collect();
+        }
+        f
+    }
+
+    fn into_error(self, post_filter_msg: String) -> FitError {
+        FitError {
+            num_all_nodes: self.num_all_nodes,
+            statuses: self.statuses,
+            post_filter_msg,
+        }
     }
 }
 

@@ -247,6 +247,25 @@ impl<'a> PreFilter<'a> {
         self.static_fit(node).passes() && self.dynamic_fits(node, self.node_info(node))
     }
 
+    /// The code [`filter`](Self::filter) would reject `node` with, or `None` if it passes,
+    /// without building the rejection when the static filters or resources decide (every
+    /// static rejection is unresolvable; NodeResourcesFit's is resolvable).
+    pub(crate) fn verdict(&self, node: NodeId) -> Option<Code> {
+        let info = self.node_info(node);
+        if !self.static_fit(node).passes() {
+            return Some(Code::UnschedulableAndUnresolvable);
+        }
+        let reserved = self.reserved.get(&node).unwrap_or(&Resources::ZERO);
+        let used = info.requested.add(reserved);
+        if resource_shortfalls(&self.request, &info.spec.allocatable, &used).contains(&true) {
+            return Some(Code::Unschedulable);
+        }
+        let rest = self.spread.filter(self.snap, node);
+        rest.and_then(|()| self.interpod.filter(self.snap, node))
+            .err()
+            .map(|r| r.code)
+    }
+
     /// The feasibility search: visits `nodes` from `start`, wrapping around, and pushes
     /// those passing every filter to `feasible` until it holds `to_find`; returns how many
     /// nodes were visited. Unlike [`filter`](Self::filter) it builds no rejections (a

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use rand::Rng;
 
-use super::filters::{reservations, resources_fit, Code, PreFilter, Reason, Rejection};
+use super::filters::{reservations, resources_fit, PreFilter, Reason, Rejection};
 use super::matching::label_selector_matches;
 use super::snapshot::{pod_request, BoundPod, ClusterSnapshot, NodeId, PodId, Termination};
-use super::{availability_message, FitError, SchedulerConfig};
+use super::{availability_message, SchedulerConfig};
 use crate::model::{LabelSelector, PodSchedulingSpec, PreemptionPolicy, Resources};
 
 /// What preemption needs of a PodDisruptionBudget: the pods it covers and its status'
@@ -70,47 +70,47 @@ impl From<String> for NoPreemption {
     }
 }
 
-/// Runs preemption for a pod that failed with `fit`.
+/// Runs preemption for a pod that fit nowhere, `potential` being the nodes whose rejection
+/// was resolvable (in node id order): only they may be helped by removing pods. The message
+/// of a failure is written only if `explain`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn preempt(
     cfg: &SchedulerConfig,
     snap: &mut ClusterSnapshot,
     pod_id: PodId,
     pod: &PodSchedulingSpec,
-    fit: &FitError,
+    potential: &[NodeId],
     pdbs: &[Pdb],
     rng: &mut impl Rng,
+    explain: bool,
 ) -> Result<Preemption, NoPreemption> {
-    eligible(snap, pod_id, pod, fit)?;
-    // Only nodes that failed with a resolvable status may be helped by removing pods.
-    let potential: Vec<NodeId> = fit
-        .statuses
-        .iter()
-        .filter(|(_, r)| r.code == Code::Unschedulable)
-        .map(|(n, _)| *n)
-        .collect();
+    eligible(snap, pod_id, pod, potential)?;
     let num_all = snap.num_nodes();
     if potential.is_empty() {
-        return Err(availability_message(
-            num_all,
-            std::iter::empty(),
-            Reason::PreemptionNotHelpful,
-        )
-        .into());
+        let message = explain.then(|| {
+            availability_message(num_all, std::iter::empty(), Reason::PreemptionNotHelpful)
+        });
+        return Err(message.unwrap_or_default().into());
     }
     let num_candidates = num_candidates(cfg, potential.len());
     let offset = rng.random_range(0..potential.len());
     let (mut non_violating, mut violating, mut statuses) = (Vec::new(), Vec::new(), Vec::new());
+    let mut rejected = |r: Rejection| {
+        if explain {
+            statuses.push(r);
+        }
+    };
     let reserved = reservations(snap, pod, Some(pod_id));
     for i in 0..potential.len() {
         let node = potential[(offset + i) % potential.len()];
         if let Err(r) = may_help(snap, pod, node, &reserved) {
-            statuses.push(r);
+            rejected(r);
             continue;
         }
         match select_victims(snap, pod_id, pod, node, pdbs) {
             Ok(c) if c.num_pdb_violations == 0 => non_violating.push(c),
             Ok(c) => violating.push(c),
-            Err(r) => statuses.push(r),
+            Err(r) => rejected(r),
         }
         if !non_violating.is_empty() && non_violating.len() + violating.len() >= num_candidates {
             break;
@@ -118,8 +118,10 @@ pub(crate) fn preempt(
     }
     let candidates: Vec<Candidate> = non_violating.into_iter().chain(violating).collect();
     if candidates.is_empty() {
+        let message = explain
+            .then(|| availability_message(num_all, statuses.iter(), Reason::PreemptionNotHelpful));
         return Err(NoPreemption {
-            message: availability_message(num_all, statuses.iter(), Reason::PreemptionNotHelpful),
+            message: message.unwrap_or_default(),
             drawn_from: Some(potential.len()),
         });
     }
@@ -138,12 +140,13 @@ pub(crate) fn preempt(
     })
 }
 
-/// `PodEligibleToPreemptOthers`.
+/// `PodEligibleToPreemptOthers`. Every node was rejected, so the nominated node, if it is
+/// still there, was rejected unresolvably exactly when it is not among the `resolvable`.
 fn eligible(
     snap: &ClusterSnapshot,
     pod_id: PodId,
     pod: &PodSchedulingSpec,
-    fit: &FitError,
+    resolvable: &[NodeId],
 ) -> Result<(), String> {
     if pod.preemption_policy == PreemptionPolicy::Never {
         return Err("not eligible due to preemptionPolicy=Never.".to_string());
@@ -151,11 +154,8 @@ fn eligible(
     let Some(nom) = snap.nomination(pod_id) else {
         return Ok(());
     };
-    let nominated_unresolvable = fit
-        .statuses
-        .iter()
-        .any(|(n, r)| *n == nom.node && r.code == Code::UnschedulableAndUnresolvable);
-    if nominated_unresolvable {
+    // (A nominated node that is gone is no reason to refuse either.)
+    if resolvable.binary_search(&nom.node).is_err() {
         return Ok(());
     }
     let Some(info) = snap.node(nom.node) else {

@@ -239,7 +239,7 @@ pub(super) fn check_preemption(
             preemption.victims.iter().map(|v| v.0).collect(),
             preemption.num_pdb_violations,
         )),
-        ScheduleOutcome::Unschedulable(e) => Err(e.to_string()),
+        ScheduleOutcome::Unschedulable(e) => Err(e.expect("explained").to_string()),
         ScheduleOutcome::Scheduled(n) => Err(format!("scheduled on {n:?}")),
     };
     assert_eq!(got, expect.map_err(String::from), "{pods:?}");

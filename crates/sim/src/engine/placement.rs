@@ -45,9 +45,14 @@ fn pid(p: PodId) -> scheduler::PodId {
 
 impl Placement {
     pub fn new(cfg: SchedulerConfig) -> Placement {
+        let mut scheduler =
+            Scheduler::new(cfg).expect("the loader validated the scheduler settings");
+        // The engine reads an attempt's decision only; a message is made when the report
+        // asks for one (`why_unschedulable`).
+        scheduler.set_explain_failures(false);
         Placement {
             snapshot: ClusterSnapshot::new(),
-            scheduler: Scheduler::new(cfg).expect("the loader validated the scheduler settings"),
+            scheduler,
             to_snap: Vec::new(),
             from_snap: std::collections::BTreeMap::new(),
         }

@@ -1,7 +1,9 @@
-//! The failed-attempt memo of `Scheduler::schedule_with` changes nothing: two schedulers,
-//! one remembering failures and one not, driven over twin snapshots through the same node
-//! additions, removals, cordons, binds, deletions, preemptions and what-if forks, make the
-//! same decisions, print the same FitErrors and leave their RNGs in the same state.
+//! The failed-attempt memo of `Scheduler::schedule_with`, and not explaining failures,
+//! change nothing: three schedulers (remembering failures, not remembering, and remembering
+//! without explaining), driven over triplet snapshots through the same node additions,
+//! removals, cordons, binds, deletions, preemptions and what-if forks, make the same
+//! decisions and leave their RNGs in the same state; the two that explain print the same
+//! FitErrors. Along the way, every node's quick verdict matches its full rejection.
 
 use std::sync::Arc;
 
@@ -39,9 +41,9 @@ fn templates() -> Vec<Arc<PodSchedulingSpec>> {
 }
 
 struct Twins {
-    snaps: [ClusterSnapshot; 2],
-    scheds: [Scheduler; 2],
-    rngs: [ChaCha8Rng; 2],
+    snaps: [ClusterSnapshot; 3],
+    scheds: [Scheduler; 3],
+    rngs: [ChaCha8Rng; 3],
     /// Pending pods, retried every step.
     pending: Vec<(PodId, Arc<PodSchedulingSpec>)>,
     next_pod: u64,
@@ -53,10 +55,16 @@ impl Twins {
         let sched = Scheduler::new(SchedulerConfig::default()).unwrap();
         let mut forgetful = sched.clone();
         forgetful.set_remember_failures(false);
+        let mut quiet = sched.clone();
+        quiet.set_explain_failures(false);
         Twins {
-            snaps: [ClusterSnapshot::new(), ClusterSnapshot::new()],
-            scheds: [sched, forgetful],
-            rngs: [rng(5), rng(5)],
+            snaps: [
+                ClusterSnapshot::new(),
+                ClusterSnapshot::new(),
+                ClusterSnapshot::new(),
+            ],
+            scheds: [sched, forgetful, quiet],
+            rngs: [rng(5), rng(5), rng(5)],
             pending: Vec::new(),
             next_pod: 0,
             next_node: 0,
@@ -84,8 +92,13 @@ impl Twins {
             selector: sel(&[("app", "batch")]),
             disruptions_allowed: 1,
         }];
+        let pre = PreFilter::new(&self.snaps[0], pod, Some(id));
+        for &n in self.snaps[0].node_ids() {
+            let code = pre.filter(n).err().map(|r| r.code);
+            assert_eq!(pre.verdict(n), code, "{n:?} for {pod:?}");
+        }
         let mut got = Vec::new();
-        for i in 0..2 {
+        for i in 0..3 {
             let (snap, rng) = (&mut self.snaps[i], &mut self.rngs[i]);
             let out = self.scheds[i].schedule_with(snap, id, pod, || pdbs.clone(), rng);
             match &out {
@@ -102,11 +115,21 @@ impl Twins {
                 ScheduleOutcome::Unschedulable(_) => {}
             }
             got.push(match out {
-                ScheduleOutcome::Unschedulable(e) => format!("{e} {:?}", e.statuses),
+                ScheduleOutcome::Unschedulable(Some(e)) => format!("{e} {:?}", e.statuses),
+                ScheduleOutcome::Unschedulable(None) => "unexplained".into(),
+                ScheduleOutcome::Nominated { preemption, error } => {
+                    format!("Nominated {preemption:?} explained: {}", error.is_some())
+                }
                 other => format!("{other:?}"),
             });
         }
         assert_eq!(got[0], got[1], "with and without the memo, for {pod:?}");
+        let quietly = match got[0].as_str() {
+            g if g.starts_with("Scheduled") => got[0].clone(),
+            g if g.starts_with("Nominated") => g.replace("explained: true", "explained: false"),
+            _ => "unexplained".into(),
+        };
+        assert_eq!(got[2], quietly, "explaining or not, for {pod:?}");
         !got[0].starts_with("Scheduled")
     }
 
@@ -160,7 +183,7 @@ impl Twins {
 }
 
 #[test]
-fn remembering_failed_attempts_changes_nothing() {
+fn remembering_or_not_explaining_failed_attempts_changes_nothing() {
     let templates = templates();
     let mut twins = Twins::new();
     for _ in 0..6 {
@@ -175,7 +198,11 @@ fn remembering_failed_attempts_changes_nothing() {
     let reused = twins.scheds[0].failures_reused;
     assert!(reused > 200, "only {reused} attempts answered from memory");
     assert_eq!(twins.scheds[1].failures_reused, 0);
+    assert_eq!(twins.scheds[2].failures_reused, reused);
     assert!(twins.snaps[0].num_pods() > 10, "pods must land too");
-    assert_eq!(dump(&twins.snaps[0]), dump(&twins.snaps[1]));
-    assert_eq!(twins.rngs[0].next_u64(), twins.rngs[1].next_u64());
+    let next = twins.rngs[0].next_u64();
+    for i in 1..3 {
+        assert_eq!(dump(&twins.snaps[0]), dump(&twins.snaps[i]));
+        assert_eq!(next, twins.rngs[i].next_u64());
+    }
 }

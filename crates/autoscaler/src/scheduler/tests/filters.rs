@@ -231,7 +231,7 @@ fn fit_error_aggregates_reasons_like_kube_scheduler() {
         "0/5 nodes are available: 2 Insufficient cpu, 3 node(s) had untolerated taint {nvidia.com/gpu: true}."
     );
     // No pod to preempt on the small nodes; the tainted ones are unresolvable.
-    let ScheduleOutcome::Unschedulable(err) =
+    let ScheduleOutcome::Unschedulable(Some(err)) =
         sched.schedule(&mut snap, PodId(1), &p, &[], &mut rng(1))
     else {
         panic!("expected unschedulable")
@@ -246,7 +246,7 @@ fn fit_error_aggregates_reasons_like_kube_scheduler() {
         preemption_policy: PreemptionPolicy::Never,
         ..p.clone()
     };
-    let ScheduleOutcome::Unschedulable(err) =
+    let ScheduleOutcome::Unschedulable(Some(err)) =
         sched.schedule(&mut snap, PodId(1), &never, &[], &mut rng(1))
     else {
         panic!("expected unschedulable")

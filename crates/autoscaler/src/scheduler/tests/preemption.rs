@@ -217,7 +217,7 @@ fn nomination_lifecycle_after_preemption() {
     snap.set_terminating(PodId(1), Termination::Preempted);
     snap.nominate(PodId(99), &p, preemption.node);
     // While the victim terminates, the preemptor waits instead of preempting again.
-    let ScheduleOutcome::Unschedulable(err) =
+    let ScheduleOutcome::Unschedulable(Some(err)) =
         sched.schedule(&mut snap, PodId(99), &p, &[], &mut rng(3))
     else {
         panic!("expected to wait")
