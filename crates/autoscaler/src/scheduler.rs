@@ -375,12 +375,14 @@ impl Scheduler {
         let start = self.next_start_node_index % nodes.len();
         let mut feasible = std::mem::take(&mut self.feasible);
         feasible.clear();
-        let processed = pre.find_feasible(nodes, start, to_find, &mut feasible);
+        let mut resolvable = Vec::new();
+        let processed = pre.find_feasible(nodes, start, to_find, &mut feasible, &mut resolvable);
         self.next_start_node_index = (start + processed) % nodes.len();
         let result = match feasible.len() {
-            // Every node was searched and rejected: only now work out the rejections (in node
-            // id order, as FitError keeps them), so the search itself copies no reason strings.
-            0 => Err(Failure::of(&pre, nodes, explain)),
+            // Every node was searched and rejected. The rejections themselves are built only
+            // now, if wanted (in node id order, as FitError keeps them), so the search copies
+            // no reason strings.
+            0 => Err(Failure::of(&pre, nodes, resolvable, explain)),
             1 => Ok(feasible[0]),
             _ => {
                 let scores = scores::score_nodes(snap, pod, &feasible, self.cfg.scoring);
@@ -499,27 +501,28 @@ struct Failure {
 }
 
 impl Failure {
-    fn of(pre: &PreFilter<'_>, nodes: &[NodeId], explain: bool) -> Failure {
-        let rejected = "no node passed";
-        let mut f = Failure {
-            num_all_nodes: nodes.len(),
-            ..Failure::default()
-        };
-        if explain {
-            f.statuses = nodes
-                .iter()
-                .map(|&n| (n, pre.filter(n).expect_err(rejected)))
-                .collect();
-            let resolvable = f
-                .statuses
-                .iter()
-                .filter(|(_, r)| r.code == Code::Unschedulable);
-            f.resolvable = resolvable.map(|(n, _)| *n).collect();
+    /// `resolvable` as the search found them; the rejections only if `explain`.
+    fn of(
+        pre: &PreFilter<'_>,
+        nodes: &[NodeId],
+        resolvable: Vec<NodeId>,
+        explain: bool,
+    ) -> Failure {
+        let statuses: Vec<(NodeId, Rejection)> = if explain {
+            let rejection = |n| pre.filter(n).expect_err("no node passed");
+            nodes.iter().map(|&n| (n, rejection(n))).collect()
         } else {
-            let resolvable = |&&n: &&NodeId| pre.verdict(n).expect(rejected) == Code::Unschedulable;
-            f.resolvable = nodes.iter().filter(resolvable).copied().collect();
+            Vec::new()
+        };
+        let resolvable_codes = statuses
+            .iter()
+            .filter(|(_, r)| r.code == Code::Unschedulable);
+        debug_assert!(!explain || resolvable_codes.map(|(n, _)| n).eq(&resolvable));
+        Failure {
+            num_all_nodes: nodes.len(),
+            resolvable,
+            statuses,
         }
-        f
     }
 
     fn into_error(self, post_filter_msg: String) -> FitError {

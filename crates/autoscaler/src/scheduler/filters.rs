@@ -244,50 +244,63 @@ impl<'a> PreFilter<'a> {
     /// Whether every filter passes on `node`: [`filter`](Self::filter)'s verdict without
     /// building a rejection.
     pub fn fits(&self, node: NodeId) -> bool {
-        self.static_fit(node).passes() && self.dynamic_fits(node, self.node_info(node))
+        self.verdict(node).is_none()
     }
 
     /// The code [`filter`](Self::filter) would reject `node` with, or `None` if it passes,
     /// without building the rejection when the static filters or resources decide (every
-    /// static rejection is unresolvable; NodeResourcesFit's is resolvable).
+    /// static rejection is unresolvable).
     pub(crate) fn verdict(&self, node: NodeId) -> Option<Code> {
-        let info = self.node_info(node);
         if !self.static_fit(node).passes() {
             return Some(Code::UnschedulableAndUnresolvable);
         }
-        let reserved = self.reserved.get(&node).unwrap_or(&Resources::ZERO);
-        let used = info.requested.add(reserved);
-        if resource_shortfalls(&self.request, &info.spec.allocatable, &used).contains(&true) {
-            return Some(Code::Unschedulable);
-        }
-        let rest = self.spread.filter(self.snap, node);
-        rest.and_then(|()| self.interpod.filter(self.snap, node))
-            .err()
-            .map(|r| r.code)
+        self.dynamic_verdict(node, self.node_info(node))
     }
 
-    /// The feasibility search: visits `nodes` from `start`, wrapping around, and pushes
-    /// those passing every filter to `feasible` until it holds `to_find`; returns how many
-    /// nodes were visited. Unlike [`filter`](Self::filter) it builds no rejections (a
+    /// The feasibility search: visits `nodes` (ascending) from `start`, wrapping around, and
+    /// pushes those passing every filter to `feasible` until it holds `to_find`; returns how
+    /// many nodes were visited. Unlike [`filter`](Self::filter) it builds no rejections (a
     /// taint's reason copies strings) and reads the static verdicts through one borrow.
+    ///
+    /// `resolvable` gets the visited nodes rejected with a resolvable status; when the search
+    /// finds nothing it has visited every node, and they are in node order: preemption's
+    /// potential nodes, without a second pass.
     pub(crate) fn find_feasible(
         &self,
         nodes: &[NodeId],
         start: usize,
         to_find: usize,
         feasible: &mut Vec<NodeId>,
+        resolvable: &mut Vec<NodeId>,
     ) -> usize {
         let index = self.snap.index();
         let fits = index.static_fit.fits(self.static_class);
         let (tail, head) = nodes.split_at(start);
+        resolvable.clear();
+        let mut from_head = 0;
         for (i, &node) in head.iter().chain(tail).enumerate() {
-            if fits[node.0 as usize].passes() && self.dynamic_fits(node, self.node_info(node)) {
-                feasible.push(node);
-                if feasible.len() >= to_find {
-                    return i + 1;
+            if i == head.len() {
+                from_head = resolvable.len();
+            }
+            if !fits[node.0 as usize].passes() {
+                continue;
+            }
+            match self.dynamic_verdict(node, self.node_info(node)) {
+                None => {
+                    feasible.push(node);
+                    if feasible.len() >= to_find {
+                        return i + 1;
+                    }
                 }
+                Some(Code::Unschedulable) => resolvable.push(node),
+                Some(Code::UnschedulableAndUnresolvable) => {}
             }
         }
+        if tail.is_empty() {
+            from_head = resolvable.len();
+        }
+        // Visited head first: the tail's nodes come first in node order.
+        resolvable.rotate_left(from_head);
         nodes.len()
     }
 
@@ -325,13 +338,18 @@ impl<'a> PreFilter<'a> {
         }
     }
 
-    /// [`dynamic_filter`](Self::dynamic_filter)'s verdict without building a rejection.
-    fn dynamic_fits(&self, node: NodeId, info: &NodeInfo) -> bool {
+    /// [`dynamic_filter`](Self::dynamic_filter)'s verdict, without building a rejection when
+    /// resources decide.
+    fn dynamic_verdict(&self, node: NodeId, info: &NodeInfo) -> Option<Code> {
         let reserved = self.reserved.get(&node).unwrap_or(&Resources::ZERO);
         let used = info.requested.add(reserved);
-        !resource_shortfalls(&self.request, &info.spec.allocatable, &used).contains(&true)
-            && self.spread.filter(self.snap, node).is_ok()
-            && self.interpod.filter(self.snap, node).is_ok()
+        if resource_shortfalls(&self.request, &info.spec.allocatable, &used).contains(&true) {
+            return Some(Code::Unschedulable);
+        }
+        let rest = self.spread.filter(self.snap, node);
+        rest.and_then(|()| self.interpod.filter(self.snap, node))
+            .err()
+            .map(|r| r.code)
     }
 
     /// The filters whose verdict changes as pods bind: resources, spread, inter-pod affinity.
