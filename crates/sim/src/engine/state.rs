@@ -1,7 +1,8 @@
 //! The engine's state and its event handlers: nodes, pods, the scheduling queue, the
 //! Deployment and Job controllers, and accounting.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::sync::Arc;
 
 use autoscaler::model::{well_known, NodeSchedulingSpec, PodSchedulingSpec, Resources};
@@ -57,6 +58,8 @@ pub(super) struct Pod {
     pub deleted: SimTime,
     pub attempts: u32,
     pub spec: Arc<PodSchedulingSpec>,
+    /// Its entry's sequence number in the activeQ, while it is there.
+    pub queued: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,8 +248,10 @@ pub struct Engine<'a> {
     pub(super) crons: Vec<CronState>,
     pub(super) tiers: Vec<String>,
     tier_of_class: BTreeMap<String, u16>,
-    /// kube-scheduler's activeQ: (−priority, enqueue sequence, pod).
-    active: BTreeSet<(i64, u64, PodId)>,
+    /// kube-scheduler's activeQ, (−priority, enqueue sequence, pod) smallest first: higher
+    /// priority first, then first in. Entries of pods that left it
+    /// (deleted while queued) stay until popped and are told apart by `Pod::queued`.
+    active: BinaryHeap<Reverse<(i64, u64, PodId)>>,
     enqueue_seq: u64,
     unschedulable: BTreeMap<PodId, SimTime>,
     cycle_pending: bool,
@@ -344,7 +349,7 @@ impl<'a> Engine<'a> {
                 .collect(),
             tiers,
             tier_of_class,
-            active: BTreeSet::new(),
+            active: BinaryHeap::new(),
             enqueue_seq: 0,
             unschedulable: BTreeMap::new(),
             cycle_pending: false,
@@ -642,6 +647,7 @@ impl<'a> Engine<'a> {
             deleted: now,
             attempts: 0,
             spec,
+            queued: None,
         };
         let id = match self.free_pods.pop() {
             Some(id) => {
@@ -696,8 +702,14 @@ impl<'a> Engine<'a> {
     }
 
     fn enqueue(&mut self, id: PodId) {
-        let prio = self.pods[id as usize].spec.priority;
-        self.active.insert((-i64::from(prio), self.enqueue_seq, id));
+        let pod = &mut self.pods[id as usize];
+        debug_assert!(pod.queued.is_none(), "a pod is in the activeQ once");
+        pod.queued = Some(self.enqueue_seq);
+        self.active.push(Reverse((
+            -i64::from(pod.spec.priority),
+            self.enqueue_seq,
+            id,
+        )));
         self.enqueue_seq += 1;
         if !self.cycle_pending {
             self.cycle_pending = true;
@@ -716,7 +728,11 @@ impl<'a> Engine<'a> {
 
     fn schedule_cycle(&mut self) {
         self.cycle_pending = false;
-        while let Some((_, _, id)) = self.active.pop_first() {
+        while let Some(Reverse((_, seq, id))) = self.active.pop() {
+            if self.pods[id as usize].queued != Some(seq) {
+                continue;
+            }
+            self.pods[id as usize].queued = None;
             if self.pods[id as usize].phase != Phase::Pending {
                 continue;
             }
@@ -947,7 +963,8 @@ impl<'a> Engine<'a> {
                 .pod_unbound(self.sc, tier, &spec.requests, node, bound, now);
             self.cluster_changed();
         }
-        self.active.retain(|(_, _, x)| *x != id);
+        // Its activeQ entry, if any, is now stale.
+        self.pods[id as usize].queued = None;
         self.unschedulable.remove(&id);
         self.free_pods.push(id);
     }
@@ -999,11 +1016,13 @@ impl<'a> Engine<'a> {
         let step_s = step.as_secs_f64().min(self.end.since(now).as_secs_f64());
         let rows = sink.wants_rows();
         let t_s = now.0 / 1000;
+        let mut instant = load::Instant::new(now, self.sc.start_unix_s);
         for (d, spec) in self.sc.deployments.iter().enumerate() {
             let dep = &mut self.deployments[d];
-            let demand = spec.load.as_ref().map_or(0.0, |l| {
-                load::demand_rps(l, now, self.sc.start_unix_s, &mut dep.noise)
-            });
+            let demand = spec
+                .load
+                .as_ref()
+                .map_or(0.0, |l| load::demand_rps(l, &mut instant, &mut dep.noise));
             let capacity = f64::from(dep.ready) * spec.capacity.max_rps_per_pod;
             let served = if spec.capacity.queue && step_s > 0.0 {
                 // Work beyond capacity waits in the queue and is served later.
