@@ -111,13 +111,24 @@ pub struct Decision {
     pub unneeded_nodes: Vec<String>,
     /// Why no deletion could happen this loop, if it was blocked.
     pub scale_down_blocked: Option<String>,
-    /// Nodes found unremovable this loop, with CA's status reason.
-    pub unremovable: Vec<(String, scale_down::Unremovable)>,
+    /// Nodes found unremovable this loop (index into the observation's `nodes`), with CA's
+    /// status reason: see [`Decision::unremovable_nodes`] for names. (A loop finds most
+    /// nodes of a busy cluster unremovable; copying every name each loop was a fifth of it.)
+    pub unremovable: Vec<(usize, scale_down::Unremovable)>,
     /// CA starts the next loop at once after a scale-up or a deletion.
     pub rerun_immediately: bool,
 }
 
 impl Decision {
+    /// [`unremovable`](Self::unremovable) by node name, for the observation the loop ran on.
+    pub fn unremovable_nodes<'a>(
+        &'a self,
+        obs: &'a Observation,
+    ) -> impl Iterator<Item = (&'a str, &'a scale_down::Unremovable)> + 'a {
+        let name = |i: usize| obs.nodes[i].spec.name.as_str();
+        self.unremovable.iter().map(move |(i, r)| (name(*i), r))
+    }
+
     fn event(&mut self, kind: EventType, reason: &'static str, object: String, message: String) {
         self.events.push(Event {
             kind,
@@ -485,11 +496,12 @@ impl<'a> Cluster<'a> {
         obs: &Observation,
         now_ms: i64,
     ) -> Cluster<'a> {
+        let n = obs.nodes.len();
         let mut c = Cluster {
             packing,
-            origin: Vec::new(),
-            in_group: Vec::new(),
-            capacity: Vec::new(),
+            origin: Vec::with_capacity(n),
+            in_group: Vec::with_capacity(n),
+            capacity: Vec::with_capacity(n),
         };
         let mut next_existing = 0;
         for (i, n) in obs.nodes.iter().enumerate() {

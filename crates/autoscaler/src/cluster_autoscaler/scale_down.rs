@@ -283,7 +283,8 @@ fn plan(
 ) -> Vec<Removable> {
     let mut candidates = candidates(settings, state, obs, cluster, now_ms, d);
     // Empty nodes first, then those unneeded in the previous loop (pre_filtering_processor).
-    candidates.sort_by_key(|(_, sim, _)| {
+    // (Keys computed once per node: each reads a map keyed by node name.)
+    candidates.sort_by_cached_key(|(_, sim, _)| {
         let empty = !cluster.packing.has_pods(*sim);
         let was_unneeded = state
             .unneeded_since_ms
@@ -325,7 +326,7 @@ fn plan(
                     node.spec.name.clone(),
                     now_ms + settings.unremovable_node_recheck_timeout_ms,
                 );
-                d.unremovable.push((node.spec.name.clone(), reason));
+                d.unremovable.push((obs_idx, reason));
             }
         }
     }
@@ -384,7 +385,7 @@ fn candidates(
             None
         };
         if let Some(r) = reject {
-            d.unremovable.push((name.clone(), r));
+            d.unremovable.push((obs_idx, r));
             continue;
         }
         let opts = &group.options;
@@ -401,8 +402,7 @@ fn candidates(
         };
         // CA 1.36 compares `util > threshold`, so a 0 threshold still removes empty nodes.
         if util > threshold {
-            d.unremovable
-                .push((name.clone(), Unremovable::NotUnderutilized));
+            d.unremovable.push((obs_idx, Unremovable::NotUnderutilized));
             continue;
         }
         out.push((obs_idx, sim_idx, util));
@@ -516,7 +516,7 @@ fn delete(
             .count() as i32;
         if group.target_size - deleting_in_group <= group.min_size {
             d.unremovable
-                .push((r.node.clone(), Unremovable::NodeGroupMinSizeReached));
+                .push((r.obs_idx, Unremovable::NodeGroupMinSizeReached));
             continue;
         }
         let node_cores = node.capacity.cpu_m as f64 / 1000.0;
@@ -525,7 +525,7 @@ fn delete(
             || gib - node_gib < settings.memory_total_gib_min as f64
         {
             d.unremovable
-                .push((r.node.clone(), Unremovable::MinimalResourceLimitExceeded));
+                .push((r.obs_idx, Unremovable::MinimalResourceLimitExceeded));
             continue;
         }
         if in_flight >= settings.max_scale_down_parallelism

@@ -355,7 +355,7 @@ fn pdb_blocks_node_removal() {
     state.unneeded_since_ms.insert("n-low".into(), 0);
     let (d, after) = run(&CaSettings::default(), &state, &obs, 60 * MIN);
     assert!(deleted(&d).is_empty());
-    assert!(d.unremovable.iter().any(|(n, r)| n == "n-low"
+    assert!(d.unremovable_nodes(&obs).any(|(n, r)| n == "n-low"
         && matches!(
             r,
             Unremovable::BlockedByPod {
@@ -384,9 +384,8 @@ fn scale_down_eligibility() {
         }
         let (d, _) = run(&settings, &state, &obs, 60 * MIN);
         let low = d
-            .unremovable
-            .iter()
-            .find(|(n, _)| n == "n-low")
+            .unremovable_nodes(&obs)
+            .find(|(n, _)| *n == "n-low")
             .map(|(_, r)| r.clone());
         assert_eq!(low, expect, "{name}");
         assert_eq!(deleted(&d), expect_deleted, "{name}");

@@ -216,10 +216,12 @@ impl Engine<'_> {
             info.spec = spec.clone();
         }
         info.being_deleted = self.nodes[n as usize].state == NodeState::Draining;
-        let mut old = std::mem::take(&mut info.pods)
+        let on = self.placement.pods_on(n);
+        let pods = std::mem::replace(&mut info.pods, Vec::with_capacity(on.len()));
+        let mut old = pods
             .into_iter()
-            .zip(std::mem::take(keys));
-        for id in self.placement.pods_on(n) {
+            .zip(std::mem::replace(keys, Vec::with_capacity(on.len())));
+        for id in on {
             let pod = &self.pods[id as usize];
             let key = PodKey {
                 id,
