@@ -2,9 +2,10 @@
 //! rules in CA's order, unneeded timers, cooldowns and deletion budgets (reference §3; CA:
 //! `core/scaledown/*`, `simulator/drainability/rules/*`, `simulator/utilization/info.go`).
 
+use crate::fast_hash::FxHashMap;
 use crate::model::Resources;
 
-use super::observation::{annotations, NodeInfo, Observation, PdbInfo, PodInfo};
+use super::observation::{annotations, NodeGroupInfo, NodeInfo, Observation, PdbInfo, PodInfo};
 use super::settings::CaSettings;
 use super::{is_expendable, is_unready, Action, CaState, Cluster, Decision, EventType};
 
@@ -344,15 +345,16 @@ fn candidates(
     d: &mut Decision,
 ) -> Vec<(usize, usize, f64)> {
     let mut out = Vec::new();
+    // Every node's group is looked up: by hash, not by comparing it with each group's id.
+    let mut by_id: FxHashMap<&str, &NodeGroupInfo> = FxHashMap::default();
+    for ng in &obs.node_groups {
+        by_id.entry(ng.id.as_str()).or_insert(ng);
+    }
     for (sim_idx, origin) in cluster.origin.iter().enumerate() {
         let Some(obs_idx) = *origin else { continue };
         let node = &obs.nodes[obs_idx];
         let name = &node.spec.name;
-        let Some(group) = node
-            .group
-            .as_deref()
-            .and_then(|g| obs.node_groups.iter().find(|ng| ng.id == g))
-        else {
+        let Some(&group) = node.group.as_deref().and_then(|g| by_id.get(g)) else {
             continue;
         };
         // NotStarted nodes are upcoming capacity, not candidates.

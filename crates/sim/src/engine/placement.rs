@@ -35,8 +35,8 @@ pub struct Placement {
     scheduler: Scheduler,
     /// Engine node id -> snapshot node id.
     to_snap: Vec<scheduler::NodeId>,
-    /// Snapshot node id -> engine node id.
-    from_snap: std::collections::BTreeMap<u32, NodeId>,
+    /// Snapshot node id -> engine node id (`None` once removed).
+    from_snap: Vec<Option<NodeId>>,
 }
 
 fn pid(p: PodId) -> scheduler::PodId {
@@ -54,7 +54,7 @@ impl Placement {
             snapshot: ClusterSnapshot::new(),
             scheduler,
             to_snap: Vec::new(),
-            from_snap: std::collections::BTreeMap::new(),
+            from_snap: Vec::new(),
         }
     }
 
@@ -63,7 +63,7 @@ impl Placement {
     }
 
     fn eid(&self, n: scheduler::NodeId) -> NodeId {
-        self.from_snap[&n.0]
+        self.from_snap[n.0 as usize].expect("a node the engine added")
     }
 
     /// The engine id of the node named `name`.
@@ -107,14 +107,18 @@ impl Placement {
         let snap = self.snapshot.add_node(Arc::new(spec));
         let id = self.to_snap.len() as NodeId;
         self.to_snap.push(snap);
-        self.from_snap.insert(snap.0, id);
+        let slot = snap.0 as usize;
+        if self.from_snap.len() <= slot {
+            self.from_snap.resize(slot + 1, None);
+        }
+        self.from_snap[slot] = Some(id);
         id
     }
 
     pub fn remove_node(&mut self, id: NodeId) {
         let snap = self.sid(id);
         self.snapshot.remove_node(snap);
-        self.from_snap.remove(&snap.0);
+        self.from_snap[snap.0 as usize] = None;
     }
 
     pub fn set_unschedulable(&mut self, id: NodeId, v: bool) {
