@@ -60,6 +60,7 @@ mod normalize;
 mod observation;
 mod spec;
 mod state;
+mod window;
 
 #[cfg(test)]
 mod tests;
@@ -73,7 +74,8 @@ pub use spec::{
     Behavior, Compat, ControllerSettings, HpaSpec, MetricSource, MetricSpec, PolicyKind,
     ResourceTarget, ScalingPolicy, ScalingRules, SelectPolicy, ValueTarget,
 };
-pub use state::{HpaState, Recommendation, ScaleEvent};
+pub use state::{HpaState, Recommendation, ScaleEvent, Stores};
+pub use window::WindowedState;
 
 use calc::{Ctx, Tolerances};
 use normalize::Counts;
@@ -287,7 +289,7 @@ pub fn reconcile(
     spec: &HpaSpec,
     settings: &ControllerSettings,
     obs: &Observation<'_>,
-    state: &mut HpaState,
+    state: &mut impl Stores,
     now_ms: i64,
     decision: &mut Decision,
 ) {
@@ -377,15 +379,42 @@ pub fn reconcile_with_metrics(
     settings: &ControllerSettings,
     current_replicas: i32,
     metrics: &MetricsResult,
-    state: &mut HpaState,
+    state: &mut impl Stores,
+    now_ms: i64,
+    decision: &mut Decision,
+) {
+    reconcile_outcome(
+        spec,
+        settings,
+        current_replicas,
+        metrics,
+        state,
+        now_ms,
+        decision,
+    );
+    if reads_metrics(spec, current_replicas) {
+        decision.metrics.clone_from(&metrics.metrics);
+        decision.selector_error.clone_from(&metrics.selector_error);
+    }
+}
+
+/// [`reconcile_with_metrics`] without copying the metric statuses: `decision.metrics` and
+/// `decision.selector_error` stay empty (they are `metrics.metrics` and
+/// `metrics.selector_error` wherever `reconcile_with_metrics` would copy them). Everything
+/// else, the conditions included, is the same. For a caller that reads only the outcome at
+/// every sync, the copy would be most of the cost.
+pub fn reconcile_outcome(
+    spec: &HpaSpec,
+    settings: &ControllerSettings,
+    current_replicas: i32,
+    metrics: &MetricsResult,
+    state: &mut impl Stores,
     now_ms: i64,
     decision: &mut Decision,
 ) {
     decision.reset();
     let proposal = if reads_metrics(spec, current_replicas) {
-        decision.metrics.clone_from(&metrics.metrics);
         decision.scaling_active = metrics.scaling_active;
-        decision.selector_error.clone_from(&metrics.selector_error);
         metrics.proposal
     } else {
         None
@@ -414,7 +443,7 @@ fn finish(
     settings: &ControllerSettings,
     current: i32,
     proposal: Option<i32>,
-    state: &mut HpaState,
+    state: &mut impl Stores,
     now_ms: i64,
     d: &mut Decision,
 ) {
@@ -474,7 +503,7 @@ fn finish(
 fn normalize_proposal(
     spec: &HpaSpec,
     settings: &ControllerSettings,
-    state: &mut HpaState,
+    state: &mut impl Stores,
     current: i32,
     proposal: i32,
     now_ms: i64,

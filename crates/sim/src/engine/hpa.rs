@@ -13,7 +13,7 @@
 
 use autoscaler::hpa::{
     self, ConditionStatus, ControllerSettings, Decision, HpaState, MetricInput, MetricSource,
-    Observation, PodPhase as HPhase, ReadyCondition, ResolvedSample, UsageSample,
+    Observation, PodPhase as HPhase, ReadyCondition, ResolvedSample, UsageSample, WindowedState,
 };
 
 use super::state::{Engine, Event, Phase};
@@ -21,7 +21,11 @@ use crate::rng::Seed;
 use crate::time::{SimDuration, SimTime};
 
 /// One HPA's controller state in the run.
+#[derive(Default)]
 pub(super) struct HpaRuntime {
+    /// The controller's stores: windowed (O(1) per sync) with the shortcuts on, the
+    /// controller's own lists without them.
+    pub windowed: WindowedState,
     pub state: HpaState,
     pub decision: Decision,
     /// The last metrics computation, and the inputs it was computed from: reused while they
@@ -151,15 +155,28 @@ impl<'a> Engine<'a> {
         }
         let current = self.deployments[d].desired;
         let rt = &mut self.hpas[h];
-        hpa::reconcile_with_metrics(
-            &spec.spec,
-            &self.hpa_settings,
-            current,
-            &rt.metrics,
-            &mut rt.state,
-            now.0,
-            &mut rt.decision,
-        );
+        if self.hpa_shortcuts {
+            // The engine reads only the outcome; the metric statuses stay in `rt.metrics`.
+            hpa::reconcile_outcome(
+                &spec.spec,
+                &self.hpa_settings,
+                current,
+                &rt.metrics,
+                &mut rt.windowed,
+                now.0,
+                &mut rt.decision,
+            );
+        } else {
+            hpa::reconcile_with_metrics(
+                &spec.spec,
+                &self.hpa_settings,
+                current,
+                &rt.metrics,
+                &mut rt.state,
+                now.0,
+                &mut rt.decision,
+            );
+        }
         rt.last_desired = rt.decision.desired_replicas;
         let (rescale, desired) = (rt.decision.rescale, rt.decision.desired_replicas);
         if rescale {
