@@ -266,6 +266,7 @@ impl Decision {
         self.scaling_limited.filter(|c| c.status).map(|c| c.reason)
     }
 
+    #[inline]
     fn reset(&mut self) {
         self.desired_replicas = 0;
         self.rescale = false;
@@ -432,6 +433,7 @@ pub fn reconcile_outcome(
 
 /// Whether the controller reads metrics at this replica count: scaling is enabled and the
 /// count is within the HPA's bounds (otherwise it just moves into them).
+#[inline]
 fn reads_metrics(spec: &HpaSpec, current: i32) -> bool {
     let disabled = current == 0 && spec.min_replicas != 0;
     !disabled && (spec.min_replicas..=spec.max_replicas).contains(&current)

@@ -9,8 +9,6 @@
 //! sequence keeps at its front. The equivalence is tested on long random runs
 //! (`tests/window.rs`).
 
-use std::collections::VecDeque;
-
 use super::state::{Recommendation, ScaleEvent, Stores};
 
 /// The stores of one HPA for a caller that reconciles it with a non-decreasing `now_ms`,
@@ -106,9 +104,13 @@ impl Stores for WindowedState {
 /// A monotonic deque: the recommendations that can still be the window's max (`HIGH`) or
 /// min, oldest first, each strictly more extreme than every later one. An entry that a newer
 /// one equals or beats is dropped on push: the newer one stays in the window at least as long.
+///
+/// The deque is `entries[head..]`: popping the front only moves `head`, and the dead prefix
+/// is cut off once it is half the vector, which keeps both ends a few instructions each.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Extreme<const HIGH: bool> {
-    entries: VecDeque<Recommendation>,
+    entries: Vec<Recommendation>,
+    head: usize,
     /// The newest timestamp dropped for leaving the window: a later window reaching back to
     /// it would need an entry that is gone.
     dropped_ms: i64,
@@ -117,25 +119,33 @@ struct Extreme<const HIGH: bool> {
 impl<const HIGH: bool> Default for Extreme<HIGH> {
     fn default() -> Self {
         Extreme {
-            entries: VecDeque::new(),
+            entries: Vec::new(),
+            head: 0,
             dropped_ms: i64::MIN,
         }
     }
 }
 
 impl<const HIGH: bool> Extreme<HIGH> {
+    #[inline]
     fn push(&mut self, replicas: i32, now_ms: i64) {
-        let beaten = |r: &Recommendation| {
-            if HIGH {
-                r.replicas <= replicas
+        while self.entries.len() > self.head {
+            let last = self.entries[self.entries.len() - 1].replicas;
+            let beaten = if HIGH {
+                last <= replicas
             } else {
-                r.replicas >= replicas
+                last >= replicas
+            };
+            if !beaten {
+                break;
             }
-        };
-        while self.entries.back().is_some_and(beaten) {
-            self.entries.pop_back();
+            self.entries.pop();
         }
-        self.entries.push_back(Recommendation {
+        if self.head > 32 && self.head * 2 >= self.entries.len() {
+            self.entries.drain(..self.head);
+            self.head = 0;
+        }
+        self.entries.push(Recommendation {
             replicas,
             timestamp_ms: now_ms,
         });
@@ -143,6 +153,7 @@ impl<const HIGH: bool> Extreme<HIGH> {
 
     /// The extreme over the entries after `cutoff_ms` (or at it, when `inclusive`), dropping
     /// the older ones for good.
+    #[inline]
     fn over(&mut self, cutoff_ms: i64, inclusive: bool) -> Option<i32> {
         let outside = |ts: i64| {
             if inclusive {
@@ -152,16 +163,19 @@ impl<const HIGH: bool> Extreme<HIGH> {
             }
         };
         assert!(
-            outside(self.dropped_ms) || self.dropped_ms == i64::MIN,
+            self.dropped_ms == i64::MIN || outside(self.dropped_ms),
             "WindowedState: the window grew past a dropped recommendation"
         );
-        while let Some(front) = self.entries.front() {
+        while let Some(front) = self.entries.get(self.head) {
             if !outside(front.timestamp_ms) {
                 return Some(front.replicas);
             }
             self.dropped_ms = front.timestamp_ms;
-            self.entries.pop_front();
+            self.head += 1;
         }
+        // Empty: start over at the beginning of the vector.
+        self.entries.clear();
+        self.head = 0;
         None
     }
 }

@@ -311,7 +311,7 @@ impl<'a> Engine<'a> {
             free_jobs: vec![],
             crons: sc.cron_jobs.iter().map(|_| CronState::default()).collect(),
             books: Books::new(sc, tiers.len()),
-            hpas: sc.hpas.iter().map(|_| HpaRuntime::default()).collect(),
+            hpas: sc.hpas.iter().map(|h| HpaRuntime::new(sc, h)).collect(),
             hpa_settings: super::hpa::controller_settings(sc),
             hpa_groups: super::hpa::sync_groups(sc),
             hpa_buffers: HpaBuffers::default(),

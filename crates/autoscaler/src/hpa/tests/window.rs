@@ -48,8 +48,17 @@ fn random_hpa(rng: &mut ChaCha8Rng) -> (HpaSpec, ControllerSettings) {
     (normalize::hpa(min, max, behavior), settings)
 }
 
+/// How the proposals move: at random, or steadily falling or rising so that the windowed
+/// store's deques hold a whole window and recycle their storage.
+#[derive(Debug, Clone, Copy)]
+enum Trend {
+    Random,
+    Falling,
+    Rising,
+}
+
 /// Runs one random HPA for `steps` syncs on both stores, failing at the first difference.
-fn check(seed: u64, steps: usize) {
+fn check(seed: u64, steps: usize, trend: Trend) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (spec, settings) = random_hpa(&mut rng);
     let (mut list, mut windowed) = (HpaState::default(), WindowedState::default());
@@ -66,16 +75,35 @@ fn check(seed: u64, steps: usize) {
             // Someone else resized the target (possibly out of bounds or to zero).
             current = rng.random_range(0..=spec.max_replicas + 3);
         }
-        let proposal = rng.random_range(0..=spec.max_replicas + 8);
-        let at = format!("seed {seed} step {step} now {now} spec {spec:?} flag {settings:?}");
-        if rng.random_bool(0.3) && (spec.min_replicas..=spec.max_replicas).contains(&current) {
-            // Normalization alone, as the reconcile calls it.
-            list.record_initial(current, now);
-            windowed.record_initial(current, now);
-            let a = normalize_proposal(&spec, &settings, &mut list, current, proposal, now);
-            let b = normalize_proposal(&spec, &settings, &mut windowed, current, proposal, now);
-            assert_eq!(a, b, "normalized: {at}");
-            continue;
+        let proposal = match trend {
+            Trend::Random => rng.random_range(0..=spec.max_replicas + 8),
+            Trend::Falling => 100_000 - step as i32,
+            Trend::Rising => step as i32,
+        };
+        let at = format!("{trend:?} seed {seed} step {step} now {now} spec {spec:?} {settings:?}");
+        let in_bounds = (spec.min_replicas..=spec.max_replicas).contains(&current);
+        match rng.random_range(0..10) {
+            0..3 if in_bounds => {
+                // Normalization alone, as the reconcile calls it.
+                list.record_initial(current, now);
+                windowed.record_initial(current, now);
+                let a = normalize_proposal(&spec, &settings, &mut list, current, proposal, now);
+                let b = normalize_proposal(&spec, &settings, &mut windowed, current, proposal, now);
+                assert_eq!(a, b, "normalized: {at}");
+                continue;
+            }
+            3..5 => {
+                // The stores' own answers, before limits and clamping can hide a difference.
+                list.record_initial(current, now);
+                windowed.record_initial(current, now);
+                assert_eq!(
+                    stabilized(&spec, &settings, &mut list, proposal, now),
+                    stabilized(&spec, &settings, &mut windowed, proposal, now),
+                    "window extremes: {at}"
+                );
+                continue;
+            }
+            _ => {}
         }
         let metrics = MetricsResult {
             proposal: (!rng.random_bool(0.05)).then_some(proposal),
@@ -99,10 +127,40 @@ fn check(seed: u64, steps: usize) {
     }
 }
 
+/// The window extremes a store gives for `proposal` on the spec's path, with the cutoffs
+/// normalization uses: `(max, max)` on the legacy path, `(up min, down max)` with behavior.
+fn stabilized(
+    spec: &HpaSpec,
+    settings: &ControllerSettings,
+    store: &mut impl Stores,
+    proposal: i32,
+    now: i64,
+) -> (i32, i32) {
+    let flag_ms = settings.downscale_stabilization_ms;
+    match &spec.behavior {
+        None => {
+            let max = store.stabilize_legacy(proposal, now - flag_ms, now);
+            (max, max)
+        }
+        Some(b) => {
+            let window_ms = |r: &ScalingRules| {
+                r.stabilization_window_s
+                    .map_or(flag_ms / 1000 * 1000, |s| i64::from(s) * 1000)
+            };
+            let (up, down) = (window_ms(&b.scale_up), window_ms(&b.scale_down));
+            store.stabilize_behavior(proposal, now - up, now - down, now)
+        }
+    }
+}
+
 #[test]
 fn windowed_store_decides_as_the_list() {
     for seed in 0..600 {
-        check(seed, 400);
+        check(seed, 400, Trend::Random);
+    }
+    for seed in 0..40 {
+        check(seed, 2000, Trend::Falling);
+        check(seed, 2000, Trend::Rising);
     }
 }
 
