@@ -31,6 +31,9 @@
 //! - [`HpaState`]: the controller's recommendation and scale-event stores for this HPA. Start
 //!   from `HpaState::default()` (never seen), pass the same value back every sync; reconcile
 //!   updates it in place. Drop it when the HPA is deleted or the controller restarts.
+//!   Reconciles read the stores through the [`Stores`] trait; a caller whose clock never goes
+//!   back and whose HPA keeps its path and windows may pass a [`WindowedState`] instead, which
+//!   answers the stabilization windows in O(1) with the same results.
 //! - `now_ms`: the sync time on the caller's clock, the clock every timestamp is on.
 //! - [`Decision`]: reused between calls so the hot path allocates nothing. It says what the
 //!   controller writes: `desired_replicas`, whether it `rescale`s, each metric's proposal and

@@ -30,6 +30,7 @@ pub struct WindowedState {
 
 impl WindowedState {
     /// Checks the caller's contract before a stabilization and stores the proposal after it.
+    #[inline]
     fn enter(&mut self, behavior: bool, now_ms: i64) {
         assert!(
             now_ms >= self.last_ms,
@@ -43,6 +44,7 @@ impl WindowedState {
 }
 
 impl Stores for WindowedState {
+    #[inline]
     fn record_initial(&mut self, current: i32, now_ms: i64) {
         if !self.seen {
             self.seen = true;
@@ -53,6 +55,7 @@ impl Stores for WindowedState {
         }
     }
 
+    #[inline]
     fn stabilize_legacy(&mut self, proposal: i32, cutoff_ms: i64, now_ms: i64) -> i32 {
         self.enter(false, now_ms);
         let max = self
@@ -63,6 +66,7 @@ impl Stores for WindowedState {
         max
     }
 
+    #[inline]
     fn stabilize_behavior(
         &mut self,
         proposal: i32,
@@ -84,6 +88,7 @@ impl Stores for WindowedState {
         (up, down)
     }
 
+    #[inline]
     fn scale_events(&self, up: bool) -> &[ScaleEvent] {
         if up {
             &self.scale_up_events
@@ -92,6 +97,7 @@ impl Stores for WindowedState {
         }
     }
 
+    #[inline]
     fn scale_events_mut(&mut self, up: bool) -> &mut Vec<ScaleEvent> {
         if up {
             &mut self.scale_up_events

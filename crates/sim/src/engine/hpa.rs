@@ -254,7 +254,7 @@ impl<'a> Engine<'a> {
             self.list_hpa_pods(h, sample_ts);
             self.hpas[h].rows_key = time_free.then_some(key);
         }
-        let mut buf = std::mem::take(&mut self.hpa_buffers);
+        let buf = &mut self.hpa_buffers;
         let metrics = &spec.spec.metrics;
         buf.samples.resize_with(metrics.len(), Vec::new);
         buf.per_pod.resize_with(metrics.len(), Vec::new);
@@ -299,25 +299,40 @@ impl<'a> Engine<'a> {
         for e in buf.external.iter_mut() {
             *e = [(external * 1000.0).round() as i64];
         }
-        let mut inputs: Vec<MetricInput<'_>> = Vec::with_capacity(metrics.len());
-        for (m, metric) in metrics.iter().enumerate() {
-            inputs.push(match &metric.source {
-                MetricSource::Resource { .. } => MetricInput::ResolvedUsage {
-                    per_pod: &buf.samples[m],
-                    unlisted: &[],
-                },
-                MetricSource::Pods { .. } => MetricInput::PerPod {
-                    values: &buf.per_pod[m],
-                    unlisted: &[],
-                },
-                MetricSource::Object { .. } => MetricInput::Object {
-                    value_milli: (point.demand_rps * 1000.0).round() as i64,
-                },
-                MetricSource::External { .. } => MetricInput::External {
-                    values_milli: &buf.external[m],
-                },
-            });
-        }
+        let input = |m: usize, metric: &hpa::MetricSpec| match &metric.source {
+            MetricSource::Resource { .. } => MetricInput::ResolvedUsage {
+                per_pod: &buf.samples[m],
+                unlisted: &[],
+            },
+            MetricSource::Pods { .. } => MetricInput::PerPod {
+                values: &buf.per_pod[m],
+                unlisted: &[],
+            },
+            MetricSource::Object { .. } => MetricInput::Object {
+                value_milli: (point.demand_rps * 1000.0).round() as i64,
+            },
+            MetricSource::External { .. } => MetricInput::External {
+                values_milli: &buf.external[m],
+            },
+        };
+        // An HPA has a metric or a few: their inputs live on the stack, so that a sync
+        // allocates nothing.
+        const INLINE: usize = 8;
+        let mut inline = [MetricInput::Object { value_milli: 0 }; INLINE];
+        let spilled: Vec<MetricInput<'_>>;
+        let inputs: &[MetricInput<'_>] = if metrics.len() <= INLINE {
+            for (slot, (m, metric)) in inline.iter_mut().zip(metrics.iter().enumerate()) {
+                *slot = input(m, metric);
+            }
+            &inline[..metrics.len()]
+        } else {
+            spilled = metrics
+                .iter()
+                .enumerate()
+                .map(|(m, metric)| input(m, metric))
+                .collect();
+            &spilled
+        };
         let dep = &self.deployments[d];
         let rt = &mut self.hpas[h];
         let obs = Observation {
@@ -326,12 +341,10 @@ impl<'a> Engine<'a> {
             status_replicas: dep.live.len() as i32,
             pods: &rt.rows,
             unlisted_usage: &[],
-            metrics: &inputs,
+            metrics: inputs,
             selector: hpa::SelectorCheck::Valid,
         };
         hpa::compute_metrics(&spec.spec, &self.hpa_settings, &obs, now.0, &mut rt.metrics);
-        drop(inputs);
-        self.hpa_buffers = buf;
     }
 }
 
