@@ -31,6 +31,9 @@
 //! - [`HpaState`]: the controller's recommendation and scale-event stores for this HPA. Start
 //!   from `HpaState::default()` (never seen), pass the same value back every sync; reconcile
 //!   updates it in place. Drop it when the HPA is deleted or the controller restarts.
+//!   Reconciles read the stores through the [`Stores`] trait; a caller whose clock never goes
+//!   back and whose HPA keeps its path and windows may pass a [`WindowedState`] instead, which
+//!   answers the stabilization windows in O(1) with the same results.
 //! - `now_ms`: the sync time on the caller's clock, the clock every timestamp is on.
 //! - [`Decision`]: reused between calls so the hot path allocates nothing. It says what the
 //!   controller writes: `desired_replicas`, whether it `rescale`s, each metric's proposal and
@@ -60,6 +63,7 @@ mod normalize;
 mod observation;
 mod spec;
 mod state;
+mod window;
 
 #[cfg(test)]
 mod tests;
@@ -73,7 +77,8 @@ pub use spec::{
     Behavior, Compat, ControllerSettings, HpaSpec, MetricSource, MetricSpec, PolicyKind,
     ResourceTarget, ScalingPolicy, ScalingRules, SelectPolicy, ValueTarget,
 };
-pub use state::{HpaState, Recommendation, ScaleEvent};
+pub use state::{HpaState, Recommendation, ScaleEvent, Stores};
+pub use window::WindowedState;
 
 use calc::{Ctx, Tolerances};
 use normalize::Counts;
@@ -264,6 +269,7 @@ impl Decision {
         self.scaling_limited.filter(|c| c.status).map(|c| c.reason)
     }
 
+    #[inline]
     fn reset(&mut self) {
         self.desired_replicas = 0;
         self.rescale = false;
@@ -287,7 +293,7 @@ pub fn reconcile(
     spec: &HpaSpec,
     settings: &ControllerSettings,
     obs: &Observation<'_>,
-    state: &mut HpaState,
+    state: &mut impl Stores,
     now_ms: i64,
     decision: &mut Decision,
 ) {
@@ -377,15 +383,42 @@ pub fn reconcile_with_metrics(
     settings: &ControllerSettings,
     current_replicas: i32,
     metrics: &MetricsResult,
-    state: &mut HpaState,
+    state: &mut impl Stores,
+    now_ms: i64,
+    decision: &mut Decision,
+) {
+    reconcile_outcome(
+        spec,
+        settings,
+        current_replicas,
+        metrics,
+        state,
+        now_ms,
+        decision,
+    );
+    if reads_metrics(spec, current_replicas) {
+        decision.metrics.clone_from(&metrics.metrics);
+        decision.selector_error.clone_from(&metrics.selector_error);
+    }
+}
+
+/// [`reconcile_with_metrics`] without copying the metric statuses: `decision.metrics` and
+/// `decision.selector_error` stay empty (they are `metrics.metrics` and
+/// `metrics.selector_error` wherever `reconcile_with_metrics` would copy them). Everything
+/// else, the conditions included, is the same. For a caller that reads only the outcome at
+/// every sync, the copy would be most of the cost.
+pub fn reconcile_outcome(
+    spec: &HpaSpec,
+    settings: &ControllerSettings,
+    current_replicas: i32,
+    metrics: &MetricsResult,
+    state: &mut impl Stores,
     now_ms: i64,
     decision: &mut Decision,
 ) {
     decision.reset();
     let proposal = if reads_metrics(spec, current_replicas) {
-        decision.metrics.clone_from(&metrics.metrics);
         decision.scaling_active = metrics.scaling_active;
-        decision.selector_error.clone_from(&metrics.selector_error);
         metrics.proposal
     } else {
         None
@@ -403,6 +436,7 @@ pub fn reconcile_with_metrics(
 
 /// Whether the controller reads metrics at this replica count: scaling is enabled and the
 /// count is within the HPA's bounds (otherwise it just moves into them).
+#[inline]
 fn reads_metrics(spec: &HpaSpec, current: i32) -> bool {
     let disabled = current == 0 && spec.min_replicas != 0;
     !disabled && (spec.min_replicas..=spec.max_replicas).contains(&current)
@@ -414,7 +448,7 @@ fn finish(
     settings: &ControllerSettings,
     current: i32,
     proposal: Option<i32>,
-    state: &mut HpaState,
+    state: &mut impl Stores,
     now_ms: i64,
     d: &mut Decision,
 ) {
@@ -474,7 +508,7 @@ fn finish(
 fn normalize_proposal(
     spec: &HpaSpec,
     settings: &ControllerSettings,
-    state: &mut HpaState,
+    state: &mut impl Stores,
     current: i32,
     proposal: i32,
     now_ms: i64,

@@ -3,7 +3,7 @@
 //! the behavior path (`normalizeDesiredReplicas*` in `horizontal.go`).
 
 use super::spec::{Behavior, ControllerSettings, PolicyKind, ScalingRules, SelectPolicy};
-use super::state::{change_in_period, HpaState};
+use super::state::{change_in_period, Stores};
 use super::Reason;
 
 /// The outcome of normalization: the replicas and the two conditions it sets.
@@ -29,22 +29,13 @@ pub(crate) struct Counts {
 /// `normalizeDesiredReplicas`: the legacy path for an HPA without `behavior`.
 pub(crate) fn legacy(
     settings: &ControllerSettings,
-    state: &mut HpaState,
+    state: &mut impl Stores,
     c: Counts,
     now_ms: i64,
 ) -> Normalized {
     // stabilizeRecommendation: the max over the downscale window (samples at the cutoff count).
-    // One pass finds both the max and the last stale slot, as the controller's loop does.
     let cutoff = now_ms - settings.downscale_stabilization_ms;
-    // Branch-free: the loop runs for every HPA at every sync.
-    let (mut stabilized, mut stale) = (c.proposal, usize::MAX);
-    for (i, r) in state.recommendations().iter().enumerate() {
-        let in_window = r.timestamp_ms >= cutoff;
-        stabilized = stabilized.max(if in_window { r.replicas } else { i32::MIN });
-        stale = if in_window { stale } else { i };
-    }
-    let stale = (stale != usize::MAX).then_some(stale);
-    state.put_recommendation(c.proposal, now_ms, stale);
+    let stabilized = state.stabilize_legacy(c.proposal, cutoff, now_ms);
     let able_reason = if stabilized != c.proposal {
         Reason::ScaleDownStabilized
     } else {
@@ -78,7 +69,7 @@ pub(crate) fn legacy(
 pub(crate) fn with_behavior(
     settings: &ControllerSettings,
     behavior: &Behavior,
-    state: &mut HpaState,
+    state: &mut impl Stores,
     c: Counts,
     now_ms: i64,
 ) -> Normalized {
@@ -121,25 +112,14 @@ fn window_ms(rules: &ScalingRules, settings: &ControllerSettings) -> i64 {
 /// `stabilizeRecommendationWithBehaviors`: clamp current between the minimum over the up
 /// window and the maximum over the down window, then record the unstabilized proposal.
 fn stabilize(
-    state: &mut HpaState,
+    state: &mut impl Stores,
     c: Counts,
     up_window_ms: i64,
     down_window_ms: i64,
     now_ms: i64,
 ) -> i32 {
     let (up_cutoff, down_cutoff) = (now_ms - up_window_ms, now_ms - down_window_ms);
-    let (mut up_rec, mut down_rec, mut stale) = (c.proposal, c.proposal, None);
-    for (i, r) in state.recommendations().iter().enumerate() {
-        if r.timestamp_ms > up_cutoff {
-            up_rec = up_rec.min(r.replicas);
-        }
-        if r.timestamp_ms > down_cutoff {
-            down_rec = down_rec.max(r.replicas);
-        }
-        if r.timestamp_ms < up_cutoff && r.timestamp_ms < down_cutoff {
-            stale = Some(i);
-        }
-    }
+    let (up_rec, down_rec) = state.stabilize_behavior(c.proposal, up_cutoff, down_cutoff, now_ms);
     let mut stabilized = c.current;
     if stabilized < up_rec {
         stabilized = up_rec;
@@ -147,7 +127,6 @@ fn stabilize(
     if stabilized > down_rec {
         stabilized = down_rec;
     }
-    state.put_recommendation(c.proposal, now_ms, stale);
     stabilized
 }
 
@@ -155,7 +134,7 @@ fn stabilize(
 /// replicas and the ScalingLimited reason.
 pub(super) fn rate_limit(
     behavior: &Behavior,
-    state: &HpaState,
+    state: &impl Stores,
     c: Counts,
     now_ms: i64,
 ) -> (i32, Reason) {
@@ -184,7 +163,7 @@ pub(super) fn rate_limit(
 }
 
 /// `calculateScaleUpLimitWithScalingRules`: the most (Max) or least (Min) any policy allows.
-fn scale_up_limit(rules: &ScalingRules, state: &HpaState, current: i32, now_ms: i64) -> i32 {
+fn scale_up_limit(rules: &ScalingRules, state: &impl Stores, current: i32, now_ms: i64) -> i32 {
     let (mut result, pick): (i32, fn(i32, i32) -> i32) = match rules.select_policy {
         SelectPolicy::Disabled => return current,
         SelectPolicy::Min => (i32::MAX, i32::min),
@@ -204,7 +183,7 @@ fn scale_up_limit(rules: &ScalingRules, state: &HpaState, current: i32, now_ms: 
 }
 
 /// `calculateScaleDownLimitWithBehaviors`: the lowest (Max) or highest (Min) any policy allows.
-fn scale_down_limit(rules: &ScalingRules, state: &HpaState, current: i32, now_ms: i64) -> i32 {
+fn scale_down_limit(rules: &ScalingRules, state: &impl Stores, current: i32, now_ms: i64) -> i32 {
     let (mut result, pick): (i32, fn(i32, i32) -> i32) = match rules.select_policy {
         SelectPolicy::Disabled => return current,
         SelectPolicy::Min => (i32::MIN, i32::max),
@@ -224,8 +203,8 @@ fn scale_down_limit(rules: &ScalingRules, state: &HpaState, current: i32, now_ms
 
 /// The replica count at the start of a policy's sliding period: current minus what was
 /// added plus what was removed since. Go's int32 arithmetic wraps; so does this.
-fn period_start(state: &HpaState, current: i32, period_s: i32, now_ms: i64) -> i32 {
-    let added = change_in_period(&state.scale_up_events, period_s, now_ms);
-    let removed = change_in_period(&state.scale_down_events, period_s, now_ms);
+fn period_start(state: &impl Stores, current: i32, period_s: i32, now_ms: i64) -> i32 {
+    let added = change_in_period(state.scale_events(true), period_s, now_ms);
+    let removed = change_in_period(state.scale_events(false), period_s, now_ms);
     current.wrapping_sub(added).wrapping_add(removed)
 }

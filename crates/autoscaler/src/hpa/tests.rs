@@ -13,6 +13,7 @@ mod normalize;
 mod plain;
 mod replicas;
 mod scenarios;
+mod window;
 
 use super::*;
 

@@ -13,7 +13,7 @@
 
 use autoscaler::hpa::{
     self, ConditionStatus, ControllerSettings, Decision, HpaState, MetricInput, MetricSource,
-    Observation, PodPhase as HPhase, ReadyCondition, ResolvedSample, UsageSample,
+    Observation, PodPhase as HPhase, ReadyCondition, ResolvedSample, UsageSample, WindowedState,
 };
 
 use super::state::{Engine, Event, Phase};
@@ -21,7 +21,11 @@ use crate::rng::Seed;
 use crate::time::{SimDuration, SimTime};
 
 /// One HPA's controller state in the run.
+#[derive(Default)]
 pub(super) struct HpaRuntime {
+    /// The controller's stores: windowed (O(1) per sync) with the shortcuts on, the
+    /// controller's own lists without them.
+    pub windowed: WindowedState,
     pub state: HpaState,
     pub decision: Decision,
     /// The last metrics computation, and the inputs it was computed from: reused while they
@@ -37,6 +41,59 @@ pub(super) struct HpaRuntime {
     pub rows_key: Option<(u64, usize)>,
     /// Timeline columns: the last sync's desired replicas and condition reasons.
     pub last_desired: i32,
+    /// Per spec metric: how a Resource metric reads the workload (`None` for other kinds),
+    /// resolved once from the pod template.
+    resources: Vec<Option<ResourceModel>>,
+}
+
+impl HpaRuntime {
+    pub(super) fn new(
+        sc: &crate::scenario::model::Scenario,
+        h: &crate::scenario::model::Hpa,
+    ) -> Self {
+        let dep = &sc.deployments[h.deployment];
+        let req = &dep.template.scheduling.requests;
+        let resources = h
+            .spec
+            .metrics
+            .iter()
+            .map(|m| match &m.source {
+                MetricSource::Resource {
+                    resource,
+                    container,
+                    ..
+                } => Some(ResourceModel::of(resource, container.as_deref(), dep, req)),
+                _ => None,
+            })
+            .collect();
+        HpaRuntime {
+            resources,
+            ..HpaRuntime::default()
+        }
+    }
+}
+
+/// A Resource metric of one workload: the pod's request (milli-units) and what share of the
+/// pod's usage it reads, both fixed by the pod template.
+#[derive(Debug, Clone, Copy)]
+struct ResourceModel {
+    request_milli: Option<i64>,
+    /// The pod's CPU (`Some(true)`) or memory usage, or none for another resource.
+    cpu: Option<bool>,
+    share: Share,
+    /// Milli-units per model unit: CPU is modelled in millicores (already milli), memory in
+    /// bytes.
+    scale: f64,
+}
+
+/// How much of the pod's usage a metric reads.
+#[derive(Debug, Clone, Copy)]
+enum Share {
+    Pod,
+    /// One container's share of the pod's usage (by request).
+    Container(f64),
+    /// The named container does not exist: no usage.
+    None,
 }
 
 /// What a listed pod's samples depend on besides the workload's usage.
@@ -151,15 +208,28 @@ impl<'a> Engine<'a> {
         }
         let current = self.deployments[d].desired;
         let rt = &mut self.hpas[h];
-        hpa::reconcile_with_metrics(
-            &spec.spec,
-            &self.hpa_settings,
-            current,
-            &rt.metrics,
-            &mut rt.state,
-            now.0,
-            &mut rt.decision,
-        );
+        if self.hpa_shortcuts {
+            // The engine reads only the outcome; the metric statuses stay in `rt.metrics`.
+            hpa::reconcile_outcome(
+                &spec.spec,
+                &self.hpa_settings,
+                current,
+                &rt.metrics,
+                &mut rt.windowed,
+                now.0,
+                &mut rt.decision,
+            );
+        } else {
+            hpa::reconcile_with_metrics(
+                &spec.spec,
+                &self.hpa_settings,
+                current,
+                &rt.metrics,
+                &mut rt.state,
+                now.0,
+                &mut rt.decision,
+            );
+        }
         rt.last_desired = rt.decision.desired_replicas;
         let (rescale, desired) = (rt.decision.rescale, rt.decision.desired_replicas);
         if rescale {
@@ -177,7 +247,6 @@ impl<'a> Engine<'a> {
         let spec = &sc.hpas[h];
         let d = spec.deployment;
         let dep_spec = &sc.deployments[d];
-        let req = &dep_spec.template.scheduling.requests;
         let dep = &self.deployments[d];
         let time_free = now.0 >= dep.newest_start.0 + self.hpa_time_horizon_ms;
         let key = (dep.version, dep.live.len());
@@ -185,26 +254,23 @@ impl<'a> Engine<'a> {
             self.list_hpa_pods(h, sample_ts);
             self.hpas[h].rows_key = time_free.then_some(key);
         }
-        let mut buf = std::mem::take(&mut self.hpa_buffers);
+        let buf = &mut self.hpa_buffers;
         let metrics = &spec.spec.metrics;
         buf.samples.resize_with(metrics.len(), Vec::new);
         buf.per_pod.resize_with(metrics.len(), Vec::new);
         buf.external.resize(metrics.len(), [0]);
         let facts = &self.hpas[h].row_facts;
+        let resource_models = &self.hpas[h].resources;
         for (m, metric) in metrics.iter().enumerate() {
             buf.samples[m].clear();
             buf.per_pod[m].clear();
             match &metric.source {
-                MetricSource::Resource {
-                    resource,
-                    container,
-                    ..
-                } => {
+                MetricSource::Resource { .. } => {
                     // A metric's request and per-pod usage are the same for every pod of the
                     // workload; only the start-up burst differs.
-                    let (request, usage) =
-                        resource_of(resource, container.as_deref(), dep_spec, req, &point);
-                    let (is_cpu, scale) = (resource == "cpu", milli_scale(resource));
+                    let model = resource_models[m].expect("a Resource metric has its model");
+                    let (request, usage) = (model.request_milli, model.usage(&point));
+                    let (is_cpu, scale) = (model.cpu == Some(true), model.scale);
                     buf.samples[m].extend(facts.iter().map(|f| {
                         let burst = if is_cpu { f.burst_m } else { 0.0 };
                         ResolvedSample {
@@ -233,25 +299,40 @@ impl<'a> Engine<'a> {
         for e in buf.external.iter_mut() {
             *e = [(external * 1000.0).round() as i64];
         }
-        let mut inputs: Vec<MetricInput<'_>> = Vec::with_capacity(metrics.len());
-        for (m, metric) in metrics.iter().enumerate() {
-            inputs.push(match &metric.source {
-                MetricSource::Resource { .. } => MetricInput::ResolvedUsage {
-                    per_pod: &buf.samples[m],
-                    unlisted: &[],
-                },
-                MetricSource::Pods { .. } => MetricInput::PerPod {
-                    values: &buf.per_pod[m],
-                    unlisted: &[],
-                },
-                MetricSource::Object { .. } => MetricInput::Object {
-                    value_milli: (point.demand_rps * 1000.0).round() as i64,
-                },
-                MetricSource::External { .. } => MetricInput::External {
-                    values_milli: &buf.external[m],
-                },
-            });
-        }
+        let input = |m: usize, metric: &hpa::MetricSpec| match &metric.source {
+            MetricSource::Resource { .. } => MetricInput::ResolvedUsage {
+                per_pod: &buf.samples[m],
+                unlisted: &[],
+            },
+            MetricSource::Pods { .. } => MetricInput::PerPod {
+                values: &buf.per_pod[m],
+                unlisted: &[],
+            },
+            MetricSource::Object { .. } => MetricInput::Object {
+                value_milli: (point.demand_rps * 1000.0).round() as i64,
+            },
+            MetricSource::External { .. } => MetricInput::External {
+                values_milli: &buf.external[m],
+            },
+        };
+        // An HPA has a metric or a few: their inputs live on the stack, so that a sync
+        // allocates nothing.
+        const INLINE: usize = 8;
+        let mut inline = [MetricInput::Object { value_milli: 0 }; INLINE];
+        let spilled: Vec<MetricInput<'_>>;
+        let inputs: &[MetricInput<'_>] = if metrics.len() <= INLINE {
+            for (slot, (m, metric)) in inline.iter_mut().zip(metrics.iter().enumerate()) {
+                *slot = input(m, metric);
+            }
+            &inline[..metrics.len()]
+        } else {
+            spilled = metrics
+                .iter()
+                .enumerate()
+                .map(|(m, metric)| input(m, metric))
+                .collect();
+            &spilled
+        };
         let dep = &self.deployments[d];
         let rt = &mut self.hpas[h];
         let obs = Observation {
@@ -260,12 +341,10 @@ impl<'a> Engine<'a> {
             status_replicas: dep.live.len() as i32,
             pods: &rt.rows,
             unlisted_usage: &[],
-            metrics: &inputs,
+            metrics: inputs,
             selector: hpa::SelectorCheck::Valid,
         };
         hpa::compute_metrics(&spec.spec, &self.hpa_settings, &obs, now.0, &mut rt.metrics);
-        drop(inputs);
-        self.hpa_buffers = buf;
     }
 }
 
@@ -332,76 +411,86 @@ fn rt_reason(d: &Decision) -> &'static str {
         .map_or("SucceededRescale", |r| r.as_str())
 }
 
-/// Milli-units per model unit: CPU is modelled in millicores (already milli), memory in bytes.
-fn milli_scale(resource: &str) -> f64 {
-    if resource == "cpu" {
-        1.0
-    } else {
-        1000.0
-    }
-}
-
-/// The pod's request (milli-units) and per-pod usage (model units) of `resource`, for the
-/// whole pod or one container. A container without a request for it gives `None`, which the
-/// controller reports as a missing request.
-fn resource_of(
-    resource: &str,
-    container: Option<&str>,
-    dep: &crate::scenario::model::Deployment,
-    pod_req: &autoscaler::model::Resources,
-    point: &UsagePoint,
-) -> (Option<i64>, Option<f64>) {
-    let pick = |r: &autoscaler::model::Resources| match resource {
-        "cpu" => Some(r.cpu_m),
-        "memory" => Some(r.memory_bytes.saturating_mul(1000)),
-        _ => None,
-    };
-    let usage = match resource {
-        "cpu" => Some(point.cpu_m),
-        "memory" => Some(point.mem_bytes),
-        _ => None,
-    };
-    let t = &dep.template;
-    let request = match container {
-        None => {
-            let all = t
-                .containers
-                .iter()
-                .chain(t.init_containers.iter().filter(|c| c.sidecar));
-            if all
-                .clone()
-                .any(|c| pick(&c.requests).is_none_or(|v| v <= 0))
-            {
-                None
-            } else {
-                pick(pod_req).map(|_| all.map(|c| pick(&c.requests).unwrap_or(0)).sum())
-            }
-        }
-        Some(name) => t
-            .containers
-            .iter()
-            .find(|c| c.name == name)
-            .and_then(|c| pick(&c.requests))
-            .filter(|v| *v > 0),
-    };
-    // A container's usage is the pod's divided over its containers by their requests.
-    let usage = match container {
-        None => usage,
-        Some(name) => {
-            let share = t.containers.iter().find(|c| c.name == name).map(|c| {
-                let total: i64 = t
+impl ResourceModel {
+    /// The pod's request (milli-units) of `resource` and the share of its usage, for the
+    /// whole pod or one container. A container without a request for it gives no request,
+    /// which the controller reports as a missing request.
+    fn of(
+        resource: &str,
+        container: Option<&str>,
+        dep: &crate::scenario::model::Deployment,
+        pod_req: &autoscaler::model::Resources,
+    ) -> ResourceModel {
+        let pick = |r: &autoscaler::model::Resources| match resource {
+            "cpu" => Some(r.cpu_m),
+            "memory" => Some(r.memory_bytes.saturating_mul(1000)),
+            _ => None,
+        };
+        let t = &dep.template;
+        let request_milli = match container {
+            None => {
+                let all = t
                     .containers
                     .iter()
-                    .map(|c| pick(&c.requests).unwrap_or(0))
-                    .sum();
-                if total > 0 {
-                    pick(&c.requests).unwrap_or(0) as f64 / total as f64
+                    .chain(t.init_containers.iter().filter(|c| c.sidecar));
+                if all
+                    .clone()
+                    .any(|c| pick(&c.requests).is_none_or(|v| v <= 0))
+                {
+                    None
                 } else {
-                    1.0 / t.containers.len() as f64
+                    pick(pod_req).map(|_| all.map(|c| pick(&c.requests).unwrap_or(0)).sum())
                 }
-            });
-            usage.zip(share).map(|(u, s)| u * s)
+            }
+            Some(name) => t
+                .containers
+                .iter()
+                .find(|c| c.name == name)
+                .and_then(|c| pick(&c.requests))
+                .filter(|v| *v > 0),
+        };
+        // A container's usage is the pod's divided over its containers by their requests.
+        let share = match container {
+            None => Share::Pod,
+            Some(name) => match t.containers.iter().find(|c| c.name == name) {
+                None => Share::None,
+                Some(c) => {
+                    let total: i64 = t
+                        .containers
+                        .iter()
+                        .map(|c| pick(&c.requests).unwrap_or(0))
+                        .sum();
+                    Share::Container(if total > 0 {
+                        pick(&c.requests).unwrap_or(0) as f64 / total as f64
+                    } else {
+                        1.0 / t.containers.len() as f64
+                    })
+                }
+            },
+        };
+        ResourceModel {
+            request_milli,
+            cpu: match resource {
+                "cpu" => Some(true),
+                "memory" => Some(false),
+                _ => None,
+            },
+            share,
+            scale: if resource == "cpu" { 1.0 } else { 1000.0 },
         }
-    };
-    (request, usage)
+    }
+
+    /// The per-pod usage (model units) this metric reads at `point`.
+    fn usage(&self, point: &UsagePoint) -> Option<f64> {
+        let pod = if self.cpu? {
+            point.cpu_m
+        } else {
+            point.mem_bytes
+        };
+        match self.share {
+            Share::Pod => Some(pod),
+            Share::Container(s) => Some(pod * s),
+            Share::None => None,
+        }
+    }
 }

@@ -316,21 +316,7 @@ impl<'a> Engine<'a> {
             free_jobs: vec![],
             crons: sc.cron_jobs.iter().map(|_| CronState::default()).collect(),
             books: Books::new(sc, tiers.len()),
-            hpas: sc
-                .hpas
-                .iter()
-                .map(|_| HpaRuntime {
-                    state: Default::default(),
-                    decision: Default::default(),
-                    metrics: Default::default(),
-                    metrics_key: None,
-                    metrics_time_free: false,
-                    rows: Vec::new(),
-                    row_facts: Vec::new(),
-                    rows_key: None,
-                    last_desired: 0,
-                })
-                .collect(),
+            hpas: sc.hpas.iter().map(|h| HpaRuntime::new(sc, h)).collect(),
             hpa_settings: super::hpa::controller_settings(sc),
             hpa_groups: super::hpa::sync_groups(sc),
             hpa_buffers: HpaBuffers::default(),

@@ -500,19 +500,31 @@ fn hpa_shortcuts_change_nothing() {
     d.template.startup.cpu_burst_m = 150.0;
     d.template.startup.cpu_burst_duration = SimDuration::from_secs(45);
     sc.deployments = vec![d];
-    sc.hpas = vec![hpa(
-        "spec: {scaleTargetRef: {kind: Deployment, name: web}, minReplicas: 2, maxReplicas: 30,
-          metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 60}}},
-                    {type: Resource, resource: {name: memory, target: {type: AverageValue, averageValue: 200Mi}}},
-                    {type: Pods, pods: {metric: {name: rps}, target: {type: AverageValue, averageValue: '30'}}}]}",
-    )];
-    let go = |shortcuts: bool| {
-        let mut e = super::Engine::new(&sc);
-        e.hpa_shortcuts = shortcuts;
-        e.run(&mut NoTimeline).unwrap();
-        serde_json::to_string(&e.report()).unwrap()
-    };
-    let (fast, reference) = (go(true), go(false));
-    assert!(fast.contains("rescales"), "the HPA acted: {fast}");
-    assert_eq!(fast, reference);
+    // The legacy path, and the behavior path with its own windows (the shortcuts include the
+    // windowed recommendation store).
+    let behaviors = [
+        "",
+        "behavior: {scaleUp: {stabilizationWindowSeconds: 60}, scaleDown: {stabilizationWindowSeconds: 120,
+           policies: [{type: Pods, value: 2, periodSeconds: 60}]}},",
+    ];
+    for behavior in behaviors {
+        sc.hpas = vec![hpa(&format!(
+            "spec: {{scaleTargetRef: {{kind: Deployment, name: web}}, minReplicas: 2, maxReplicas: 30, {behavior}
+              metrics: [{{type: Resource, resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 60}}}}}},
+                        {{type: Resource, resource: {{name: memory, target: {{type: AverageValue, averageValue: 200Mi}}}}}},
+                        {{type: Pods, pods: {{metric: {{name: rps}}, target: {{type: AverageValue, averageValue: '30'}}}}}}]}}",
+        ))];
+        let go = |shortcuts: bool| {
+            let mut e = super::Engine::new(&sc);
+            e.hpa_shortcuts = shortcuts;
+            e.run(&mut NoTimeline).unwrap();
+            serde_json::to_string(&e.report()).unwrap()
+        };
+        let (fast, reference) = (go(true), go(false));
+        assert!(
+            fast.contains("rescales"),
+            "the HPA acted ({behavior}): {fast}"
+        );
+        assert_eq!(fast, reference, "{behavior}");
+    }
 }

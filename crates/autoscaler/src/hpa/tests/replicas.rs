@@ -590,3 +590,42 @@ fn compat_switches_select_older_behaviour() {
         value(i32::MIN, i64::MIN + 1),
     );
 }
+
+#[test]
+fn quotient_is_i128_division() {
+    // The sums' division takes an i64 shortcut when it can; it must truncate exactly as the
+    // i128 division it replaces, on both sides of the i64 range and at its edges.
+    let big = i128::from(i64::MAX);
+    let check = |a: i128, b: i128| assert_eq!(calc::quotient(a, b), a / b, "{a} / {b}");
+    for a in [
+        0,
+        1,
+        -1,
+        7,
+        -7,
+        99,
+        12_345,
+        big,
+        big + 1,
+        -big,
+        -big - 1,
+        -big - 2,
+        big * 3,
+    ] {
+        for b in [
+            1,
+            -1,
+            2,
+            -2,
+            3,
+            100,
+            -100,
+            big,
+            -big - 1,
+            big + 5,
+            -(big * 2),
+        ] {
+            check(a, b);
+        }
+    }
+}
