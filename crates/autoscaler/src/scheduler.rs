@@ -262,7 +262,7 @@ struct FailedAttempt {
     spec: Arc<PodSchedulingSpec>,
     version: u64,
     /// The nodes whose changes may change the outcome, or `None` for any change at all.
-    watched: Option<Vec<NodeId>>,
+    watched: Option<Watched>,
     /// `None` when the scheduler does not explain failures.
     error: Option<Arc<FitError>>,
     /// The range preemption drew its candidate offset from, if it drew.
@@ -274,12 +274,49 @@ impl FailedAttempt {
     fn holds(&self, snap: &ClusterSnapshot) -> bool {
         match &self.watched {
             None => snap.version() <= self.version,
-            Some(nodes) => {
+            Some(watched) => {
                 reads_own_node_only(snap, &self.spec)
                     && snap.layout_version() <= self.version
-                    && nodes.iter().all(|&n| snap.node_version(n) <= self.version)
+                    && watched.unchanged_since(snap, self.version)
             }
         }
+    }
+}
+
+/// The nodes a remembered failure depends on: in node order, and as a set.
+#[derive(Debug, Clone)]
+struct Watched {
+    nodes: Vec<NodeId>,
+    bits: Vec<u64>,
+}
+
+impl Watched {
+    fn new(nodes: Vec<NodeId>) -> Watched {
+        let words = nodes.last().map_or(0, |n| n.0 as usize / 64 + 1);
+        let mut bits = vec![0u64; words];
+        for n in &nodes {
+            bits[n.0 as usize / 64] |= 1 << (n.0 % 64);
+        }
+        Watched { nodes, bits }
+    }
+
+    fn contains(&self, n: NodeId) -> bool {
+        let word = self.bits.get(n.0 as usize / 64).copied().unwrap_or(0);
+        word & (1 << (n.0 % 64)) != 0
+    }
+
+    /// Whether none of the nodes changed since `version`: from the few nodes changed since,
+    /// when the snapshot still remembers them, rather than from every watched node's stamp.
+    fn unchanged_since(&self, snap: &ClusterSnapshot, version: u64) -> bool {
+        let by_stamps = || self.nodes.iter().all(|&n| snap.node_version(n) <= version);
+        let unchanged = match snap.nodes_changed_since(version) {
+            Some(mut changed) if changed.len() < self.nodes.len() => {
+                changed.all(|n| !self.contains(n))
+            }
+            _ => by_stamps(),
+        };
+        debug_assert_eq!(unchanged, by_stamps());
+        unchanged
     }
 }
 
@@ -429,8 +466,13 @@ impl Scheduler {
     ) -> ScheduleOutcome {
         let unnominated = snap.nomination(pod_id).is_none();
         let key = Arc::as_ptr(pod) as usize;
-        if let Some(f) = self.failed.get(&key) {
+        if let Some(f) = self.failed.get_mut(&key) {
             if unnominated && f.holds(snap) {
+                // It holds now as it did then: later checks need only look at what changes
+                // from now on (not inside a what-if, whose changes a revert takes back).
+                if !snap.is_forked() {
+                    f.version = snap.version();
+                }
                 if let Some(n) = f.drawn_from {
                     rng.random_range(0..n);
                 }
@@ -469,7 +511,8 @@ impl Scheduler {
             }
         }
         self.failed.remove(&key);
-        let watched = reads_own_node_only(snap, pod).then(|| failure.resolvable.clone());
+        let watched =
+            reads_own_node_only(snap, pod).then(|| Watched::new(failure.resolvable.clone()));
         let error = explain.then(|| Arc::new(failure.into_error(post_filter_msg)));
         // Inside a fork the snapshot is a what-if: its content, and so the failure, is not
         // what the stamps will say once the fork is reverted.

@@ -274,7 +274,16 @@ struct Versions {
     nodes: Vec<u64>,
     /// The version of the last change to the set of nodes, a node's spec or a nomination.
     layout: u64,
+    /// `(version, node)` of every node stamp, in version order, back to `touches_floor`:
+    /// which nodes changed since a version, without reading every node's stamp. A revert
+    /// drops the fork's entries with the stamps it restores.
+    touches: Vec<(u64, NodeId)>,
+    /// Stamps at or before this version have been dropped from `touches`.
+    touches_floor: u64,
 }
+
+/// `touches` keeps between this many and twice as many entries.
+const TOUCHES_KEPT: usize = 1 << 15;
 
 impl std::fmt::Debug for Versions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -540,13 +549,44 @@ impl ClusterSnapshot {
     /// Stamps `node` as changed. Inside a fork the old stamp is logged first, so a revert
     /// gives the node back its stamp with its content: a what-if leaves no trace.
     fn touch_node(&mut self, node: NodeId) {
-        self.versions.now += 1;
-        if let Some(v) = self.versions.nodes.get_mut(node.0 as usize) {
-            let old = std::mem::replace(v, self.versions.now);
+        let versions = &mut self.versions;
+        versions.now += 1;
+        if let Some(v) = versions.nodes.get_mut(node.0 as usize) {
+            let old = std::mem::replace(v, versions.now);
             if self.forks > 0 {
                 self.undo.push(undo::Undo::NodeStamp(node, old));
             }
+            versions.touches.push((versions.now, node));
+            // (Inside a fork the record must stay whole: a revert cuts it back to a length.)
+            if self.forks == 0 && versions.touches.len() >= 2 * TOUCHES_KEPT {
+                versions.touches_floor = versions.touches[TOUCHES_KEPT - 1].0;
+                versions.touches.drain(..TOUCHES_KEPT);
+            }
         }
+    }
+
+    /// The nodes whose [`node_version`](Self::node_version) moved past `version` by a change
+    /// to them or their pods (oldest first, with repeats), or `None` if that is further back
+    /// than the snapshot remembers. Nodes added or removed since are not included: see
+    /// [`layout_version`](Self::layout_version).
+    pub fn nodes_changed_since(
+        &self,
+        version: u64,
+    ) -> Option<impl ExactSizeIterator<Item = NodeId> + '_> {
+        if version < self.versions.touches_floor {
+            return None;
+        }
+        let touches = &self.versions.touches;
+        let from = touches.partition_point(|&(v, _)| v <= version);
+        Some(touches[from..].iter().map(|&(_, n)| n))
+    }
+
+    pub(super) fn touches_len(&self) -> usize {
+        self.versions.touches.len()
+    }
+
+    pub(super) fn cut_touches(&mut self, len: usize) {
+        self.versions.touches.truncate(len);
     }
 
     pub(super) fn touch_layout(&mut self) {

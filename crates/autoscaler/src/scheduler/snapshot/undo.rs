@@ -52,6 +52,7 @@ impl Undo {
 pub struct Fork {
     depth: usize,
     log_len: usize,
+    touches_len: usize,
 }
 
 impl ClusterSnapshot {
@@ -61,6 +62,7 @@ impl ClusterSnapshot {
         Fork {
             depth: self.forks,
             log_len: self.undo.len(),
+            touches_len: self.touches_len(),
         }
     }
 
@@ -77,6 +79,8 @@ impl ClusterSnapshot {
             let entry = self.undo.pop().expect("log longer than the fork mark");
             self.apply_undo(entry);
         }
+        // The stamps are back as they were before the fork: so is the record of them.
+        self.cut_touches(fork.touches_len);
         self.forks = fork.depth - 1;
     }
 

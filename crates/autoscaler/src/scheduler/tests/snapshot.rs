@@ -179,3 +179,41 @@ proptest::proptest! {
         proptest::prop_assert_eq!(verdicts(&snap), initial);
     }
 }
+
+#[test]
+fn nodes_changed_since_follows_the_stamps_through_forks_and_trimming() {
+    let mut snap = cluster(six_nodes(), vec![]);
+    let changed = |snap: &ClusterSnapshot, v| -> Option<Vec<u32>> {
+        Some(snap.nodes_changed_since(v)?.map(|n| n.0).collect())
+    };
+    let v0 = snap.version();
+    snap.bind(PodId(1), Arc::new(pod(100, MI)), NodeId(2), 0);
+    let v1 = snap.version();
+    snap.bind(PodId(2), Arc::new(pod(100, MI)), NodeId(4), 0);
+    assert_eq!(changed(&snap, v0), Some(vec![2, 4]));
+    assert_eq!(changed(&snap, v1), Some(vec![4]));
+    // A reverted what-if leaves no trace, a committed one does.
+    let v2 = snap.version();
+    let fork = snap.fork();
+    snap.unbind(PodId(1));
+    snap.bind(PodId(3), Arc::new(pod(100, MI)), NodeId(5), 0);
+    assert_eq!(changed(&snap, v2), Some(vec![2, 5]));
+    snap.revert(fork);
+    assert_eq!(changed(&snap, v2), Some(vec![]));
+    assert!(snap.node_version(NodeId(2)) <= v2);
+    let fork = snap.fork();
+    snap.unbind(PodId(2));
+    snap.commit(fork);
+    assert_eq!(changed(&snap, v2), Some(vec![4]));
+    // Past the memory of the record, the answer is "unknown", never a wrong "nothing".
+    let mut recent = 0;
+    for i in 0..70_000u64 {
+        if i == 70_000 - 5 {
+            recent = snap.version();
+        }
+        snap.bind(PodId(10 + i), Arc::new(pod(0, 0)), NodeId(0), 0);
+        snap.unbind(PodId(10 + i));
+    }
+    assert_eq!(changed(&snap, v2), None);
+    assert_eq!(changed(&snap, recent), Some(vec![0; 10]));
+}
