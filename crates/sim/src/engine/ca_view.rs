@@ -11,7 +11,9 @@ use autoscaler::cluster_autoscaler::observation::{
     annotations, Controller, InstanceErrors, NodeGroupInfo, NodeInfo, Observation, PdbInfo,
     PendingPod, PodInfo,
 };
-use autoscaler::model::Resources;
+use std::sync::Arc;
+
+use autoscaler::model::{NodeSchedulingSpec, Resources};
 
 use super::placement::NodeId;
 use super::state::{node_spec, pdb_status, Engine, NodeState, Owner, Phase};
@@ -27,6 +29,9 @@ pub(super) struct CaView {
     stamps: Vec<u64>,
     /// What each entry's pods were built from.
     pod_ids: Vec<Vec<PodKey>>,
+    /// The snapshot's spec each entry's spec was copied from: the same allocation means the
+    /// same spec (it is never changed in place), which spares comparing them.
+    specs: Vec<Arc<NodeSchedulingSpec>>,
 }
 
 /// A pod slot, its generation, and whether it was terminating: a pod whose key is unchanged
@@ -170,14 +175,17 @@ impl Engine<'_> {
             let deleting = node.state == NodeState::Draining;
             if view.node_ids.get(at) == Some(&n) {
                 if view.stamps[at] != stamp || view.obs.nodes[at].being_deleted != deleting {
-                    self.refresh_node(n, &mut view.obs.nodes[at], &mut view.pod_ids[at]);
+                    let (info, keys) = (&mut view.obs.nodes[at], &mut view.pod_ids[at]);
+                    self.refresh_node(n, info, keys, &mut view.specs[at]);
                     view.stamps[at] = stamp;
                 }
             } else {
                 let (mut info, mut keys) = (self.ca_node_info(n), Vec::new());
-                self.refresh_node(n, &mut info, &mut keys);
+                let mut spec = self.placement.node_spec_shared(n).expect("a live node");
+                self.refresh_node(n, &mut info, &mut keys, &mut spec);
                 view.obs.nodes.insert(at, info);
                 view.pod_ids.insert(at, keys);
+                view.specs.insert(at, spec);
                 view.node_ids.insert(at, n);
                 view.stamps.insert(at, stamp);
             }
@@ -210,10 +218,19 @@ impl Engine<'_> {
     /// Brings a node's entry up to date: its spec, whether it is being deleted, and its pods,
     /// reusing the entries of pods that did not change. A node lists its pods in bind order
     /// (unbinds keep the order), so one pass over the old list finds them.
-    fn refresh_node(&self, n: NodeId, info: &mut NodeInfo, keys: &mut Vec<PodKey>) {
-        let spec = self.placement.node_spec(n).expect("a live node");
-        if info.spec != *spec {
-            info.spec = spec.clone();
+    fn refresh_node(
+        &self,
+        n: NodeId,
+        info: &mut NodeInfo,
+        keys: &mut Vec<PodKey>,
+        copied_from: &mut Arc<NodeSchedulingSpec>,
+    ) {
+        let spec = self.placement.node_spec_shared(n).expect("a live node");
+        if !Arc::ptr_eq(&spec, copied_from) {
+            if info.spec != *spec {
+                info.spec = (*spec).clone();
+            }
+            *copied_from = spec;
         }
         info.being_deleted = self.nodes[n as usize].state == NodeState::Draining;
         let on = self.placement.pods_on(n);
@@ -312,6 +329,7 @@ impl CaView {
     fn remove_node(&mut self, at: usize) {
         self.obs.nodes.remove(at);
         self.pod_ids.remove(at);
+        self.specs.remove(at);
         self.node_ids.remove(at);
         self.stamps.remove(at);
     }
