@@ -32,6 +32,10 @@ pub(super) struct CaView {
     /// The snapshot's spec each entry's spec was copied from: the same allocation means the
     /// same spec (it is never changed in place), which spares comparing them.
     specs: Vec<Arc<NodeSchedulingSpec>>,
+    /// The snapshot version, layout version and engine node-state count the node entries
+    /// were last synced at: with the same layout and node states, only nodes stamped since
+    /// need a look.
+    synced: Option<(u64, u64, u64)>,
 }
 
 /// A pod slot, its generation, and whether it was terminating: a pod whose key is unchanged
@@ -162,6 +166,39 @@ impl Engine<'_> {
 
     /// Registered nodes (Ready or being deleted), rebuilt where their stamp moved.
     fn sync_nodes(&self, view: &mut CaView) {
+        let snap = self.placement.snapshot();
+        let now = (
+            snap.version(),
+            snap.layout_version(),
+            self.node_state_changes,
+        );
+        let last = view.synced.replace(now);
+        // No node came, went, was respecified or changed state: the nodes stamped since the
+        // last sync are the only ones that can differ.
+        let changed = last
+            .filter(|l| (l.1, l.2) == (now.1, now.2))
+            .and_then(|l| snap.nodes_changed_since(l.0));
+        let Some(changed) = changed else {
+            return self.sync_all_nodes(view);
+        };
+        for sid in changed {
+            let Some(n) = self.placement.engine_id(sid) else {
+                continue;
+            };
+            let Ok(at) = view.node_ids.binary_search(&n) else {
+                continue;
+            };
+            let stamp = self.placement.node_stamp(n);
+            if view.stamps[at] != stamp {
+                let (info, keys) = (&mut view.obs.nodes[at], &mut view.pod_ids[at]);
+                self.refresh_node(n, info, keys, &mut view.specs[at]);
+                view.stamps[at] = stamp;
+            }
+        }
+    }
+
+    /// [`sync_nodes`](Self::sync_nodes) by a walk over every node.
+    fn sync_all_nodes(&self, view: &mut CaView) {
         let mut at = 0;
         for n in self.placement.live_nodes() {
             let node = &self.nodes[n as usize];

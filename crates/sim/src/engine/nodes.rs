@@ -379,6 +379,7 @@ impl Engine<'_> {
         }
         let node = &mut self.nodes[n as usize];
         node.state = NodeState::Draining;
+        self.node_state_changes += 1;
         let (pool, zone) = (node.pool, node.zone);
         self.books.pool_counts[pool as usize].ready -= 1;
         self.books.pool_counts[pool as usize].draining += 1;
@@ -454,6 +455,7 @@ impl Engine<'_> {
         self.scaling.deleting.remove(&n);
         let node = &mut self.nodes[n as usize];
         node.state = NodeState::Ready;
+        self.node_state_changes += 1;
         let (pool, zone) = (node.pool, node.zone);
         self.books.pool_counts[pool as usize].ready += 1;
         self.books.pool_counts[pool as usize].draining -= 1;

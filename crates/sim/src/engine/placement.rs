@@ -62,6 +62,11 @@ impl Placement {
         self.to_snap[n as usize]
     }
 
+    /// The engine id of a snapshot node the engine added, if it is still there.
+    pub fn engine_id(&self, n: scheduler::NodeId) -> Option<NodeId> {
+        self.from_snap.get(n.0 as usize).copied().flatten()
+    }
+
     fn eid(&self, n: scheduler::NodeId) -> NodeId {
         self.from_snap[n.0 as usize].expect("a node the engine added")
     }

@@ -239,6 +239,8 @@ pub struct Engine<'a> {
     pub(super) q: EventQueue<Event>,
     pub(super) end: SimTime,
     pub(super) nodes: Vec<Node>,
+    /// Bumped whenever a node's `state` changes (what the snapshot's stamps do not say).
+    pub(super) node_state_changes: u64,
     pub(super) pods: Vec<Pod>,
     free_pods: Vec<PodId>,
     pub(super) placement: Placement,
@@ -298,6 +300,7 @@ impl<'a> Engine<'a> {
             q: EventQueue::new(sc.settings.event_budget),
             end: SimTime(sc.duration.as_millis()),
             nodes: vec![],
+            node_state_changes: 0,
             pods: vec![],
             free_pods: vec![],
             placement: Placement::new(SchedulerConfig {
@@ -547,6 +550,7 @@ impl<'a> Engine<'a> {
             return;
         }
         node.state = NodeState::Ready;
+        self.node_state_changes += 1;
         node.ready_at = Some(self.q.now());
         self.books
             .node_became_ready(node.pool as usize, node.capacity);
@@ -567,6 +571,7 @@ impl<'a> Engine<'a> {
             NodeState::Ready => {}
         }
         node.state = NodeState::Draining;
+        self.node_state_changes += 1;
         let pool = node.pool as usize;
         self.books.pool_counts[pool].ready -= 1;
         self.books.pool_counts[pool].draining += 1;
@@ -592,6 +597,7 @@ impl<'a> Engine<'a> {
         }
         let node = &mut self.nodes[n as usize];
         node.state = NodeState::Terminated;
+        self.node_state_changes += 1;
         let pool = node.pool as usize;
         let c = &mut self.books.pool_counts[pool];
         match state {

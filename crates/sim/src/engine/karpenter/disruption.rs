@@ -315,6 +315,7 @@ impl Engine<'_> {
             return false;
         }
         node.state = NodeState::Draining;
+        self.node_state_changes += 1;
         let pool = node.pool as usize;
         self.books.pool_counts[pool].ready -= 1;
         self.books.pool_counts[pool].draining += 1;
@@ -333,6 +334,7 @@ impl Engine<'_> {
         }
         let node = &mut self.nodes[n as usize];
         node.state = NodeState::Ready;
+        self.node_state_changes += 1;
         let pool = node.pool as usize;
         self.books.pool_counts[pool].ready += 1;
         self.books.pool_counts[pool].draining -= 1;
