@@ -3,10 +3,10 @@
 
 use rand::Rng;
 
-use super::matching::{node_selector_term_matches, tolerations_tolerate};
+use super::matching::{node_selector_term_matches, toleration_tolerates};
 use super::snapshot::{non_zero_request, ClusterSnapshot, NodeId, NodeInfo};
 use super::{interpod, spread, ScoringStrategy};
-use crate::model::{PodSchedulingSpec, TaintEffect, Toleration};
+use crate::model::{PodSchedulingSpec, Resources, TaintEffect, Toleration};
 
 pub const MAX_NODE_SCORE: i64 = 100;
 
@@ -42,55 +42,67 @@ pub fn score_nodes(
         .iter()
         .map(|&n| snap.node(n).expect("feasible node"))
         .collect();
-    let prefer_tols: Vec<Toleration> = pod
-        .tolerations
-        .iter()
-        .filter(|t| t.effect.is_none_or(|e| e == TaintEffect::PreferNoSchedule))
-        .cloned()
-        .collect();
-    let taint_raw: Vec<i64> = infos
+    // TaintToleration and NodeAffinity raw scores, in one pass (most pods and nodes have
+    // nothing for either, and then the pass is all it costs).
+    let prefer = |t: &&Toleration| t.effect.is_none_or(|e| e == TaintEffect::PreferNoSchedule);
+    let untolerated = |n: &NodeInfo| {
+        let t = n.spec.taints.iter();
+        t.filter(|t| {
+            t.effect == TaintEffect::PreferNoSchedule
+                && !pod
+                    .tolerations
+                    .iter()
+                    .filter(prefer)
+                    .any(|tol| toleration_tolerates(tol, t))
+        })
+        .count() as i64
+    };
+    let preferred = &pod.node_affinity.preferred;
+    let affinity = |n: &NodeInfo| -> i64 {
+        let terms = preferred.iter();
+        terms
+            .filter(|(_, t)| node_selector_term_matches(t, &n.spec))
+            .map(|(w, _)| i64::from(*w))
+            .sum()
+    };
+    let raw: Vec<(i64, i64)> = infos
         .iter()
         .map(|n| {
-            let t = n.spec.taints.iter();
-            t.filter(|t| {
-                t.effect == TaintEffect::PreferNoSchedule && !tolerations_tolerate(&prefer_tols, t)
-            })
-            .count() as i64
+            let taints = if n.spec.taints.is_empty() {
+                0
+            } else {
+                untolerated(n)
+            };
+            let terms = if preferred.is_empty() { 0 } else { affinity(n) };
+            (taints, terms)
         })
         .collect();
-    let affinity_raw: Vec<i64> = infos
-        .iter()
-        .map(|n| {
-            let terms = pod.node_affinity.preferred.iter();
-            terms
-                .filter(|(_, t)| node_selector_term_matches(t, &n.spec))
-                .map(|(w, _)| i64::from(*w))
-                .sum()
-        })
-        .collect();
-    let taint = default_normalize(&taint_raw, true);
-    let affinity = default_normalize(&affinity_raw, false);
+    let taint_max = raw.iter().map(|r| r.0).max().unwrap_or(0).max(0);
+    let affinity_max = raw.iter().map(|r| r.1).max().unwrap_or(0).max(0);
     let spread = spread::score(snap, pod, feasible);
     let interpod = interpod::score(snap, pod, feasible);
     let best_effort = pod.requests.cpu_m == 0 && pod.requests.memory_bytes == 0;
+    let nz = non_zero_request(&pod.requests);
     (0..feasible.len())
         .map(|i| {
-            let fit = resources_fit_score(pod, infos[i], strategy);
+            let taint = normalized(raw[i].0, taint_max, true);
+            let affinity = normalized(raw[i].1, affinity_max, false);
+            let fit = fit_score(&nz, infos[i], strategy);
             let balanced = if best_effort {
                 0
             } else {
                 balanced_allocation_score(pod, infos[i])
             };
-            let total = WEIGHT_TAINT_TOLERATION * taint[i]
-                + WEIGHT_NODE_AFFINITY * affinity[i]
+            let total = WEIGHT_TAINT_TOLERATION * taint
+                + WEIGHT_NODE_AFFINITY * affinity
                 + WEIGHT_POD_TOPOLOGY_SPREAD * spread[i]
                 + WEIGHT_INTER_POD_AFFINITY * interpod[i]
                 + WEIGHT_NODE_RESOURCES_FIT * fit
                 + WEIGHT_BALANCED_ALLOCATION * balanced;
             NodeScore {
                 node: Some(feasible[i]),
-                taint_toleration: taint[i],
-                node_affinity: affinity[i],
+                taint_toleration: taint,
+                node_affinity: affinity,
                 pod_topology_spread: spread[i],
                 inter_pod_affinity: interpod[i],
                 node_resources_fit: fit,
@@ -105,19 +117,20 @@ pub fn score_nodes(
 /// all-zero list becomes all 100 when reversed).
 pub fn default_normalize(raw: &[i64], reverse: bool) -> Vec<i64> {
     let max = raw.iter().copied().max().unwrap_or(0).max(0);
-    raw.iter()
-        .map(|&s| {
-            if max == 0 {
-                return if reverse { MAX_NODE_SCORE } else { 0 };
-            }
-            let s = MAX_NODE_SCORE * s / max;
-            if reverse {
-                MAX_NODE_SCORE - s
-            } else {
-                s
-            }
-        })
-        .collect()
+    raw.iter().map(|&s| normalized(s, max, reverse)).collect()
+}
+
+/// One score of [`default_normalize`], given the list's maximum (at least 0).
+fn normalized(s: i64, max: i64, reverse: bool) -> i64 {
+    if max == 0 {
+        return if reverse { MAX_NODE_SCORE } else { 0 };
+    }
+    let s = MAX_NODE_SCORE * s / max;
+    if reverse {
+        MAX_NODE_SCORE - s
+    } else {
+        s
+    }
 }
 
 /// NodeResourcesFit score over cpu and memory (weight 1 each), with the non-zero request
@@ -127,7 +140,11 @@ pub fn resources_fit_score(
     node: &NodeInfo,
     strategy: ScoringStrategy,
 ) -> i64 {
-    let nz = non_zero_request(&pod.requests);
+    fit_score(&non_zero_request(&pod.requests), node, strategy)
+}
+
+/// [`resources_fit_score`] with the pod's non-zero request worked out once.
+fn fit_score(nz: &Resources, node: &NodeInfo, strategy: ScoringStrategy) -> i64 {
     let alloc = &node.spec.allocatable;
     let pairs = [
         (node.non_zero_requested.cpu_m + nz.cpu_m, alloc.cpu_m),
