@@ -343,6 +343,19 @@ pub(crate) fn score(
     drop(index);
     count_domains(snap, static_class, &cs, require_all, &mut counts, false);
     let index = snap.index();
+    // Each constraint's columns, resolved once rather than per node.
+    let cols: Vec<(&[u32], Option<&[u32]>, &[i64], f64, f64)> = cs
+        .iter()
+        .zip(&counts)
+        .zip(&weights)
+        .map(|((c, dc), &w)| {
+            let dom = &index.topology[c.topo as usize].node_domain[..];
+            let per_node = c
+                .is_hostname
+                .then(|| &index.selectors[c.selector as usize].per_node[..]);
+            (dom, per_node, &dc[..], w, (c.max_skew - 1) as f64)
+        })
+        .collect();
     let raw: Vec<Option<i64>> = feasible
         .iter()
         .zip(&ignored)
@@ -352,17 +365,16 @@ pub(crate) fn score(
             }
             let i = n.0 as usize;
             let mut s = 0.0;
-            for ((c, dc), w) in cs.iter().zip(&counts).zip(&weights) {
-                let sl = slot(&index.topology[c.topo as usize].node_domain, i);
+            for &(dom, per_node, dc, w, skew) in &cols {
+                let sl = slot(dom, i);
                 if sl == 0 {
                     continue;
                 }
-                let cnt = if c.is_hostname {
-                    i64::from(index.selectors[c.selector as usize].per_node[i])
-                } else {
-                    dc[sl].max(0)
+                let cnt = match per_node {
+                    Some(per_node) => i64::from(per_node[i]),
+                    None => dc[sl].max(0),
                 };
-                s += cnt as f64 * w + (c.max_skew - 1) as f64;
+                s += cnt as f64 * w + skew;
             }
             Some(round_half_away(s))
         })
