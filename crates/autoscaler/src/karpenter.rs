@@ -16,6 +16,7 @@
 //! WhenEmptyOrUnderutilized), `minValues`, reserved capacity offerings beyond their
 //! preference order, and the solver timeouts.
 
+mod base_fit;
 pub mod disruption;
 pub mod nodepool;
 pub mod provisioning;

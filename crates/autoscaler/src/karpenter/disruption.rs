@@ -8,9 +8,10 @@ use crate::model::NodeSchedulingSpec;
 use crate::model::{PodSchedulingSpec, Resources};
 use crate::node_fit::Packing;
 
+use super::base_fit::BaseFits;
 use super::nodepool::{Budget, CapacityType, ConsolidationPolicy, DisruptionReason};
 use super::provisioning::{
-    candidate_table, choose_launch, schedule, CandidateTable, Catalog, Launch, LaunchSettings,
+    candidate_table, choose_launch, schedule_with, CandidateTable, Catalog, Launch, LaunchSettings,
     NodeClaim, Schedule,
 };
 
@@ -109,6 +110,19 @@ pub fn disrupt(
     settings: &DisruptionSettings,
     budget_active: &dyn Fn(&Budget) -> bool,
 ) -> Vec<Command> {
+    disrupt_scanning(cat, nodes, pending, settings, budget_active, true)
+}
+
+/// [`disrupt`], its simulations' first-fit narrowed to the base-fit nodes
+/// ([`super::base_fit`]) or, without `narrow`, scanning every node (for tests that compare).
+pub(crate) fn disrupt_scanning(
+    cat: &Catalog,
+    nodes: &[KNode],
+    pending: &[Arc<PodSchedulingSpec>],
+    settings: &DisruptionSettings,
+    budget_active: &dyn Fn(&Budget) -> bool,
+    narrow: bool,
+) -> Vec<Command> {
     let mut out = expiration(cat, nodes);
     let budget_for = |reason| budgets(cat, nodes, reason, budget_active);
     let cands = candidates(cat, nodes);
@@ -127,7 +141,7 @@ pub fn disrupt(
         });
         return out;
     }
-    let mut sim = Sim::new(cat, nodes, pending, settings);
+    let mut sim = Sim::new(cat, nodes, pending, settings, narrow);
     if settings.drift_enabled {
         if let Some(cmd) = sim.drift(&cands, &mut budget_for(DisruptionReason::Drifted)) {
             out.push(cmd);
@@ -312,6 +326,7 @@ struct Sim<'a> {
     settings: &'a DisruptionSettings,
     table: Arc<CandidateTable>,
     packing: Packing<'static>,
+    fits: BaseFits,
 }
 
 impl<'a> Sim<'a> {
@@ -320,6 +335,7 @@ impl<'a> Sim<'a> {
         nodes: &'a [KNode],
         pending: &'a [Arc<PodSchedulingSpec>],
         settings: &'a DisruptionSettings,
+        narrow: bool,
     ) -> Sim<'a> {
         let mut packing = Packing::new();
         for n in nodes {
@@ -342,17 +358,13 @@ impl<'a> Sim<'a> {
             settings,
             table: candidate_table(cat),
             packing,
+            fits: BaseFits::new(pending, narrow),
         }
     }
 
     /// Reschedules the candidates' pods (and the pending pods) onto the other nodes, opening
     /// claims as needed. `None` when some candidate pod cannot be placed.
     fn simulate(&mut self, set: &[usize]) -> Option<(Schedule, usize)> {
-        let mark = self.packing.checkpoint();
-        for &n in set {
-            self.packing.set_unschedulable(n, true);
-            self.packing.clear_node(n);
-        }
         let mut pods: Vec<Arc<PodSchedulingSpec>> = set
             .iter()
             .flat_map(|&n| {
@@ -365,7 +377,17 @@ impl<'a> Sim<'a> {
             .collect();
         let moved = pods.len();
         pods.extend(self.pending.iter().cloned());
-        let sched = schedule(self.cat, &self.table, &mut self.packing, &pods);
+        self.fits.prepare(&self.packing, &pods);
+        let mark = self.packing.checkpoint();
+        for &n in set {
+            self.packing.set_unschedulable(n, true);
+            self.packing.clear_node(n);
+        }
+        let mut sorted = set.to_vec();
+        sorted.sort_unstable();
+        let fits = &self.fits;
+        let first_fit = |p: &Packing, pod: &Arc<PodSchedulingSpec>| fits.first_fit(p, pod, &sorted);
+        let sched = schedule_with(self.cat, &self.table, &mut self.packing, &pods, &first_fit);
         self.packing.rollback(mark);
         sched
             .unschedulable

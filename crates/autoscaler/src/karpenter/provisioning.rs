@@ -214,6 +214,23 @@ pub fn schedule(
     existing: &mut Packing,
     pods: &[Arc<PodSchedulingSpec>],
 ) -> Schedule {
+    schedule_with(cat, table, existing, pods, &|p, pod| {
+        p.first_fit(pod, 0..p.len())
+    })
+}
+
+/// The first existing node a pod fits, as `Packing::first_fit` over every slot finds it.
+pub type FirstFit<'f> = dyn Fn(&Packing, &Arc<PodSchedulingSpec>) -> Option<usize> + 'f;
+
+/// [`schedule`] with the caller's search for the first existing node that fits, which must
+/// answer exactly as the full scan (disruption narrows it to the nodes that can fit).
+pub fn schedule_with(
+    cat: &Catalog,
+    table: &Arc<CandidateTable>,
+    existing: &mut Packing,
+    pods: &[Arc<PodSchedulingSpec>],
+    first_fit: &FirstFit,
+) -> Schedule {
     let (candidates, cand_nodes) = (&table.candidates, &table.specs);
     let mut order: Vec<usize> = (0..pods.len()).collect();
     order.sort_by_key(|&i| {
@@ -226,7 +243,8 @@ pub fn schedule(
     let mut out = Schedule::default();
     for i in order {
         let pod = &pods[i];
-        if let Some(n) = existing.place_first_fit(pod, 0..existing.len()) {
+        if let Some(n) = first_fit(existing, pod) {
+            existing.place(pod.clone(), n);
             out.on_existing.push((i, n));
             continue;
         }
