@@ -12,10 +12,10 @@
 use std::sync::Arc;
 
 use crate::fast_hash::FxHashMap;
-use crate::model::PodSchedulingSpec;
+use crate::model::{NodeSchedulingSpec, PodSchedulingSpec};
 use crate::node_fit::Packing;
 use crate::scheduler::snapshot::has_affinity_terms;
-use crate::scheduler::snapshot::pod_request;
+use crate::scheduler::snapshot::{pod_request, StaticFit};
 
 /// Per pod spec (by address), its base-fit slots, or `None` for the full scan.
 pub(super) struct BaseFits {
@@ -23,7 +23,15 @@ pub(super) struct BaseFits {
     /// in a simulation it would make other pods' verdicts read other nodes.
     enabled: bool,
     /// Lookup only, never iterated. The `Arc` keeps the address from being reused.
-    lists: FxHashMap<usize, (Arc<PodSchedulingSpec>, Option<Vec<usize>>)>,
+    lists: FxHashMap<usize, (Arc<PodSchedulingSpec>, Option<SpecFit>)>,
+}
+
+/// What a simulation's first-fit needs to know about one pod spec.
+struct SpecFit {
+    /// The slots whose node passes every filter for the spec in the base state, ascending.
+    slots: Vec<usize>,
+    /// Whether the spec tolerates a cordon: if not, no candidate (each one cordoned) fits it.
+    tolerates_cordon: bool,
 }
 
 impl BaseFits {
@@ -45,9 +53,10 @@ impl BaseFits {
             if self.lists.contains_key(&addr) {
                 continue;
             }
-            let list = packing
-                .reads_own_node_only(pod)
-                .then(|| packing.fitting_slots(pod));
+            let list = packing.reads_own_node_only(pod).then(|| SpecFit {
+                slots: packing.fitting_slots(pod),
+                tolerates_cordon: tolerates_cordon(pod),
+            });
             self.lists.insert(addr, (pod.clone(), list));
         }
     }
@@ -61,13 +70,14 @@ impl BaseFits {
         pod: &Arc<PodSchedulingSpec>,
         set: &[usize],
     ) -> Option<usize> {
-        let list = self
+        let fit = self
             .lists
             .get(&(Arc::as_ptr(pod) as usize))
-            .and_then(|(_, l)| l.as_deref());
-        let Some(list) = list.filter(|_| self.enabled) else {
+            .and_then(|(_, l)| l.as_ref());
+        let Some(fit) = fit.filter(|_| self.enabled) else {
             return packing.first_fit(pod, 0..packing.len());
         };
+        let list = &fit.slots;
         let request = pod_request(pod);
         // Both lists ascending: visit their union in slot order.
         let (mut i, mut j) = (0, 0);
@@ -88,9 +98,20 @@ impl BaseFits {
                     (b, true)
                 }
             };
-            if packing.fits_own_node(pod, &request, slot, !candidate) {
+            // A cordoned candidate fails a pod that does not tolerate it, whatever else.
+            let skip = candidate && !fit.tolerates_cordon;
+            if !skip && packing.fits_own_node(pod, &request, slot, !candidate) {
                 return Some(slot);
             }
         }
     }
+}
+
+/// Whether `pod` passes NodeUnschedulable on a cordoned node.
+fn tolerates_cordon(pod: &PodSchedulingSpec) -> bool {
+    let cordoned = NodeSchedulingSpec {
+        unschedulable: true,
+        ..NodeSchedulingSpec::default()
+    };
+    StaticFit::of(pod, &cordoned).tolerates_unschedulable()
 }

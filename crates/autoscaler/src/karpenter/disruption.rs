@@ -110,13 +110,35 @@ pub fn disrupt(
     settings: &DisruptionSettings,
     budget_active: &dyn Fn(&Budget) -> bool,
 ) -> Vec<Command> {
-    disrupt_scanning(cat, nodes, pending, settings, budget_active, true)
+    disrupt_scanning(cat, None, nodes, pending, settings, budget_active, true)
+}
+
+/// [`disrupt`] with the caller's candidate table, which must be `candidate_table(cat)` (a
+/// caller that keeps one until an offering's availability changes saves building it).
+pub fn disrupt_with_table(
+    cat: &Catalog,
+    table: &Arc<CandidateTable>,
+    nodes: &[KNode],
+    pending: &[Arc<PodSchedulingSpec>],
+    settings: &DisruptionSettings,
+    budget_active: &dyn Fn(&Budget) -> bool,
+) -> Vec<Command> {
+    disrupt_scanning(
+        cat,
+        Some(table),
+        nodes,
+        pending,
+        settings,
+        budget_active,
+        true,
+    )
 }
 
 /// [`disrupt`], its simulations' first-fit narrowed to the base-fit nodes
 /// ([`super::base_fit`]) or, without `narrow`, scanning every node (for tests that compare).
 pub(crate) fn disrupt_scanning(
     cat: &Catalog,
+    table: Option<&Arc<CandidateTable>>,
     nodes: &[KNode],
     pending: &[Arc<PodSchedulingSpec>],
     settings: &DisruptionSettings,
@@ -141,7 +163,7 @@ pub(crate) fn disrupt_scanning(
         });
         return out;
     }
-    let mut sim = Sim::new(cat, nodes, pending, settings, narrow);
+    let mut sim = Sim::new(cat, table, nodes, pending, settings, narrow);
     if settings.drift_enabled {
         if let Some(cmd) = sim.drift(&cands, &mut budget_for(DisruptionReason::Drifted)) {
             out.push(cmd);
@@ -332,6 +354,7 @@ struct Sim<'a> {
 impl<'a> Sim<'a> {
     fn new(
         cat: &'a Catalog<'a>,
+        table: Option<&Arc<CandidateTable>>,
         nodes: &'a [KNode],
         pending: &'a [Arc<PodSchedulingSpec>],
         settings: &'a DisruptionSettings,
@@ -356,7 +379,7 @@ impl<'a> Sim<'a> {
             nodes,
             pending,
             settings,
-            table: candidate_table(cat),
+            table: table.cloned().unwrap_or_else(|| candidate_table(cat)),
             packing,
             fits: BaseFits::new(pending, narrow),
         }

@@ -155,8 +155,17 @@ fn narrowed_first_fit_decides_as_the_full_scan() {
             spot_to_spot_consolidation: rng.random_bool(0.5),
             ..DisruptionSettings::default()
         };
-        let run =
-            |narrow| disrupt_scanning(&w.cat(), &nodes, &pending, &settings, &|_| true, narrow);
+        let run = |narrow| {
+            disrupt_scanning(
+                &w.cat(),
+                None,
+                &nodes,
+                &pending,
+                &settings,
+                &|_| true,
+                narrow,
+            )
+        };
         let (fast, full) = (run(true), run(false));
         assert_eq!(fast, full, "seed {seed}");
         commands += usize::from(!full.is_empty());
