@@ -18,6 +18,7 @@
 
 mod base_fit;
 pub mod disruption;
+mod lite;
 pub mod nodepool;
 pub mod provisioning;
 

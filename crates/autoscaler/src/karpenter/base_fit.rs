@@ -11,11 +11,12 @@
 
 use std::sync::Arc;
 
+use super::lite::tolerates_cordon;
 use crate::fast_hash::FxHashMap;
-use crate::model::{NodeSchedulingSpec, PodSchedulingSpec};
+use crate::model::PodSchedulingSpec;
 use crate::node_fit::Packing;
 use crate::scheduler::snapshot::has_affinity_terms;
-use crate::scheduler::snapshot::{pod_request, StaticFit};
+use crate::scheduler::snapshot::pod_request;
 
 /// Per pod spec (by address), its base-fit slots, or `None` for the full scan.
 pub(super) struct BaseFits {
@@ -105,13 +106,4 @@ impl BaseFits {
             }
         }
     }
-}
-
-/// Whether `pod` passes NodeUnschedulable on a cordoned node.
-fn tolerates_cordon(pod: &PodSchedulingSpec) -> bool {
-    let cordoned = NodeSchedulingSpec {
-        unschedulable: true,
-        ..NodeSchedulingSpec::default()
-    };
-    StaticFit::of(pod, &cordoned).tolerates_unschedulable()
 }

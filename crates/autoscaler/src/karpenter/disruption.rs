@@ -9,6 +9,7 @@ use crate::model::{PodSchedulingSpec, Resources};
 use crate::node_fit::Packing;
 
 use super::base_fit::BaseFits;
+use super::lite::Lite;
 use super::nodepool::{Budget, CapacityType, ConsolidationPolicy, DisruptionReason};
 use super::provisioning::{
     candidate_table, choose_launch, schedule_with, CandidateTable, Catalog, Launch, LaunchSettings,
@@ -347,8 +348,14 @@ struct Sim<'a> {
     pending: &'a [Arc<PodSchedulingSpec>],
     settings: &'a DisruptionSettings,
     table: Arc<CandidateTable>,
-    packing: Packing<'static>,
-    fits: BaseFits,
+    existing: Existing,
+}
+
+/// The pass's existing nodes: reduced to specs and requests when no pod's verdict reads
+/// other nodes ([`Lite`]), else the full packing with the base-fit shortcut where it holds.
+enum Existing {
+    Lite(Lite),
+    Full(Packing<'static>, BaseFits),
 }
 
 impl<'a> Sim<'a> {
@@ -360,6 +367,22 @@ impl<'a> Sim<'a> {
         settings: &'a DisruptionSettings,
         narrow: bool,
     ) -> Sim<'a> {
+        let existing = match Lite::new(nodes, pending).filter(|_| narrow) {
+            Some(lite) => Existing::Lite(lite),
+            None => Existing::Full(Sim::packing_of(nodes), BaseFits::new(pending, narrow)),
+        };
+        Sim {
+            cat,
+            nodes,
+            pending,
+            settings,
+            table: table.cloned().unwrap_or_else(|| candidate_table(cat)),
+            existing,
+        }
+    }
+
+    /// The cluster as a packing: every node, its pods bound.
+    fn packing_of(nodes: &[KNode]) -> Packing<'static> {
         let mut packing = Packing::new();
         for n in nodes {
             // Nodes already being deleted take no pods.
@@ -374,15 +397,7 @@ impl<'a> Sim<'a> {
                 packing.place(p.spec.clone(), slot);
             }
         }
-        Sim {
-            cat,
-            nodes,
-            pending,
-            settings,
-            table: table.cloned().unwrap_or_else(|| candidate_table(cat)),
-            packing,
-            fits: BaseFits::new(pending, narrow),
-        }
+        packing
     }
 
     /// Reschedules the candidates' pods (and the pending pods) onto the other nodes, opening
@@ -400,18 +415,32 @@ impl<'a> Sim<'a> {
             .collect();
         let moved = pods.len();
         pods.extend(self.pending.iter().cloned());
-        self.fits.prepare(&self.packing, &pods);
-        let mark = self.packing.checkpoint();
-        for &n in set {
-            self.packing.set_unschedulable(n, true);
-            self.packing.clear_node(n);
-        }
         let mut sorted = set.to_vec();
         sorted.sort_unstable();
-        let fits = &self.fits;
-        let first_fit = |p: &Packing, pod: &Arc<PodSchedulingSpec>| fits.first_fit(p, pod, &sorted);
-        let sched = schedule_with(self.cat, &self.table, &mut self.packing, &pods, &first_fit);
-        self.packing.rollback(mark);
+        let (cat, table) = (self.cat, &self.table);
+        let sched = match &mut self.existing {
+            Existing::Lite(lite) => {
+                lite.prepare(&pods);
+                lite.begin(&sorted);
+                let first_fit = |l: &Lite, pod: &Arc<PodSchedulingSpec>| l.first_fit(pod, &sorted);
+                let sched = schedule_with(cat, table, lite, &pods, &first_fit);
+                lite.end();
+                sched
+            }
+            Existing::Full(packing, fits) => {
+                fits.prepare(packing, &pods);
+                let mark = packing.checkpoint();
+                for &n in set {
+                    packing.set_unschedulable(n, true);
+                    packing.clear_node(n);
+                }
+                let first_fit =
+                    |p: &Packing, pod: &Arc<PodSchedulingSpec>| fits.first_fit(p, pod, &sorted);
+                let sched = schedule_with(cat, table, packing, &pods, &first_fit);
+                packing.rollback(mark);
+                sched
+            }
+        };
         sched
             .unschedulable
             .iter()

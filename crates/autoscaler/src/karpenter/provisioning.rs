@@ -214,22 +214,34 @@ pub fn schedule(
     existing: &mut Packing,
     pods: &[Arc<PodSchedulingSpec>],
 ) -> Schedule {
-    schedule_with(cat, table, existing, pods, &|p, pod| {
+    schedule_with(cat, table, existing, pods, &|p: &Packing, pod| {
         p.first_fit(pod, 0..p.len())
     })
 }
 
-/// The first existing node a pod fits, as `Packing::first_fit` over every slot finds it.
-pub type FirstFit<'f> = dyn Fn(&Packing, &Arc<PodSchedulingSpec>) -> Option<usize> + 'f;
+/// The existing nodes a scheduling pass binds pods to.
+pub trait Existing {
+    fn bind(&mut self, pod: &Arc<PodSchedulingSpec>, slot: usize);
+}
 
-/// [`schedule`] with the caller's search for the first existing node that fits, which must
-/// answer exactly as the full scan (disruption narrows it to the nodes that can fit).
-pub fn schedule_with(
+impl Existing for Packing<'_> {
+    fn bind(&mut self, pod: &Arc<PodSchedulingSpec>, slot: usize) {
+        self.place(pod.clone(), slot);
+    }
+}
+
+/// The first existing node a pod fits, as `Packing::first_fit` over every slot finds it.
+pub type FirstFit<'f, E> = dyn Fn(&E, &Arc<PodSchedulingSpec>) -> Option<usize> + 'f;
+
+/// [`schedule`] with the caller's existing nodes and search for the first one that fits,
+/// which must answer exactly as a packing's full scan would (disruption narrows it to the
+/// nodes that can fit).
+pub fn schedule_with<E: Existing>(
     cat: &Catalog,
     table: &Arc<CandidateTable>,
-    existing: &mut Packing,
+    existing: &mut E,
     pods: &[Arc<PodSchedulingSpec>],
-    first_fit: &FirstFit,
+    first_fit: &FirstFit<E>,
 ) -> Schedule {
     let (candidates, cand_nodes) = (&table.candidates, &table.specs);
     let mut order: Vec<usize> = (0..pods.len()).collect();
@@ -244,7 +256,7 @@ pub fn schedule_with(
     for i in order {
         let pod = &pods[i];
         if let Some(n) = first_fit(existing, pod) {
-            existing.place(pod.clone(), n);
+            existing.bind(pod, n);
             out.on_existing.push((i, n));
             continue;
         }
