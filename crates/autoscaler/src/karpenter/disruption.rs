@@ -13,7 +13,7 @@ use super::lite::Lite;
 use super::nodepool::{Budget, CapacityType, ConsolidationPolicy, DisruptionReason};
 use super::provisioning::{
     candidate_table, choose_launch, schedule_with, CandidateTable, Catalog, Launch, LaunchSettings,
-    NodeClaim, Schedule,
+    NodeClaim, Schedule, StaticMemo,
 };
 
 /// `karpenter.sh/do-not-disrupt`.
@@ -349,6 +349,8 @@ struct Sim<'a> {
     settings: &'a DisruptionSettings,
     table: Arc<CandidateTable>,
     existing: Existing,
+    /// Static verdicts on the table's nodes, shared by the pass's simulations.
+    memo: StaticMemo,
 }
 
 /// The pass's existing nodes: reduced to specs and requests when no pod's verdict reads
@@ -378,6 +380,7 @@ impl<'a> Sim<'a> {
             settings,
             table: table.cloned().unwrap_or_else(|| candidate_table(cat)),
             existing,
+            memo: StaticMemo::default(),
         }
     }
 
@@ -417,13 +420,13 @@ impl<'a> Sim<'a> {
         pods.extend(self.pending.iter().cloned());
         let mut sorted = set.to_vec();
         sorted.sort_unstable();
-        let (cat, table) = (self.cat, &self.table);
+        let (cat, table, memo) = (self.cat, &self.table, &mut self.memo);
         let sched = match &mut self.existing {
             Existing::Lite(lite) => {
                 lite.prepare(&pods);
                 lite.begin(&sorted);
                 let first_fit = |l: &Lite, pod: &Arc<PodSchedulingSpec>| l.first_fit(pod, &sorted);
-                let sched = schedule_with(cat, table, lite, &pods, &first_fit);
+                let sched = schedule_with(cat, table, lite, &pods, &first_fit, memo);
                 lite.end();
                 sched
             }
@@ -436,7 +439,7 @@ impl<'a> Sim<'a> {
                 }
                 let first_fit =
                     |p: &Packing, pod: &Arc<PodSchedulingSpec>| fits.first_fit(p, pod, &sorted);
-                let sched = schedule_with(cat, table, packing, &pods, &first_fit);
+                let sched = schedule_with(cat, table, packing, &pods, &first_fit, memo);
                 packing.rollback(mark);
                 sched
             }

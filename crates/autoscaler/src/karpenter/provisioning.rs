@@ -7,10 +7,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::fast_hash::FxHashMap;
 use crate::model::NodeSelectorTerm;
 use crate::model::{well_known, NodeSchedulingSpec, PodSchedulingSpec, Resources};
-use crate::node_fit::{fits_fresh_node, Packing};
+use crate::node_fit::Packing;
+use crate::scheduler::filters::resource_shortfalls;
 use crate::scheduler::matching::node_selector_term_matches;
+use crate::scheduler::snapshot::{pod_request, StaticFit};
 
 use super::nodepool::{CapacityType, NodePool};
 
@@ -214,9 +217,51 @@ pub fn schedule(
     existing: &mut Packing,
     pods: &[Arc<PodSchedulingSpec>],
 ) -> Schedule {
-    schedule_with(cat, table, existing, pods, &|p: &Packing, pod| {
-        p.first_fit(pod, 0..p.len())
-    })
+    let first_fit = |p: &Packing, pod: &Arc<PodSchedulingSpec>| p.first_fit(pod, 0..p.len());
+    schedule_with(
+        cat,
+        table,
+        existing,
+        pods,
+        &first_fit,
+        &mut StaticMemo::default(),
+    )
+}
+
+/// The node-static filter verdicts (NodeUnschedulable, NodeName, TaintToleration,
+/// NodeAffinity) of pod specs on one candidate table's nodes, by spec address: they depend
+/// on nothing else, so scheduling passes over the same table may share them.
+#[derive(Default)]
+pub struct StaticMemo {
+    /// Lookup only, never iterated; the `Arc` keeps the address from being reused. Per
+    /// candidate: 0 not known yet, 1 passes, 2 fails.
+    by_spec: FxHashMap<usize, (Arc<PodSchedulingSpec>, Vec<u8>)>,
+}
+
+impl StaticMemo {
+    /// [`fits_fresh_node`] for `pod` on candidate `c` already carrying `requested`.
+    fn fits(
+        &mut self,
+        pod: &Arc<PodSchedulingSpec>,
+        cand_nodes: &[Arc<NodeSchedulingSpec>],
+        c: usize,
+        requested: Resources,
+    ) -> bool {
+        let (_, verdicts) = self
+            .by_spec
+            .entry(Arc::as_ptr(pod) as usize)
+            .or_insert_with(|| (pod.clone(), vec![0; cand_nodes.len()]));
+        if verdicts[c] == 0 {
+            verdicts[c] = if StaticFit::of(pod, &cand_nodes[c]).passes() {
+                1
+            } else {
+                2
+            };
+        }
+        verdicts[c] == 1
+            && !resource_shortfalls(&pod_request(pod), &cand_nodes[c].allocatable, &requested)
+                .contains(&true)
+    }
 }
 
 /// The existing nodes a scheduling pass binds pods to.
@@ -242,6 +287,7 @@ pub fn schedule_with<E: Existing>(
     existing: &mut E,
     pods: &[Arc<PodSchedulingSpec>],
     first_fit: &FirstFit<E>,
+    memo: &mut StaticMemo,
 ) -> Schedule {
     let (candidates, cand_nodes) = (&table.candidates, &table.specs);
     let mut order: Vec<usize> = (0..pods.len()).collect();
@@ -260,10 +306,19 @@ pub fn schedule_with<E: Existing>(
             out.on_existing.push((i, n));
             continue;
         }
-        if add_to_open_claim(&mut out.claims, cand_nodes, pod, i) {
+        if add_to_open_claim(&mut out.claims, cand_nodes, pod, i, memo) {
             continue;
         }
-        match open_claim(cat, candidates, cand_nodes, &pool_order, &remaining, pod, i) {
+        match open_claim(
+            cat,
+            candidates,
+            cand_nodes,
+            &pool_order,
+            &remaining,
+            pod,
+            i,
+            memo,
+        ) {
             Some(claim) => {
                 reserve_limits(cat, candidates, &claim, &mut remaining[claim.pool]);
                 out.claims.push(claim);
@@ -279,13 +334,14 @@ pub fn schedule_with<E: Existing>(
 fn narrow(
     claim: &NodeClaim,
     cand_nodes: &[Arc<NodeSchedulingSpec>],
-    pod: &PodSchedulingSpec,
+    pod: &Arc<PodSchedulingSpec>,
+    memo: &mut StaticMemo,
 ) -> Vec<usize> {
     claim
         .candidates
         .iter()
         .copied()
-        .filter(|&c| fits_fresh_node(pod, &cand_nodes[c], claim.requested))
+        .filter(|&c| memo.fits(pod, cand_nodes, c, claim.requested))
         .collect()
 }
 
@@ -294,11 +350,12 @@ fn add_to_open_claim(
     cand_nodes: &[Arc<NodeSchedulingSpec>],
     pod: &Arc<PodSchedulingSpec>,
     i: usize,
+    memo: &mut StaticMemo,
 ) -> bool {
     let mut order: Vec<usize> = (0..claims.len()).collect();
     order.sort_by_key(|&c| claims[c].pods.len());
     for c in order {
-        let keep = narrow(&claims[c], cand_nodes, pod);
+        let keep = narrow(&claims[c], cand_nodes, pod, memo);
         if !keep.is_empty() {
             let claim = &mut claims[c];
             claim.candidates = keep;
@@ -319,6 +376,7 @@ fn open_claim(
     remaining: &[PoolUsage],
     pod: &Arc<PodSchedulingSpec>,
     i: usize,
+    memo: &mut StaticMemo,
 ) -> Option<NodeClaim> {
     for &p in pool_order {
         let all: Vec<usize> = (0..candidates.len())
@@ -337,7 +395,7 @@ fn open_claim(
             pods: Vec::new(),
             requested: Resources::ZERO,
         };
-        let keep = narrow(&claim, cand_nodes, pod);
+        let keep = narrow(&claim, cand_nodes, pod, memo);
         if !keep.is_empty() {
             return Some(NodeClaim {
                 pool: p,
