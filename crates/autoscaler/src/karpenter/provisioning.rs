@@ -379,7 +379,8 @@ fn open_claim(
     memo: &mut StaticMemo,
 ) -> Option<NodeClaim> {
     for &p in pool_order {
-        let all: Vec<usize> = (0..candidates.len())
+        // The pool's candidates within its limits, narrowed to those the pod fits on.
+        let keep: Vec<usize> = (0..candidates.len())
             .filter(|&c| {
                 candidates[c].pool == p
                     && within_limits(
@@ -387,15 +388,9 @@ fn open_claim(
                         &remaining[p],
                         &cat.types[candidates[c].type_idx],
                     )
+                    && memo.fits(pod, cand_nodes, c, Resources::ZERO)
             })
             .collect();
-        let claim = NodeClaim {
-            pool: p,
-            candidates: all,
-            pods: Vec::new(),
-            requested: Resources::ZERO,
-        };
-        let keep = narrow(&claim, cand_nodes, pod, memo);
         if !keep.is_empty() {
             return Some(NodeClaim {
                 pool: p,
