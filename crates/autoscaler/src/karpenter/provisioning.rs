@@ -239,28 +239,44 @@ pub struct StaticMemo {
 }
 
 impl StaticMemo {
-    /// [`fits_fresh_node`] for `pod` on candidate `c` already carrying `requested`.
-    fn fits(
-        &mut self,
+    /// `pod`'s entry, to judge it on many candidates.
+    fn of<'m>(
+        &'m mut self,
         pod: &Arc<PodSchedulingSpec>,
-        cand_nodes: &[Arc<NodeSchedulingSpec>],
-        c: usize,
-        requested: Resources,
-    ) -> bool {
+        cand_nodes: &'m [Arc<NodeSchedulingSpec>],
+    ) -> FreshFit<'m> {
         let (_, verdicts) = self
             .by_spec
             .entry(Arc::as_ptr(pod) as usize)
             .or_insert_with(|| (pod.clone(), vec![0; cand_nodes.len()]));
-        if verdicts[c] == 0 {
-            verdicts[c] = if StaticFit::of(pod, &cand_nodes[c]).passes() {
-                1
-            } else {
-                2
-            };
+        FreshFit {
+            pod: pod.clone(),
+            request: pod_request(pod),
+            cand_nodes,
+            verdicts,
         }
-        verdicts[c] == 1
-            && !resource_shortfalls(&pod_request(pod), &cand_nodes[c].allocatable, &requested)
-                .contains(&true)
+    }
+}
+
+/// One pod's [`StaticMemo`] entry.
+struct FreshFit<'m> {
+    pod: Arc<PodSchedulingSpec>,
+    request: Resources,
+    cand_nodes: &'m [Arc<NodeSchedulingSpec>],
+    verdicts: &'m mut Vec<u8>,
+}
+
+impl FreshFit<'_> {
+    /// Whether the pod fits candidate `c` already carrying `requested`, as
+    /// [`crate::node_fit::fits_fresh_node`] judges it.
+    fn fits(&mut self, c: usize, requested: Resources) -> bool {
+        let node = &self.cand_nodes[c];
+        if self.verdicts[c] == 0 {
+            let passes = StaticFit::of(&self.pod, node).passes();
+            self.verdicts[c] = if passes { 1 } else { 2 };
+        }
+        self.verdicts[c] == 1
+            && !resource_shortfalls(&self.request, &node.allocatable, &requested).contains(&true)
     }
 }
 
@@ -337,11 +353,12 @@ fn narrow(
     pod: &Arc<PodSchedulingSpec>,
     memo: &mut StaticMemo,
 ) -> Vec<usize> {
+    let mut fit = memo.of(pod, cand_nodes);
     claim
         .candidates
         .iter()
         .copied()
-        .filter(|&c| memo.fits(pod, cand_nodes, c, claim.requested))
+        .filter(|&c| fit.fits(c, claim.requested))
         .collect()
 }
 
@@ -378,6 +395,7 @@ fn open_claim(
     i: usize,
     memo: &mut StaticMemo,
 ) -> Option<NodeClaim> {
+    let mut fit = memo.of(pod, cand_nodes);
     for &p in pool_order {
         // The pool's candidates within its limits, narrowed to those the pod fits on.
         let keep: Vec<usize> = (0..candidates.len())
@@ -388,7 +406,7 @@ fn open_claim(
                         &remaining[p],
                         &cat.types[candidates[c].type_idx],
                     )
-                    && memo.fits(pod, cand_nodes, c, Resources::ZERO)
+                    && fit.fits(c, Resources::ZERO)
             })
             .collect();
         if !keep.is_empty() {
