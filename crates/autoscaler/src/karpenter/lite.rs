@@ -34,8 +34,9 @@ fn reads_own_node(pod: &PodSchedulingSpec) -> bool {
 struct SpecFit {
     /// Its static filter class (an index into `Lite::statics`).
     class: usize,
-    /// The slots whose node passes every filter for the spec in the base state, ascending.
-    slots: Vec<usize>,
+    /// The slots whose node passes every filter for the spec in the base state, ascending:
+    /// an index into `Lite::lists`.
+    slots: usize,
     /// Whether the spec tolerates a cordon: if not, no candidate (each one cordoned) fits it.
     tolerates_cordon: bool,
 }
@@ -51,6 +52,10 @@ pub(super) struct Lite {
     statics: Vec<(Arc<PodSchedulingSpec>, Vec<bool>)>,
     /// Per pod spec (by address; the `Arc` keeps it from being reused). Lookup only.
     fits: FxHashMap<usize, (Arc<PodSchedulingSpec>, SpecFit)>,
+    /// Base-fit slot lists, one per (static class, request): specs alike in both share one.
+    lists: Vec<Vec<usize>>,
+    /// Lookup only.
+    list_of: FxHashMap<(usize, Resources), usize>,
 }
 
 impl Lite {
@@ -86,6 +91,8 @@ impl Lite {
             log: Vec::new(),
             statics: Vec::new(),
             fits: FxHashMap::default(),
+            lists: Vec::new(),
+            list_of: FxHashMap::default(),
         })
     }
 
@@ -103,9 +110,17 @@ impl Lite {
             }
             let class = self.static_class(pod);
             let request = pod_request(pod);
-            let slots = (0..self.len())
-                .filter(|&s| self.statics[class].1[s] && self.resources_fit(&request, s))
-                .collect();
+            let slots = match self.list_of.get(&(class, request)) {
+                Some(&l) => l,
+                None => {
+                    let list = (0..self.len())
+                        .filter(|&s| self.statics[class].1[s] && self.resources_fit(&request, s))
+                        .collect();
+                    self.lists.push(list);
+                    self.list_of.insert((class, request), self.lists.len() - 1);
+                    self.lists.len() - 1
+                }
+            };
             let fit = SpecFit {
                 class,
                 slots,
@@ -159,7 +174,7 @@ impl Lite {
     /// whose cordoned candidates are `set` (ascending). `pod` must have been prepared.
     pub(super) fn first_fit(&self, pod: &Arc<PodSchedulingSpec>, set: &[usize]) -> Option<usize> {
         let (_, fit) = &self.fits[&(Arc::as_ptr(pod) as usize)];
-        let (list, statics) = (&fit.slots, &self.statics[fit.class].1);
+        let (list, statics) = (&self.lists[fit.slots], &self.statics[fit.class].1);
         let request = pod_request(pod);
         let (mut i, mut j) = (0, 0);
         loop {
