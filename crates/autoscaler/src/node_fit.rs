@@ -12,8 +12,8 @@
 use std::sync::Arc;
 
 use crate::model::{NodeSchedulingSpec, PodSchedulingSpec, Resources};
-use crate::scheduler::filters::{resources_fit, PreFilter};
-use crate::scheduler::snapshot::StaticFit;
+use crate::scheduler::filters::{resource_shortfalls, resources_fit, PreFilter};
+use crate::scheduler::snapshot::{pod_request, StaticFit};
 use crate::scheduler::{ClusterSnapshot, Fork, NodeId, NodeInfo, PodId, Termination};
 
 /// Pod ids the packing hands out start here, far above any id a caller gives real pods.
@@ -179,6 +179,39 @@ impl<'a> Packing<'a> {
         order.into_iter().find(|&s| pre.fits(self.slots[s]))
     }
 
+    /// Whether `pod`'s verdict on a node reads that node alone: its filters read no other
+    /// node (no hard topology spread, no pod (anti-)affinity in the cluster) and no
+    /// nomination reserves anything. Then [`fits_own_node`](Self::fits_own_node) answers
+    /// [`fits`](Self::fits) without a PreFilter.
+    pub fn reads_own_node_only(&self, pod: &PodSchedulingSpec) -> bool {
+        let snap = self.snapshot();
+        snap.nominations().next().is_none() && crate::scheduler::reads_own_node_only(snap, pod)
+    }
+
+    /// The slots whose node passes every filter for `pod` now, ascending.
+    pub fn fitting_slots(&self, pod: &PodSchedulingSpec) -> Vec<usize> {
+        let pre = PreFilter::new(self.snapshot(), pod, None);
+        (0..self.slots.len())
+            .filter(|&s| pre.fits(self.slots[s]))
+            .collect()
+    }
+
+    /// [`fits`](Self::fits) for a pod that [reads its own node only](Self::reads_own_node_only),
+    /// `request` being its [`pod_request`]. With `static_known` the caller vouches that the
+    /// node-static filters pass (its spec is one the pod passed on), so resources decide.
+    pub fn fits_own_node(
+        &self,
+        pod: &PodSchedulingSpec,
+        request: &Resources,
+        slot: usize,
+        static_known: bool,
+    ) -> bool {
+        let info = self.info(slot);
+        (static_known || StaticFit::of(pod, &info.spec).passes())
+            && !resource_shortfalls(request, &info.spec.allocatable, &info.requested)
+                .contains(&true)
+    }
+
     /// Binds `pod` to the node in `slot` (no filter check).
     pub fn place(&mut self, pod: Arc<PodSchedulingSpec>, slot: usize) -> PodId {
         let id = PodId(self.next_pod);
@@ -278,10 +311,5 @@ pub fn fits_fresh_node(
     requested: Resources,
 ) -> bool {
     StaticFit::of(pod, spec).passes()
-        && resources_fit(
-            &crate::scheduler::snapshot::pod_request(pod),
-            &spec.allocatable,
-            &requested,
-        )
-        .is_ok()
+        && resources_fit(&pod_request(pod), &spec.allocatable, &requested).is_ok()
 }

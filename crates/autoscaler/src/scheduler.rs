@@ -581,7 +581,7 @@ impl Failure {
 /// judge: no hard topology spread constraint, and no pod (anti-)affinity anywhere in the
 /// cluster. Then a node that passes the static filters can only fail on resources (a
 /// resolvable failure), and a node that fails them stays failed until its spec changes.
-fn reads_own_node_only(snap: &ClusterSnapshot, pod: &PodSchedulingSpec) -> bool {
+pub(crate) fn reads_own_node_only(snap: &ClusterSnapshot, pod: &PodSchedulingSpec) -> bool {
     pod.topology_spread
         .iter()
         .all(|c| c.when_unsatisfiable != WhenUnsatisfiable::DoNotSchedule)

@@ -8,10 +8,12 @@ use crate::model::NodeSchedulingSpec;
 use crate::model::{PodSchedulingSpec, Resources};
 use crate::node_fit::Packing;
 
+use super::base_fit::BaseFits;
+use super::lite::Lite;
 use super::nodepool::{Budget, CapacityType, ConsolidationPolicy, DisruptionReason};
 use super::provisioning::{
-    candidate_table, choose_launch, schedule, CandidateTable, Catalog, Launch, LaunchSettings,
-    NodeClaim, Schedule,
+    candidate_table, choose_launch, schedule_with, CandidateTable, Catalog, Launch, LaunchSettings,
+    NodeClaim, Schedule, StaticMemo,
 };
 
 /// `karpenter.sh/do-not-disrupt`.
@@ -109,6 +111,41 @@ pub fn disrupt(
     settings: &DisruptionSettings,
     budget_active: &dyn Fn(&Budget) -> bool,
 ) -> Vec<Command> {
+    disrupt_scanning(cat, None, nodes, pending, settings, budget_active, true)
+}
+
+/// [`disrupt`] with the caller's candidate table, which must be `candidate_table(cat)` (a
+/// caller that keeps one until an offering's availability changes saves building it).
+pub fn disrupt_with_table(
+    cat: &Catalog,
+    table: &Arc<CandidateTable>,
+    nodes: &[KNode],
+    pending: &[Arc<PodSchedulingSpec>],
+    settings: &DisruptionSettings,
+    budget_active: &dyn Fn(&Budget) -> bool,
+) -> Vec<Command> {
+    disrupt_scanning(
+        cat,
+        Some(table),
+        nodes,
+        pending,
+        settings,
+        budget_active,
+        true,
+    )
+}
+
+/// [`disrupt`], its simulations' first-fit narrowed to the base-fit nodes
+/// ([`super::base_fit`]) or, without `narrow`, scanning every node (for tests that compare).
+pub(crate) fn disrupt_scanning(
+    cat: &Catalog,
+    table: Option<&Arc<CandidateTable>>,
+    nodes: &[KNode],
+    pending: &[Arc<PodSchedulingSpec>],
+    settings: &DisruptionSettings,
+    budget_active: &dyn Fn(&Budget) -> bool,
+    narrow: bool,
+) -> Vec<Command> {
     let mut out = expiration(cat, nodes);
     let budget_for = |reason| budgets(cat, nodes, reason, budget_active);
     let cands = candidates(cat, nodes);
@@ -127,7 +164,7 @@ pub fn disrupt(
         });
         return out;
     }
-    let mut sim = Sim::new(cat, nodes, pending, settings);
+    let mut sim = Sim::new(cat, table, nodes, pending, settings, narrow);
     if settings.drift_enabled {
         if let Some(cmd) = sim.drift(&cands, &mut budget_for(DisruptionReason::Drifted)) {
             out.push(cmd);
@@ -311,16 +348,44 @@ struct Sim<'a> {
     pending: &'a [Arc<PodSchedulingSpec>],
     settings: &'a DisruptionSettings,
     table: Arc<CandidateTable>,
-    packing: Packing<'static>,
+    existing: Existing,
+    /// Static verdicts on the table's nodes, shared by the pass's simulations.
+    memo: StaticMemo,
+}
+
+/// The pass's existing nodes: reduced to specs and requests when no pod's verdict reads
+/// other nodes ([`Lite`]), else the full packing with the base-fit shortcut where it holds.
+enum Existing {
+    Lite(Lite),
+    Full(Packing<'static>, BaseFits),
 }
 
 impl<'a> Sim<'a> {
     fn new(
         cat: &'a Catalog<'a>,
+        table: Option<&Arc<CandidateTable>>,
         nodes: &'a [KNode],
         pending: &'a [Arc<PodSchedulingSpec>],
         settings: &'a DisruptionSettings,
+        narrow: bool,
     ) -> Sim<'a> {
+        let existing = match Lite::new(nodes, pending).filter(|_| narrow) {
+            Some(lite) => Existing::Lite(lite),
+            None => Existing::Full(Sim::packing_of(nodes), BaseFits::new(pending, narrow)),
+        };
+        Sim {
+            cat,
+            nodes,
+            pending,
+            settings,
+            table: table.cloned().unwrap_or_else(|| candidate_table(cat)),
+            existing,
+            memo: StaticMemo::default(),
+        }
+    }
+
+    /// The cluster as a packing: every node, its pods bound.
+    fn packing_of(nodes: &[KNode]) -> Packing<'static> {
         let mut packing = Packing::new();
         for n in nodes {
             // Nodes already being deleted take no pods.
@@ -335,24 +400,12 @@ impl<'a> Sim<'a> {
                 packing.place(p.spec.clone(), slot);
             }
         }
-        Sim {
-            cat,
-            nodes,
-            pending,
-            settings,
-            table: candidate_table(cat),
-            packing,
-        }
+        packing
     }
 
     /// Reschedules the candidates' pods (and the pending pods) onto the other nodes, opening
     /// claims as needed. `None` when some candidate pod cannot be placed.
     fn simulate(&mut self, set: &[usize]) -> Option<(Schedule, usize)> {
-        let mark = self.packing.checkpoint();
-        for &n in set {
-            self.packing.set_unschedulable(n, true);
-            self.packing.clear_node(n);
-        }
         let mut pods: Vec<Arc<PodSchedulingSpec>> = set
             .iter()
             .flat_map(|&n| {
@@ -365,8 +418,32 @@ impl<'a> Sim<'a> {
             .collect();
         let moved = pods.len();
         pods.extend(self.pending.iter().cloned());
-        let sched = schedule(self.cat, &self.table, &mut self.packing, &pods);
-        self.packing.rollback(mark);
+        let mut sorted = set.to_vec();
+        sorted.sort_unstable();
+        let (cat, table, memo) = (self.cat, &self.table, &mut self.memo);
+        let sched = match &mut self.existing {
+            Existing::Lite(lite) => {
+                lite.prepare(&pods);
+                lite.begin(&sorted);
+                let first_fit = |l: &Lite, pod: &Arc<PodSchedulingSpec>| l.first_fit(pod, &sorted);
+                let sched = schedule_with(cat, table, lite, &pods, &first_fit, memo);
+                lite.end();
+                sched
+            }
+            Existing::Full(packing, fits) => {
+                fits.prepare(packing, &pods);
+                let mark = packing.checkpoint();
+                for &n in set {
+                    packing.set_unschedulable(n, true);
+                    packing.clear_node(n);
+                }
+                let first_fit =
+                    |p: &Packing, pod: &Arc<PodSchedulingSpec>| fits.first_fit(p, pod, &sorted);
+                let sched = schedule_with(cat, table, packing, &pods, &first_fit, memo);
+                packing.rollback(mark);
+                sched
+            }
+        };
         sched
             .unschedulable
             .iter()

@@ -7,10 +7,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::fast_hash::FxHashMap;
 use crate::model::NodeSelectorTerm;
 use crate::model::{well_known, NodeSchedulingSpec, PodSchedulingSpec, Resources};
-use crate::node_fit::{fits_fresh_node, Packing};
+use crate::node_fit::Packing;
+use crate::scheduler::filters::resource_shortfalls;
 use crate::scheduler::matching::node_selector_term_matches;
+use crate::scheduler::snapshot::{pod_request, StaticFit};
 
 use super::nodepool::{CapacityType, NodePool};
 
@@ -214,6 +217,94 @@ pub fn schedule(
     existing: &mut Packing,
     pods: &[Arc<PodSchedulingSpec>],
 ) -> Schedule {
+    let first_fit = |p: &Packing, pod: &Arc<PodSchedulingSpec>| p.first_fit(pod, 0..p.len());
+    schedule_with(
+        cat,
+        table,
+        existing,
+        pods,
+        &first_fit,
+        &mut StaticMemo::default(),
+    )
+}
+
+/// The node-static filter verdicts (NodeUnschedulable, NodeName, TaintToleration,
+/// NodeAffinity) of pod specs on one candidate table's nodes, by spec address: they depend
+/// on nothing else, so scheduling passes over the same table may share them.
+#[derive(Default)]
+pub struct StaticMemo {
+    /// Lookup only, never iterated; the `Arc` keeps the address from being reused. Per
+    /// candidate: 0 not known yet, 1 passes, 2 fails.
+    by_spec: FxHashMap<usize, (Arc<PodSchedulingSpec>, Vec<u8>)>,
+}
+
+impl StaticMemo {
+    /// `pod`'s entry, to judge it on many candidates.
+    fn of<'m>(
+        &'m mut self,
+        pod: &Arc<PodSchedulingSpec>,
+        cand_nodes: &'m [Arc<NodeSchedulingSpec>],
+    ) -> FreshFit<'m> {
+        let (_, verdicts) = self
+            .by_spec
+            .entry(Arc::as_ptr(pod) as usize)
+            .or_insert_with(|| (pod.clone(), vec![0; cand_nodes.len()]));
+        FreshFit {
+            pod: pod.clone(),
+            request: pod_request(pod),
+            cand_nodes,
+            verdicts,
+        }
+    }
+}
+
+/// One pod's [`StaticMemo`] entry.
+struct FreshFit<'m> {
+    pod: Arc<PodSchedulingSpec>,
+    request: Resources,
+    cand_nodes: &'m [Arc<NodeSchedulingSpec>],
+    verdicts: &'m mut Vec<u8>,
+}
+
+impl FreshFit<'_> {
+    /// Whether the pod fits candidate `c` already carrying `requested`, as
+    /// [`crate::node_fit::fits_fresh_node`] judges it.
+    fn fits(&mut self, c: usize, requested: Resources) -> bool {
+        let node = &self.cand_nodes[c];
+        if self.verdicts[c] == 0 {
+            let passes = StaticFit::of(&self.pod, node).passes();
+            self.verdicts[c] = if passes { 1 } else { 2 };
+        }
+        self.verdicts[c] == 1
+            && !resource_shortfalls(&self.request, &node.allocatable, &requested).contains(&true)
+    }
+}
+
+/// The existing nodes a scheduling pass binds pods to.
+pub trait Existing {
+    fn bind(&mut self, pod: &Arc<PodSchedulingSpec>, slot: usize);
+}
+
+impl Existing for Packing<'_> {
+    fn bind(&mut self, pod: &Arc<PodSchedulingSpec>, slot: usize) {
+        self.place(pod.clone(), slot);
+    }
+}
+
+/// The first existing node a pod fits, as `Packing::first_fit` over every slot finds it.
+pub type FirstFit<'f, E> = dyn Fn(&E, &Arc<PodSchedulingSpec>) -> Option<usize> + 'f;
+
+/// [`schedule`] with the caller's existing nodes and search for the first one that fits,
+/// which must answer exactly as a packing's full scan would (disruption narrows it to the
+/// nodes that can fit).
+pub fn schedule_with<E: Existing>(
+    cat: &Catalog,
+    table: &Arc<CandidateTable>,
+    existing: &mut E,
+    pods: &[Arc<PodSchedulingSpec>],
+    first_fit: &FirstFit<E>,
+    memo: &mut StaticMemo,
+) -> Schedule {
     let (candidates, cand_nodes) = (&table.candidates, &table.specs);
     let mut order: Vec<usize> = (0..pods.len()).collect();
     order.sort_by_key(|&i| {
@@ -226,14 +317,24 @@ pub fn schedule(
     let mut out = Schedule::default();
     for i in order {
         let pod = &pods[i];
-        if let Some(n) = existing.place_first_fit(pod, 0..existing.len()) {
+        if let Some(n) = first_fit(existing, pod) {
+            existing.bind(pod, n);
             out.on_existing.push((i, n));
             continue;
         }
-        if add_to_open_claim(&mut out.claims, cand_nodes, pod, i) {
+        if add_to_open_claim(&mut out.claims, cand_nodes, pod, i, memo) {
             continue;
         }
-        match open_claim(cat, candidates, cand_nodes, &pool_order, &remaining, pod, i) {
+        match open_claim(
+            cat,
+            candidates,
+            cand_nodes,
+            &pool_order,
+            &remaining,
+            pod,
+            i,
+            memo,
+        ) {
             Some(claim) => {
                 reserve_limits(cat, candidates, &claim, &mut remaining[claim.pool]);
                 out.claims.push(claim);
@@ -249,13 +350,15 @@ pub fn schedule(
 fn narrow(
     claim: &NodeClaim,
     cand_nodes: &[Arc<NodeSchedulingSpec>],
-    pod: &PodSchedulingSpec,
+    pod: &Arc<PodSchedulingSpec>,
+    memo: &mut StaticMemo,
 ) -> Vec<usize> {
+    let mut fit = memo.of(pod, cand_nodes);
     claim
         .candidates
         .iter()
         .copied()
-        .filter(|&c| fits_fresh_node(pod, &cand_nodes[c], claim.requested))
+        .filter(|&c| fit.fits(c, claim.requested))
         .collect()
 }
 
@@ -264,11 +367,12 @@ fn add_to_open_claim(
     cand_nodes: &[Arc<NodeSchedulingSpec>],
     pod: &Arc<PodSchedulingSpec>,
     i: usize,
+    memo: &mut StaticMemo,
 ) -> bool {
     let mut order: Vec<usize> = (0..claims.len()).collect();
     order.sort_by_key(|&c| claims[c].pods.len());
     for c in order {
-        let keep = narrow(&claims[c], cand_nodes, pod);
+        let keep = narrow(&claims[c], cand_nodes, pod, memo);
         if !keep.is_empty() {
             let claim = &mut claims[c];
             claim.candidates = keep;
@@ -289,9 +393,12 @@ fn open_claim(
     remaining: &[PoolUsage],
     pod: &Arc<PodSchedulingSpec>,
     i: usize,
+    memo: &mut StaticMemo,
 ) -> Option<NodeClaim> {
+    let mut fit = memo.of(pod, cand_nodes);
     for &p in pool_order {
-        let all: Vec<usize> = (0..candidates.len())
+        // The pool's candidates within its limits, narrowed to those the pod fits on.
+        let keep: Vec<usize> = (0..candidates.len())
             .filter(|&c| {
                 candidates[c].pool == p
                     && within_limits(
@@ -299,15 +406,9 @@ fn open_claim(
                         &remaining[p],
                         &cat.types[candidates[c].type_idx],
                     )
+                    && fit.fits(c, Resources::ZERO)
             })
             .collect();
-        let claim = NodeClaim {
-            pool: p,
-            candidates: all,
-            pods: Vec::new(),
-            requested: Resources::ZERO,
-        };
-        let keep = narrow(&claim, cand_nodes, pod);
         if !keep.is_empty() {
             return Some(NodeClaim {
                 pool: p,

@@ -8,6 +8,8 @@ use super::provisioning::*;
 use crate::model::{PodSchedulingSpec, Resources, SelectorOperator, SelectorRequirement};
 use crate::node_fit::Packing;
 
+mod base_fit;
+
 const GIB: i64 = 1024 * 1024 * 1024;
 
 /// (name, family, size, vcpu, GiB, on-demand price, spot price or None, spot hazard)

@@ -185,7 +185,11 @@ pub fn resources_fit(request: &Resources, alloc: &Resources, used: &Resources) -
 }
 
 /// Which of pod slots, cpu, memory and GPUs are short, in NodeResourcesFit's order.
-fn resource_shortfalls(request: &Resources, alloc: &Resources, used: &Resources) -> [bool; 4] {
+pub(crate) fn resource_shortfalls(
+    request: &Resources,
+    alloc: &Resources,
+    used: &Resources,
+) -> [bool; 4] {
     [
         used.pods + 1 > alloc.pods,
         request.cpu_m > 0 && request.cpu_m > alloc.cpu_m - used.cpu_m,

@@ -148,8 +148,12 @@ impl Engine<'_> {
         let usage = self.karpenter_usage(&rt);
         let unix_s = self.sc.start_unix_s + now.0 / 1000;
         let active = |b: &Budget| budget_active(b, unix_s);
+        // The kept table is the one `disrupt` would build: it is rebuilt whenever the set of
+        // unavailable offerings changes, and spot prices are not in it.
+        let table = rt.table(&usage, now);
         let cat = rt.catalog(&usage, now);
-        let commands = kd::disrupt(&cat, &knodes, &pending, &k.disruption, &active);
+        let commands =
+            kd::disrupt_with_table(&cat, &table, &knodes, &pending, &k.disruption, &active);
         let deadline = kd::next_deadline_ms(&cat, &knodes);
         rt.next_deadline_ms = deadline;
         self.scaling.karpenter = Some(rt);
