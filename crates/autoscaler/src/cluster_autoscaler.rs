@@ -510,7 +510,14 @@ impl<'a> Cluster<'a> {
             let closed = !n.ready || n.being_deleted || state.deleting.contains_key(&n.spec.name);
             let held = existing
                 .as_deref()
-                .and_then(|ids| c.held_node(ids, &mut next_existing, &n.spec.name));
+                .and_then(|ids| match obs.snapshot_nodes.get(i) {
+                    Some(&id) => {
+                        let named = c.packing.snapshot().node(id).map(|n| &n.spec.name);
+                        debug_assert_eq!(named, Some(&n.spec.name), "snapshot_nodes[{i}]");
+                        Some(id)
+                    }
+                    None => c.held_node(ids, &mut next_existing, &n.spec.name),
+                });
             if let Some(id) = held {
                 c.push_existing(id, settings, closed, i, n);
                 continue;

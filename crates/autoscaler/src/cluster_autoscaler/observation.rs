@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::model::{Labels, NodeSchedulingSpec, PodSchedulingSpec, Resources};
+use crate::scheduler::NodeId;
 
 use super::settings::NodeGroupOptions;
 
@@ -168,4 +169,8 @@ pub struct Observation {
     /// call failed, or an eviction did not succeed within max-pod-eviction-time); each
     /// reported once by the caller.
     pub scale_down_failures: Vec<String>,
+    /// Optional, for a caller that observed the very snapshot it hands
+    /// [`run_once_on_snapshot`](super::run_once_on_snapshot): the snapshot node each entry of
+    /// `nodes` is, aligned with it. Empty: nodes are matched to the snapshot's by name.
+    pub snapshot_nodes: Vec<NodeId>,
 }

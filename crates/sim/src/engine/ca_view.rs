@@ -221,6 +221,8 @@ impl Engine<'_> {
                 let mut spec = self.placement.node_spec_shared(n).expect("a live node");
                 self.refresh_node(n, &mut info, &mut keys, &mut spec);
                 view.obs.nodes.insert(at, info);
+                let sid = self.placement.snapshot_id(n);
+                view.obs.snapshot_nodes.insert(at, sid);
                 view.pod_ids.insert(at, keys);
                 view.specs.insert(at, spec);
                 view.node_ids.insert(at, n);
@@ -365,6 +367,7 @@ impl Engine<'_> {
 impl CaView {
     fn remove_node(&mut self, at: usize) {
         self.obs.nodes.remove(at);
+        self.obs.snapshot_nodes.remove(at);
         self.pod_ids.remove(at);
         self.specs.remove(at);
         self.node_ids.remove(at);

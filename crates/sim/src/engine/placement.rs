@@ -58,6 +58,11 @@ impl Placement {
         }
     }
 
+    /// The snapshot's id of an engine node.
+    pub fn snapshot_id(&self, n: NodeId) -> scheduler::NodeId {
+        self.sid(n)
+    }
+
     fn sid(&self, n: NodeId) -> scheduler::NodeId {
         self.to_snap[n as usize]
     }
