@@ -344,16 +344,18 @@ pub(crate) fn score(
     count_domains(snap, static_class, &cs, require_all, &mut counts, false);
     let index = snap.index();
     // Each constraint's columns, resolved once rather than per node.
-    let cols: Vec<(&[u32], Option<&[u32]>, &[i64], f64, f64)> = cs
+    let cols: Vec<ScoreColumns<'_>> = cs
         .iter()
         .zip(&counts)
         .zip(&weights)
-        .map(|((c, dc), &w)| {
-            let dom = &index.topology[c.topo as usize].node_domain[..];
-            let per_node = c
+        .map(|((c, dc), &w)| ScoreColumns {
+            dom: &index.topology[c.topo as usize].node_domain[..],
+            per_node: c
                 .is_hostname
-                .then(|| &index.selectors[c.selector as usize].per_node[..]);
-            (dom, per_node, &dc[..], w, (c.max_skew - 1) as f64)
+                .then(|| &index.selectors[c.selector as usize].per_node[..]),
+            counts: &dc[..],
+            weight: w,
+            skew: (c.max_skew - 1) as f64,
         })
         .collect();
     let raw: Vec<Option<i64>> = feasible
@@ -365,21 +367,31 @@ pub(crate) fn score(
             }
             let i = n.0 as usize;
             let mut s = 0.0;
-            for &(dom, per_node, dc, w, skew) in &cols {
-                let sl = slot(dom, i);
+            for col in &cols {
+                let sl = slot(col.dom, i);
                 if sl == 0 {
                     continue;
                 }
-                let cnt = match per_node {
+                let cnt = match col.per_node {
                     Some(per_node) => i64::from(per_node[i]),
-                    None => dc[sl].max(0),
+                    None => col.counts[sl].max(0),
                 };
-                s += cnt as f64 * w + skew;
+                s += cnt as f64 * col.weight + col.skew;
             }
             Some(round_half_away(s))
         })
         .collect();
     normalize(&raw)
+}
+
+/// What scoring reads of one constraint: each node's domain slot, matching pods per node
+/// (hostname constraints) or per domain, the weight and `maxSkew - 1`.
+struct ScoreColumns<'a> {
+    dom: &'a [u32],
+    per_node: Option<&'a [u32]>,
+    counts: &'a [i64],
+    weight: f64,
+    skew: f64,
 }
 
 /// `math.Round` (half away from zero) to an integer, exactly as `x.round() as i64` for
