@@ -251,8 +251,8 @@ pub struct Engine<'a> {
     pub(super) tiers: Vec<String>,
     tier_of_class: BTreeMap<String, u16>,
     /// kube-scheduler's activeQ, (−priority, enqueue sequence, pod) smallest first: higher
-    /// priority first, then first in. Entries of pods that left it
-    /// (deleted while queued) stay until popped and are told apart by `Pod::queued`.
+    /// priority first, then first in. Entries of pods that left it (deleted while queued)
+    /// stay until popped and are told apart by `Pod::queued`.
     active: BinaryHeap<Reverse<(i64, u64, PodId)>>,
     enqueue_seq: u64,
     unschedulable: BTreeMap<PodId, SimTime>,
