@@ -80,30 +80,40 @@ impl BaseFits {
         };
         let list = &fit.slots;
         let request = pod_request(pod);
-        // Both lists ascending: visit their union in slot order.
-        let (mut i, mut j) = (0, 0);
-        loop {
-            let (slot, candidate) = match (list.get(i), set.get(j)) {
-                (None, None) => return None,
-                (Some(&a), Some(&b)) if b <= a => {
-                    j += 1;
-                    i += usize::from(a == b);
-                    (b, true)
-                }
-                (Some(&a), _) => {
-                    i += 1;
-                    (a, false)
-                }
-                (None, Some(&b)) => {
-                    j += 1;
-                    (b, true)
-                }
-            };
-            // A cordoned candidate fails a pod that does not tolerate it, whatever else.
-            let skip = candidate && !fit.tolerates_cordon;
-            if !skip && packing.fits_own_node(pod, &request, slot, !candidate) {
-                return Some(slot);
-            }
-        }
+        union_in_order(list, set)
+            .find(|&(slot, candidate)| {
+                // A cordoned candidate fails a pod that does not tolerate it, whatever else.
+                let skip = candidate && !fit.tolerates_cordon;
+                !skip && packing.fits_own_node(pod, &request, slot, !candidate)
+            })
+            .map(|(slot, _)| slot)
     }
+}
+
+/// The union of two ascending slot lists, in slot order, each slot once, with whether it is
+/// in `set` (the simulation's candidates).
+pub(super) fn union_in_order<'a>(
+    list: &'a [usize],
+    set: &'a [usize],
+) -> impl Iterator<Item = (usize, bool)> + 'a {
+    let (mut i, mut j) = (0, 0);
+    std::iter::from_fn(move || {
+        let next = match (list.get(i), set.get(j)) {
+            (None, None) => return None,
+            (Some(&a), Some(&b)) if b <= a => {
+                j += 1;
+                i += usize::from(a == b);
+                (b, true)
+            }
+            (Some(&a), _) => {
+                i += 1;
+                (a, false)
+            }
+            (None, Some(&b)) => {
+                j += 1;
+                (b, true)
+            }
+        };
+        Some(next)
+    })
 }

@@ -176,31 +176,14 @@ impl Lite {
         let (_, fit) = &self.fits[&(Arc::as_ptr(pod) as usize)];
         let (list, statics) = (&self.lists[fit.slots], &self.statics[fit.class].1);
         let request = pod_request(pod);
-        let (mut i, mut j) = (0, 0);
-        loop {
-            let (slot, candidate) = match (list.get(i), set.get(j)) {
-                (None, None) => return None,
-                (Some(&a), Some(&b)) if b <= a => {
-                    j += 1;
-                    i += usize::from(a == b);
-                    (b, true)
-                }
-                (Some(&a), _) => {
-                    i += 1;
-                    (a, false)
-                }
-                (None, Some(&b)) => {
-                    j += 1;
-                    (b, true)
-                }
-            };
-            // A cordoned candidate passes the static filters iff the pod tolerates the
-            // cordon and passed them on the node before (only the cordon changed).
-            let static_ok = !candidate || (fit.tolerates_cordon && statics[slot]);
-            if static_ok && self.resources_fit(&request, slot) {
-                return Some(slot);
-            }
-        }
+        super::base_fit::union_in_order(list, set)
+            .find(|&(slot, candidate)| {
+                // A cordoned candidate passes the static filters iff the pod tolerates the
+                // cordon and passed them on the node before (only the cordon changed).
+                let static_ok = !candidate || (fit.tolerates_cordon && statics[slot]);
+                static_ok && self.resources_fit(&request, slot)
+            })
+            .map(|(slot, _)| slot)
     }
 }
 
