@@ -377,13 +377,8 @@ impl Engine<'_> {
         if self.nodes[n as usize].state != NodeState::Ready {
             return;
         }
-        let node = &mut self.nodes[n as usize];
-        node.state = NodeState::Draining;
-        self.node_state_changes += 1;
-        let (pool, zone) = (node.pool, node.zone);
-        self.books.pool_counts[pool as usize].ready -= 1;
-        self.books.pool_counts[pool as usize].draining += 1;
-        self.placement.set_unschedulable(n, true);
+        self.set_draining(n, true);
+        let (pool, zone) = (self.nodes[n as usize].pool, self.nodes[n as usize].zone);
         let g = self.scaling.group_of(pool, zone);
         self.scaling.groups[g].target -= 1;
         self.scaling.groups[g].live -= 1;
@@ -453,13 +448,8 @@ impl Engine<'_> {
 
     fn abort_deletion(&mut self, n: NodeId, name: String) {
         self.scaling.deleting.remove(&n);
-        let node = &mut self.nodes[n as usize];
-        node.state = NodeState::Ready;
-        self.node_state_changes += 1;
-        let (pool, zone) = (node.pool, node.zone);
-        self.books.pool_counts[pool as usize].ready += 1;
-        self.books.pool_counts[pool as usize].draining -= 1;
-        self.placement.set_unschedulable(n, false);
+        self.set_draining(n, false);
+        let (pool, zone) = (self.nodes[n as usize].pool, self.nodes[n as usize].zone);
         let g = self.scaling.group_of(pool, zone);
         self.scaling.groups[g].target += 1;
         self.scaling.groups[g].live += 1;

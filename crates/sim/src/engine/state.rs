@@ -558,6 +558,27 @@ impl<'a> Engine<'a> {
         self.cluster_changed();
     }
 
+    /// A Ready node starts draining (`true`: cordoned, counted as draining), or a draining
+    /// one returns to service (`false`).
+    pub(super) fn set_draining(&mut self, n: NodeId, draining: bool) {
+        let node = &mut self.nodes[n as usize];
+        node.state = if draining {
+            NodeState::Draining
+        } else {
+            NodeState::Ready
+        };
+        self.node_state_changes += 1;
+        let counts = &mut self.books.pool_counts[node.pool as usize];
+        if draining {
+            counts.ready -= 1;
+            counts.draining += 1;
+        } else {
+            counts.ready += 1;
+            counts.draining -= 1;
+        }
+        self.placement.set_unschedulable(n, draining);
+    }
+
     /// Cordons node `n` and evicts its pods for `cause`; the node terminates after `after`
     /// (Provisioning nodes terminate at once).
     pub(super) fn drain_node(&mut self, n: NodeId, cause: &str, after: SimDuration) {
@@ -570,12 +591,7 @@ impl<'a> Engine<'a> {
             }
             NodeState::Ready => {}
         }
-        node.state = NodeState::Draining;
-        self.node_state_changes += 1;
-        let pool = node.pool as usize;
-        self.books.pool_counts[pool].ready -= 1;
-        self.books.pool_counts[pool].draining += 1;
-        self.placement.set_unschedulable(n, true);
+        self.set_draining(n, true);
         for id in self.placement.pods_on(n) {
             self.delete_pod(id, cause);
         }

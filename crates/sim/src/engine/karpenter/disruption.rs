@@ -314,16 +314,10 @@ impl Engine<'_> {
 
     /// Taints a Ready node `karpenter.sh/disrupted:NoSchedule` (a cordon here).
     fn karpenter_cordon(&mut self, n: NodeId, cause: &'static str) -> bool {
-        let node = &mut self.nodes[n as usize];
-        if node.state != NodeState::Ready {
+        if self.nodes[n as usize].state != NodeState::Ready {
             return false;
         }
-        node.state = NodeState::Draining;
-        self.node_state_changes += 1;
-        let pool = node.pool as usize;
-        self.books.pool_counts[pool].ready -= 1;
-        self.books.pool_counts[pool].draining += 1;
-        self.placement.set_unschedulable(n, true);
+        self.set_draining(n, true);
         let rt = self.scaling.karpenter.as_mut().expect("Karpenter runs");
         rt.disrupting.insert(n, (cause, None));
         true
@@ -336,13 +330,7 @@ impl Engine<'_> {
         {
             return;
         }
-        let node = &mut self.nodes[n as usize];
-        node.state = NodeState::Ready;
-        self.node_state_changes += 1;
-        let pool = node.pool as usize;
-        self.books.pool_counts[pool].ready += 1;
-        self.books.pool_counts[pool].draining -= 1;
-        self.placement.set_unschedulable(n, false);
+        self.set_draining(n, false);
         self.books.count("disruptions cancelled", 1);
         self.cluster_changed();
     }
