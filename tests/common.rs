@@ -15,3 +15,18 @@ pub fn headroom(args: &[&str]) -> Output {
         .output()
         .expect("headroom runs")
 }
+
+/// Runs `headroom` twice with `args`; asserts both succeed and print the same bytes, and
+/// returns that output.
+pub fn headroom_twice_identical(args: &[&str]) -> Vec<u8> {
+    let (a, b) = (headroom(args), headroom(args));
+    assert_eq!(
+        a.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&a.stderr)
+    );
+    assert!(!a.stdout.is_empty());
+    assert_eq!(a.stdout, b.stdout, "two runs of {args:?} differ");
+    a.stdout
+}

@@ -1,7 +1,7 @@
 //! `headroom run` of the bundled Karpenter scenario through the binary: the same seed gives
 //! a byte-identical JSON report, and Karpenter did its work (launches, consolidation).
 
-use crate::common::headroom;
+use crate::common::headroom_twice_identical;
 
 #[test]
 fn production_karpenter_is_deterministic() {
@@ -13,15 +13,8 @@ fn production_karpenter_is_deterministic() {
         "--duration",
         "3d",
     ];
-    let (a, b) = (headroom(&args), headroom(&args));
-    assert_eq!(
-        a.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&a.stderr)
-    );
-    assert_eq!(a.stdout, b.stdout);
-    let report: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    let stdout = headroom_twice_identical(&args);
+    let report: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
     let counters = &report["node_autoscaler"];
     assert!(
         counters["nodes launched"].as_u64().unwrap() > 0,

@@ -1,7 +1,7 @@
 //! `headroom run` through the binary: byte-identical reports for the same scenario and seed,
 //! different ones for another seed, the timeline files, and exit codes for bad overrides.
 
-use crate::common::headroom;
+use crate::common::{headroom, headroom_twice_identical};
 
 #[test]
 fn same_scenario_and_seed_give_a_byte_identical_report() {
@@ -13,15 +13,7 @@ fn same_scenario_and_seed_give_a_byte_identical_report() {
         "--duration",
         "2d",
     ];
-    let (a, b) = (headroom(&args), headroom(&args));
-    assert_eq!(
-        a.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&a.stderr)
-    );
-    assert!(!a.stdout.is_empty());
-    assert_eq!(a.stdout, b.stdout);
+    let stdout = headroom_twice_identical(&args);
     let c = headroom(&[
         "run",
         "scenarios/production.yaml",
@@ -33,10 +25,10 @@ fn same_scenario_and_seed_give_a_byte_identical_report() {
         "8",
     ]);
     assert_ne!(
-        a.stdout, c.stdout,
+        stdout, c.stdout,
         "another seed draws other start-up delays, load noise and job outcomes"
     );
-    let report: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
     assert_eq!(report["duration_s"], 172_800);
     assert!(report["cost"]["total_usd"].as_f64().unwrap() > 0.0);
 }
