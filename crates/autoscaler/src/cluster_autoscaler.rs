@@ -497,6 +497,8 @@ impl<'a> Cluster<'a> {
         now_ms: i64,
     ) -> Cluster<'a> {
         let n = obs.nodes.len();
+        let mut packing = packing;
+        packing.reserve(n);
         let mut c = Cluster {
             packing,
             origin: Vec::with_capacity(n),

@@ -134,6 +134,12 @@ impl<'a> Packing<'a> {
         self.slots.len() - 1
     }
 
+    /// Room for `nodes` more slots (and their log entries) without growing as they come.
+    pub fn reserve(&mut self, nodes: usize) {
+        self.slots.reserve(nodes);
+        self.log.reserve(nodes);
+    }
+
     /// Gives a node already in the snapshot a slot.
     pub fn add_existing(&mut self, node: NodeId) -> usize {
         self.slots.push(node);
