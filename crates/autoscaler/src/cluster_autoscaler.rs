@@ -510,16 +510,18 @@ impl<'a> Cluster<'a> {
             // Not-ready and deleting nodes take no pods (the node.kubernetes.io/not-ready and
             // ToBeDeletedByClusterAutoscaler taints).
             let closed = !n.ready || n.being_deleted || state.deleting.contains_key(&n.spec.name);
-            let held = existing
-                .as_deref()
-                .and_then(|ids| match obs.snapshot_nodes.get(i) {
-                    Some(&id) => {
-                        let named = c.packing.snapshot().node(id).map(|n| &n.spec.name);
-                        debug_assert_eq!(named, Some(&n.spec.name), "snapshot_nodes[{i}]");
-                        Some(id)
-                    }
-                    None => c.held_node(ids, &mut next_existing, &n.spec.name),
-                });
+            let held = existing.as_deref().and_then(|ids| {
+                // The caller's hint, if it names a live node (a stale one would leave the
+                // loop a slot without a node); otherwise the node is matched by name.
+                let hint = obs.snapshot_nodes.get(i).copied();
+                let live = hint.filter(|&id| c.packing.snapshot().node(id).is_some());
+                if let Some(id) = live {
+                    let named = c.packing.snapshot().node(id).map(|n| &n.spec.name);
+                    debug_assert_eq!(named, Some(&n.spec.name), "snapshot_nodes[{i}]");
+                    return Some(id);
+                }
+                c.held_node(ids, &mut next_existing, &n.spec.name)
+            });
             if let Some(id) = held {
                 c.push_existing(id, settings, closed, i, n);
                 continue;

@@ -171,6 +171,7 @@ pub struct Observation {
     pub scale_down_failures: Vec<String>,
     /// Optional, for a caller that observed the very snapshot it hands
     /// [`run_once_on_snapshot`](super::run_once_on_snapshot): the snapshot node each entry of
-    /// `nodes` is, aligned with it. Empty: nodes are matched to the snapshot's by name.
+    /// `nodes` is, aligned with it. Empty (or an id not in the snapshot): nodes are matched to
+    /// the snapshot's by name. An id naming another live node is the caller's error.
     pub snapshot_nodes: Vec<NodeId>,
 }

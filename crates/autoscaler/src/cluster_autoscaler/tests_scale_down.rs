@@ -599,6 +599,23 @@ fn snapshot_path_matches_and_restores_the_callers_snapshot() {
         before,
         "the caller's snapshot is restored"
     );
+    // The same with the snapshot ids given, and with one hint naming no node (matched by
+    // name instead, not a panic).
+    let ids = snap.node_ids().to_vec();
+    for hints in [
+        ids.clone(),
+        [&ids[..1], &[crate::scheduler::NodeId(999)]].concat(),
+    ] {
+        let hinted = Observation {
+            snapshot_nodes: hints,
+            ..obs.clone()
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let (c, sc) =
+            run_once_on_snapshot(&settings, &state, &hinted, &mut snap, 60 * MIN, &mut rng);
+        assert_eq!((&a, &sa), (&c, &sc));
+        assert_eq!(format!("{snap:?}"), before);
+    }
 }
 
 #[test]
