@@ -434,6 +434,75 @@ pub fn reconcile_outcome(
     );
 }
 
+/// How long the outcome of a reconcile that did not rescale stays the same: see
+/// [`steady_until`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Steady {
+    /// The last time (ms, inclusive) at which a repeat is known to decide the same.
+    pub until_ms: i64,
+    /// Whether each repeat stores a recommendation (which [`WindowedState::repeat_last`]
+    /// re-dates).
+    pub stores: bool,
+}
+
+/// For the reconcile just made at `now_ms` with [`reconcile_outcome`] on `state`: until when
+/// a repeat of it (the same spec, settings, current replicas and metrics, at a later time)
+/// decides exactly the same. `None` when that is not known beyond `now_ms` (it rescaled, or a
+/// behavior rate limit held the count, which depends on the scale events' ages).
+///
+/// Why: with the inputs fixed, a reconcile depends on `now_ms` only through the stores'
+/// windows. Each repeat stores the same proposal again, so the windows' extremes change only
+/// when an older recommendation that decides them leaves its window; `Steady::until_ms` is
+/// the last time before that. A caller may therefore skip the repeats up to that time and,
+/// before its next reconcile, call [`WindowedState::repeat_last`] with the last skipped
+/// time: the stores are then as if every repeat had been made (tested against reconciling
+/// at every sync on the controller's list in `tests/window.rs`).
+pub fn steady_until(
+    spec: &HpaSpec,
+    settings: &ControllerSettings,
+    current_replicas: i32,
+    metrics: &MetricsResult,
+    state: &WindowedState,
+    decision: &Decision,
+    now_ms: i64,
+) -> Option<Steady> {
+    if decision.rescale {
+        return None;
+    }
+    let proposal = if reads_metrics(spec, current_replicas) {
+        metrics.proposal
+    } else {
+        // Not rescaling with the count outside the bounds means scaling is disabled
+        // (current 0): nothing is stored, nothing changes.
+        None
+    };
+    let Some(proposal) = proposal else {
+        // The reconcile stopped before the stores: every repeat does the same.
+        return Some(Steady {
+            until_ms: i64::MAX,
+            stores: false,
+        });
+    };
+    let until_ms = match &spec.behavior {
+        None => state.legacy_steady_until(proposal, settings.downscale_stabilization_ms),
+        Some(b) => {
+            let up_ms = normalize::window_ms(&b.scale_up, settings);
+            let down_ms = normalize::window_ms(&b.scale_down, settings);
+            // Only when stabilization alone kept the count: the rate limits read the scale
+            // events' ages.
+            let (up, down) = state.behavior_extremes()?;
+            if normalize::between(current_replicas, up, down) != current_replicas {
+                return None;
+            }
+            state.behavior_steady_until(current_replicas, proposal, up_ms, down_ms)
+        }
+    };
+    (until_ms > now_ms).then_some(Steady {
+        until_ms,
+        stores: true,
+    })
+}
+
 /// Whether the controller reads metrics at this replica count: scaling is enabled and the
 /// count is within the HPA's bounds (otherwise it just moves into them).
 #[inline]

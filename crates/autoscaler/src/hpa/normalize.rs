@@ -102,7 +102,7 @@ pub(crate) fn with_behavior(
 
 /// A direction's stabilization window; an unset scale-down window takes the controller flag
 /// (`maybeInitScaleDownStabilizationWindow`).
-fn window_ms(rules: &ScalingRules, settings: &ControllerSettings) -> i64 {
+pub(super) fn window_ms(rules: &ScalingRules, settings: &ControllerSettings) -> i64 {
     match rules.stabilization_window_s {
         Some(s) => i64::from(s) * 1000,
         None => settings.downscale_stabilization_ms / 1000 * 1000,
@@ -120,7 +120,13 @@ fn stabilize(
 ) -> i32 {
     let (up_cutoff, down_cutoff) = (now_ms - up_window_ms, now_ms - down_window_ms);
     let (up_rec, down_rec) = state.stabilize_behavior(c.proposal, up_cutoff, down_cutoff, now_ms);
-    let mut stabilized = c.current;
+    between(c.current, up_rec, down_rec)
+}
+
+/// The stabilized count on the behavior path: `current` raised to the up window's min, then
+/// lowered to the down window's max (the order matters when the two cross).
+pub(super) fn between(current: i32, up_rec: i32, down_rec: i32) -> i32 {
+    let mut stabilized = current;
     if stabilized < up_rec {
         stabilized = up_rec;
     }

@@ -43,6 +43,74 @@ impl WindowedState {
     }
 }
 
+impl WindowedState {
+    /// The last time up to which the legacy window's max stays what the reconcile just made
+    /// read, if the same `proposal` is stored again at every sync (the window reaches back
+    /// `window_ms`, its cutoff included): until the front recommendation leaves the window,
+    /// when it beats `proposal`; for ever otherwise.
+    pub(crate) fn legacy_steady_until(&self, proposal: i32, window_ms: i64) -> i64 {
+        match self.highs.front() {
+            Some(f) if f.replicas > proposal => f.timestamp_ms.saturating_add(window_ms),
+            _ => i64::MAX,
+        }
+    }
+
+    /// The behavior path's `(up window min, down window max)` as the last stabilization
+    /// found them, the stored proposal included (the fronts of the deques it trimmed).
+    pub(crate) fn behavior_extremes(&self) -> Option<(i32, i32)> {
+        Some((self.lows.front()?.replicas, self.highs.front()?.replicas))
+    }
+
+    /// The last time up to which the behavior path's window extremes still hold `current`
+    /// between them (the up window's min at or below it, the down window's max at or above
+    /// it), if the same `proposal` is stored again at every sync. Each window excludes its
+    /// cutoff, so a recommendation at `ts` counts up to `ts + window - 1`.
+    pub(crate) fn behavior_steady_until(
+        &self,
+        current: i32,
+        proposal: i32,
+        up_window_ms: i64,
+        down_window_ms: i64,
+    ) -> i64 {
+        // The newest recommendation on the right side of `current` keeps the extreme there
+        // while it is in its window; the proposal itself is stored again at every sync.
+        let up = if proposal <= current {
+            i64::MAX
+        } else {
+            self.lows
+                .newest(|r| r <= current)
+                .map_or(i64::MIN, |ts| ts.saturating_add(up_window_ms - 1))
+        };
+        let down = if proposal >= current {
+            i64::MAX
+        } else {
+            self.highs
+                .newest(|r| r >= current)
+                .map_or(i64::MIN, |ts| ts.saturating_add(down_window_ms - 1))
+        };
+        up.min(down)
+    }
+
+    /// Brings the stores to where a run of reconciles repeating the last one, the last of
+    /// them at `at_ms`, would have left them (see [`super::steady_until`]): each repeat stores
+    /// the same recommendation again, so the newest one is re-dated; the older ones leave the
+    /// windows as they would have.
+    pub fn repeat_last(&mut self, steady: super::Steady, at_ms: i64) {
+        assert!(
+            at_ms >= self.last_ms,
+            "WindowedState: the clock went back from {} to {at_ms}",
+            self.last_ms
+        );
+        self.last_ms = at_ms;
+        if steady.stores {
+            self.highs.redate_newest(at_ms);
+            if self.behavior == Some(true) {
+                self.lows.redate_newest(at_ms);
+            }
+        }
+    }
+}
+
 impl Stores for WindowedState {
     #[inline]
     fn record_initial(&mut self, current: i32, now_ms: i64) {
@@ -155,6 +223,26 @@ impl<const HIGH: bool> Extreme<HIGH> {
             replicas,
             timestamp_ms: now_ms,
         });
+    }
+
+    fn front(&self) -> Option<&Recommendation> {
+        self.entries.get(self.head)
+    }
+
+    /// The timestamp of the newest entry whose replicas satisfy `keep`.
+    fn newest(&self, keep: impl Fn(i32) -> bool) -> Option<i64> {
+        self.entries[self.head..]
+            .iter()
+            .rev()
+            .find(|r| keep(r.replicas))
+            .map(|r| r.timestamp_ms)
+    }
+
+    /// Re-dates the newest entry, the recommendation stored last.
+    fn redate_newest(&mut self, now_ms: i64) {
+        if let Some(last) = self.entries[self.head..].last_mut() {
+            last.timestamp_ms = now_ms;
+        }
     }
 
     /// The extreme over the entries after `cutoff_ms` (or at it, when `inclusive`), dropping

@@ -33,6 +33,11 @@ pub(super) struct HpaRuntime {
     pub metrics: hpa::MetricsResult,
     pub metrics_key: Option<(u64, SimTime, i32, i32)>,
     pub metrics_time_free: bool,
+    /// How long the last reconcile's outcome holds while its inputs do (`hpa::steady_until`),
+    /// and the last sync skipped for it, which the stores catch up with before the next
+    /// reconcile.
+    steady: Option<hpa::Steady>,
+    skipped_at: Option<SimTime>,
     /// The target's pods as the controller lists them, and what their samples need; built
     /// at `rows_key` (the Deployment's version and pod count) when every pod was past the
     /// time horizon, and reused while that still holds.
@@ -198,9 +203,25 @@ impl<'a> Engine<'a> {
         let horizon = self.hpa_time_horizon_ms;
         let time_free = now.0 >= dep.newest_start.0 + horizon;
         let key = (dep.version, point.at, dep.desired, dep.live.len() as i32);
-        let rt = &self.hpas[h];
-        if !(self.hpa_shortcuts && rt.metrics_key == Some(key) && rt.metrics_time_free && time_free)
-        {
+        let rt = &mut self.hpas[h];
+        // The key holds the current replicas: with it and the metrics unchanged, a reconcile
+        // within the steady time repeats the last one.
+        let same_inputs =
+            self.hpa_shortcuts && rt.metrics_key == Some(key) && rt.metrics_time_free && time_free;
+        match rt.steady {
+            Some(s) if same_inputs && now.0 <= s.until_ms => {
+                rt.skipped_at = Some(now);
+                return;
+            }
+            Some(s) => {
+                if let Some(at) = rt.skipped_at.take() {
+                    rt.windowed.repeat_last(s, at.0);
+                }
+                rt.steady = None;
+            }
+            None => {}
+        }
+        if !same_inputs {
             self.compute_hpa_metrics(h, sample_ts, res, point);
             let rt = &mut self.hpas[h];
             rt.metrics_key = Some(key);
@@ -218,6 +239,15 @@ impl<'a> Engine<'a> {
                 &mut rt.windowed,
                 now.0,
                 &mut rt.decision,
+            );
+            rt.steady = hpa::steady_until(
+                &spec.spec,
+                &self.hpa_settings,
+                current,
+                &rt.metrics,
+                &rt.windowed,
+                &rt.decision,
+                now.0,
             );
         } else {
             hpa::reconcile_with_metrics(

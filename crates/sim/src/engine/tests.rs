@@ -348,6 +348,24 @@ impl super::TimelineSink for Rows {
     }
 }
 
+/// Every workload row, as JSON.
+#[derive(Default)]
+struct JsonRows(Vec<String>);
+
+impl super::TimelineSink for JsonRows {
+    fn node_row(&mut self, _: &super::NodeRow<'_>) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn workload_row(&mut self, r: &super::WorkloadRow<'_>) -> std::io::Result<()> {
+        self.0
+            .push(serde_json::to_string(r).expect("a row serializes"));
+        Ok(())
+    }
+    fn pending_row(&mut self, _: &super::PendingRow<'_>) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn hpa(yaml: &str) -> Hpa {
     let m: crate::manifest::hpa::HorizontalPodAutoscaler = serde_yaml::from_str(yaml).unwrap();
     Hpa {
@@ -514,11 +532,14 @@ fn hpa_shortcuts_change_nothing() {
                         {{type: Resource, resource: {{name: memory, target: {{type: AverageValue, averageValue: 200Mi}}}}}},
                         {{type: Pods, pods: {{metric: {{name: rps}}, target: {{type: AverageValue, averageValue: '30'}}}}}}]}}",
         ))];
+        // The report and every workload row of the timeline (desired replicas and the
+        // conditions' reasons at each step).
         let go = |shortcuts: bool| {
             let mut e = super::Engine::new(&sc);
             e.hpa_shortcuts = shortcuts;
-            e.run(&mut NoTimeline).unwrap();
-            serde_json::to_string(&e.report()).unwrap()
+            let mut rows = JsonRows::default();
+            e.run(&mut rows).unwrap();
+            serde_json::to_string(&e.report()).unwrap() + &rows.0.join("\n")
         };
         let (fast, reference) = (go(true), go(false));
         assert!(
