@@ -446,8 +446,9 @@ pub struct Steady {
 }
 
 /// For the reconcile just made at `now_ms` with [`reconcile_outcome`] on `state`: until when
-/// a repeat of it (the same spec, settings, current replicas and metrics, at a later time)
-/// decides exactly the same. `None` when that is not known beyond `now_ms` (it rescaled, or a
+/// a repeat of it (the same spec, settings and current replicas, and metrics with the same
+/// proposal and ScalingActive condition, which is all a reconcile reads of them, at a later
+/// time) decides exactly the same. `None` when that is not known beyond `now_ms` (it rescaled, or a
 /// behavior rate limit held the count, which depends on the scale events' ages).
 ///
 /// Why: with the inputs fixed, a reconcile depends on `now_ms` only through the stores'

@@ -33,10 +33,12 @@ pub(super) struct HpaRuntime {
     pub metrics: hpa::MetricsResult,
     pub metrics_key: Option<(u64, SimTime, i32, i32)>,
     pub metrics_time_free: bool,
-    /// How long the last reconcile's outcome holds while its inputs do (`hpa::steady_until`),
-    /// and the last sync skipped for it, which the stores catch up with before the next
+    /// How long the last reconcile's outcome holds while its inputs (current replicas, the
+    /// metrics' proposal and ScalingActive) do (`hpa::steady_until`), those inputs, and the last
+    /// sync skipped for it, which the stores catch up with before the next
     /// reconcile.
     steady: Option<hpa::Steady>,
+    steady_inputs: (i32, Option<i32>, Option<hpa::Condition>),
     skipped_at: Option<SimTime>,
     /// The target's pods as the controller lists them, and what their samples need; built
     /// at `rows_key` (the Deployment's version and pod count) when every pod was past the
@@ -203,25 +205,9 @@ impl<'a> Engine<'a> {
         let horizon = self.hpa_time_horizon_ms;
         let time_free = now.0 >= dep.newest_start.0 + horizon;
         let key = (dep.version, point.at, dep.desired, dep.live.len() as i32);
-        let rt = &mut self.hpas[h];
-        // The key holds the current replicas: with it and the metrics unchanged, a reconcile
-        // within the steady time repeats the last one.
-        let same_inputs =
-            self.hpa_shortcuts && rt.metrics_key == Some(key) && rt.metrics_time_free && time_free;
-        match rt.steady {
-            Some(s) if same_inputs && now.0 <= s.until_ms => {
-                rt.skipped_at = Some(now);
-                return;
-            }
-            Some(s) => {
-                if let Some(at) = rt.skipped_at.take() {
-                    rt.windowed.repeat_last(s, at.0);
-                }
-                rt.steady = None;
-            }
-            None => {}
-        }
-        if !same_inputs {
+        let rt = &self.hpas[h];
+        if !(self.hpa_shortcuts && rt.metrics_key == Some(key) && rt.metrics_time_free && time_free)
+        {
             self.compute_hpa_metrics(h, sample_ts, res, point);
             let rt = &mut self.hpas[h];
             rt.metrics_key = Some(key);
@@ -230,6 +216,19 @@ impl<'a> Engine<'a> {
         let current = self.deployments[d].desired;
         let rt = &mut self.hpas[h];
         if self.hpa_shortcuts {
+            // A reconcile reads of its metrics only the proposal and ScalingActive: with those
+            // and the current replicas as the last reconcile had them, and within its steady
+            // time, it repeats the last one, and the stores catch up before the next one.
+            let inputs = (current, rt.metrics.proposal, rt.metrics.scaling_active);
+            if let Some(s) = rt.steady {
+                if now.0 <= s.until_ms && rt.steady_inputs == inputs {
+                    rt.skipped_at = Some(now);
+                    return;
+                }
+                if let Some(at) = rt.skipped_at.take() {
+                    rt.windowed.repeat_last(s, at.0);
+                }
+            }
             // The engine reads only the outcome; the metric statuses stay in `rt.metrics`.
             hpa::reconcile_outcome(
                 &spec.spec,
@@ -249,6 +248,7 @@ impl<'a> Engine<'a> {
                 &rt.decision,
                 now.0,
             );
+            rt.steady_inputs = inputs;
         } else {
             hpa::reconcile_with_metrics(
                 &spec.spec,
