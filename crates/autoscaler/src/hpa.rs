@@ -622,6 +622,7 @@ fn metric_part(
     let mut replicas = 0;
     let mut winner = 0usize;
     let mut first_invalid: Option<(usize, Reason)> = None;
+    let mut invalid = 0;
     for (i, metric) in spec.metrics.iter().enumerate() {
         let input = obs
             .metrics
@@ -641,6 +642,7 @@ fn metric_part(
                 });
             }
             Err(f) => {
+                invalid += 1;
                 first_invalid.get_or_insert((i, f.reason));
                 statuses.push(MetricStatus {
                     proposal: None,
@@ -650,7 +652,6 @@ fn metric_part(
             }
         }
     }
-    let invalid = statuses.iter().filter(|m| m.error.is_some()).count();
     if let Some((i, reason)) = first_invalid {
         if invalid >= spec.metrics.len() || replicas < obs.spec_replicas {
             *scaling_active = Some(Condition {

@@ -385,12 +385,13 @@ fn group_all(
     samples: &SampleSource<'_>,
     resource: &str,
     requests: Option<(Option<&str>, i64)>,
-) -> (Groups, Option<String>) {
+    g: &mut Groups,
+) -> Option<String> {
     let compat = &ctx.settings.compat;
     let from_containers = |_: usize, pod: &Pod<'_>, container: Option<&str>| {
         pod_request(pod, container, resource, compat)
     };
-    let (mut g, request_error) = match *samples {
+    let request_error = match *samples {
         SampleSource::Usage {
             resource: r,
             container: c,
@@ -398,6 +399,7 @@ fn group_all(
             ctx,
             resource,
             requests,
+            g,
             |_, pod| usage_sample(pod.usage?, r, c),
             from_containers,
         ),
@@ -405,6 +407,7 @@ fn group_all(
             ctx,
             resource,
             requests,
+            g,
             |i, _| {
                 let value = values.get(i).copied().flatten()?;
                 Some(UsageSample {
@@ -419,6 +422,7 @@ fn group_all(
             ctx,
             resource,
             requests,
+            g,
             |i, _| per_pod.get(i).and_then(|r| r.sample),
             |i, pod, _| {
                 let request = per_pod.get(i).and_then(|r| r.request_milli);
@@ -427,7 +431,7 @@ fn group_all(
         ),
     };
     (g.unlisted, g.unlisted_sum) = samples.unlisted(ctx.obs);
-    (g, request_error)
+    request_error
 }
 
 /// The per-pod loop of [`group_all`] for one way of reading samples and requests.
@@ -435,11 +439,11 @@ fn group_pods(
     ctx: &Ctx<'_, '_>,
     resource: &str,
     requests: Option<(Option<&str>, i64)>,
+    g: &mut Groups,
     sample_of: impl Fn(usize, &Pod<'_>) -> Option<UsageSample>,
     request_of: impl Fn(usize, &Pod<'_>, Option<&str>) -> Result<i64, String>,
-) -> (Groups, Option<String>) {
+) -> Option<String> {
     let cpu = resource == "cpu";
-    let mut g = Groups::default();
     let mut request_error = None;
     for (i, pod) in ctx.obs.pods.iter().enumerate() {
         if pod.count == 0 {
@@ -479,7 +483,7 @@ fn group_pods(
             }
         }
     }
-    (g, request_error)
+    request_error
 }
 
 impl Groups {
@@ -552,11 +556,13 @@ fn resource_replicas(
     } else {
         100
     };
-    let (g, request_error) = group_all(
+    let mut g = Groups::default();
+    let request_error = group_all(
         ctx,
         samples,
         resource,
         Some((container, i64::from(fallback_pct))),
+        &mut g,
     );
     if g.kept() == 0 {
         return Err(NO_SAMPLES.to_string());
@@ -627,7 +633,8 @@ fn plain_replicas(
     if pod_total(ctx.obs.pods) == 0 {
         return Err(NO_PODS.to_string());
     }
-    let (g, _) = group_all(ctx, samples, resource, None);
+    let mut g = Groups::default();
+    group_all(ctx, samples, resource, None, &mut g);
     if g.kept() == 0 {
         return Err(NO_SAMPLES.to_string());
     }
