@@ -237,8 +237,10 @@ pub enum ScheduleOutcome {
 pub struct Scheduler {
     cfg: SchedulerConfig,
     next_start_node_index: usize,
-    /// The feasible nodes of the current attempt, kept to reuse the allocation.
+    /// The feasible nodes of the current attempt and their scores, kept to reuse the
+    /// allocations.
     feasible: Vec<NodeId>,
+    scores: Vec<scores::NodeScore>,
     /// Recent full attempts that ended unschedulable, see [`Scheduler::schedule_with`].
     /// Keyed by the address of the spec's allocation, which the entry's own `Arc` keeps
     /// alive, so an address cannot be reused while its entry exists. Only looked up, never
@@ -331,6 +333,7 @@ impl Scheduler {
             cfg,
             next_start_node_index: 0,
             feasible: Vec::new(),
+            scores: Vec::new(),
             failed: FxHashMap::default(),
             remember_failures: true,
             explain_failures: true,
@@ -422,8 +425,9 @@ impl Scheduler {
             0 => Err(Failure::of(&pre, nodes, resolvable, explain)),
             1 => Ok(feasible[0]),
             _ => {
-                let scores = scores::score_nodes(snap, pod, &feasible, self.cfg.scoring);
-                Ok(feasible[scores::select_host(&scores, rng)])
+                let scores = &mut self.scores;
+                scores::score_nodes_into(snap, pod, &feasible, self.cfg.scoring, scores);
+                Ok(feasible[scores::select_host(scores, rng)])
             }
         };
         self.feasible = feasible;
