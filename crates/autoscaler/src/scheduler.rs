@@ -40,7 +40,8 @@
 //! the filters once per victim. The node-static filters (NodeUnschedulable, NodeName,
 //! TaintToleration, NodeAffinity) are cached per pod filter class (node selector, required
 //! node affinity, tolerations, node name) and node, recomputed only for nodes added or whose
-//! spec changed; the feasibility search builds no rejection unless every node fails.
+//! spec changed, along with the list of nodes that pass them; the feasibility search looks
+//! at those only, and builds no rejection unless every node fails.
 //!
 //! # Determinism
 //! Nodes are visited in id order from a rotating start index kept in the [`Scheduler`]; ties
@@ -416,7 +417,7 @@ impl Scheduler {
         let mut feasible = std::mem::take(&mut self.feasible);
         feasible.clear();
         let mut resolvable = Vec::new();
-        let processed = pre.find_feasible(nodes, start, to_find, &mut feasible, &mut resolvable);
+        let processed = pre.find_feasible(start, to_find, &mut feasible, &mut resolvable);
         self.next_start_node_index = (start + processed) % nodes.len();
         let result = match feasible.len() {
             // Every node was searched and rejected. The rejections themselves are built only
