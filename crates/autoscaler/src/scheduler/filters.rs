@@ -212,6 +212,9 @@ pub struct PreFilter<'a> {
     static_class: u32,
     spread: HardSpread,
     interpod: InterPodFilter,
+    /// Whether the spread or inter-pod affinity filter has anything to check; when not,
+    /// resources decide the dynamic verdict alone.
+    reads_other_pods: bool,
 }
 
 impl<'a> PreFilter<'a> {
@@ -223,14 +226,17 @@ impl<'a> PreFilter<'a> {
         pod_id: Option<PodId>,
     ) -> Self {
         let static_class = snap.static_fit_class(pod);
+        let spread = spread::prefilter(snap, pod, static_class);
+        let interpod = interpod::prefilter(snap, pod);
         PreFilter {
             snap,
             pod,
             request: pod_request(pod),
             reserved: reservations(snap, pod, pod_id),
             static_class,
-            spread: spread::prefilter(snap, pod, static_class),
-            interpod: interpod::prefilter(snap, pod),
+            reads_other_pods: !spread.is_empty() || !interpod.is_empty(),
+            spread,
+            interpod,
         }
     }
 
@@ -357,6 +363,9 @@ impl<'a> PreFilter<'a> {
         let used = info.requested.add(reserved);
         if resource_shortfalls(&self.request, &info.spec.allocatable, &used).contains(&true) {
             return Some(Code::Unschedulable);
+        }
+        if !self.reads_other_pods {
+            return None;
         }
         let rest = self.spread.filter(self.snap, node);
         rest.and_then(|()| self.interpod.filter(self.snap, node))

@@ -175,8 +175,13 @@ pub(crate) fn prefilter(snap: &ClusterSnapshot, pod: &PodSchedulingSpec) -> Inte
 }
 
 impl InterPodFilter {
+    /// Whether no term concerns the pod: the filter passes every node.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.affinity_topos.is_empty() && self.anti.is_empty() && self.existing_anti.is_empty()
+    }
+
     pub(crate) fn filter(&self, snap: &ClusterSnapshot, node: NodeId) -> FilterResult {
-        if self.affinity_topos.is_empty() && self.anti.is_empty() && self.existing_anti.is_empty() {
+        if self.is_empty() {
             return Ok(());
         }
         let index = snap.index();

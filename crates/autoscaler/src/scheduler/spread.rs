@@ -264,9 +264,14 @@ pub(crate) fn prefilter(
 }
 
 impl HardSpread {
+    /// Whether the pod has no DoNotSchedule constraint: the filter passes every node.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.constraints.is_empty()
+    }
+
     /// 'existing matching num' + 'self match' - 'global minimum' must not exceed maxSkew.
     pub(crate) fn filter(&self, snap: &ClusterSnapshot, node: NodeId) -> FilterResult {
-        if self.constraints.is_empty() {
+        if self.is_empty() {
             return Ok(());
         }
         let index = snap.index();
