@@ -358,6 +358,7 @@ impl<'a> PreFilter<'a> {
 
     /// [`dynamic_filter`](Self::dynamic_filter)'s verdict, without building a rejection when
     /// resources decide.
+    #[inline]
     fn dynamic_verdict(&self, node: NodeId, info: &NodeInfo) -> Option<Code> {
         let reserved = self.reserved.get(&node).unwrap_or(&Resources::ZERO);
         let used = info.requested.add(reserved);

@@ -152,31 +152,26 @@ pub fn resources_fit_score(
     fit_score(&non_zero_request(&pod.requests), node, strategy)
 }
 
-/// [`resources_fit_score`] with the pod's non-zero request worked out once.
+/// [`resources_fit_score`] with the pod's non-zero request worked out once: the mean of
+/// the cpu and memory scores, over those the node has any of.
+#[inline]
 fn fit_score(nz: &Resources, node: &NodeInfo, strategy: ScoringStrategy) -> i64 {
     let alloc = &node.spec.allocatable;
-    let pairs = [
-        (node.non_zero_requested.cpu_m + nz.cpu_m, alloc.cpu_m),
-        (
-            node.non_zero_requested.memory_bytes + nz.memory_bytes,
-            alloc.memory_bytes,
-        ),
-    ];
-    let (mut sum, mut weights) = (0, 0);
-    for (requested, allocatable) in pairs {
-        if allocatable == 0 {
-            continue;
-        }
-        sum += match strategy {
+    let score = |requested: i64, allocatable: i64| {
+        (allocatable != 0).then(|| match strategy {
             ScoringStrategy::LeastAllocated => least_requested_score(requested, allocatable),
             ScoringStrategy::MostAllocated => most_requested_score(requested, allocatable),
-        };
-        weights += 1;
-    }
-    if weights == 0 {
-        0
-    } else {
-        sum / weights
+        })
+    };
+    let cpu = score(node.non_zero_requested.cpu_m + nz.cpu_m, alloc.cpu_m);
+    let memory = score(
+        node.non_zero_requested.memory_bytes + nz.memory_bytes,
+        alloc.memory_bytes,
+    );
+    match (cpu, memory) {
+        (Some(cpu), Some(memory)) => (cpu + memory) / 2,
+        (Some(one), None) | (None, Some(one)) => one,
+        (None, None) => 0,
     }
 }
 
