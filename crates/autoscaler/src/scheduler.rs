@@ -40,7 +40,8 @@
 //! the filters once per victim. The node-static filters (NodeUnschedulable, NodeName,
 //! TaintToleration, NodeAffinity) are cached per pod filter class (node selector, required
 //! node affinity, tolerations, node name) and node, recomputed only for nodes added or whose
-//! spec changed; the feasibility search builds no rejection unless every node fails.
+//! spec changed, along with the list of nodes that pass them; the feasibility search looks
+//! at those only, and builds no rejection unless every node fails.
 //!
 //! # Determinism
 //! Nodes are visited in id order from a rotating start index kept in the [`Scheduler`]; ties
@@ -237,8 +238,10 @@ pub enum ScheduleOutcome {
 pub struct Scheduler {
     cfg: SchedulerConfig,
     next_start_node_index: usize,
-    /// The feasible nodes of the current attempt, kept to reuse the allocation.
+    /// The feasible nodes of the current attempt and their scores, kept to reuse the
+    /// allocations.
     feasible: Vec<NodeId>,
+    scores: Vec<scores::NodeScore>,
     /// Recent full attempts that ended unschedulable, see [`Scheduler::schedule_with`].
     /// Keyed by the address of the spec's allocation, which the entry's own `Arc` keeps
     /// alive, so an address cannot be reused while its entry exists. Only looked up, never
@@ -331,6 +334,7 @@ impl Scheduler {
             cfg,
             next_start_node_index: 0,
             feasible: Vec::new(),
+            scores: Vec::new(),
             failed: FxHashMap::default(),
             remember_failures: true,
             explain_failures: true,
@@ -413,7 +417,7 @@ impl Scheduler {
         let mut feasible = std::mem::take(&mut self.feasible);
         feasible.clear();
         let mut resolvable = Vec::new();
-        let processed = pre.find_feasible(nodes, start, to_find, &mut feasible, &mut resolvable);
+        let processed = pre.find_feasible(start, to_find, &mut feasible, &mut resolvable);
         self.next_start_node_index = (start + processed) % nodes.len();
         let result = match feasible.len() {
             // Every node was searched and rejected. The rejections themselves are built only
@@ -422,8 +426,9 @@ impl Scheduler {
             0 => Err(Failure::of(&pre, nodes, resolvable, explain)),
             1 => Ok(feasible[0]),
             _ => {
-                let scores = scores::score_nodes(snap, pod, &feasible, self.cfg.scoring);
-                Ok(feasible[scores::select_host(&scores, rng)])
+                let scores = &mut self.scores;
+                scores::score_nodes_into(snap, pod, &feasible, self.cfg.scoring, scores);
+                Ok(feasible[scores::select_host(scores, rng)])
             }
         };
         self.feasible = feasible;

@@ -212,6 +212,9 @@ pub struct PreFilter<'a> {
     static_class: u32,
     spread: HardSpread,
     interpod: InterPodFilter,
+    /// Whether the spread or inter-pod affinity filter has anything to check; when not,
+    /// resources decide the dynamic verdict alone.
+    reads_other_pods: bool,
 }
 
 impl<'a> PreFilter<'a> {
@@ -223,14 +226,17 @@ impl<'a> PreFilter<'a> {
         pod_id: Option<PodId>,
     ) -> Self {
         let static_class = snap.static_fit_class(pod);
+        let spread = spread::prefilter(snap, pod, static_class);
+        let interpod = interpod::prefilter(snap, pod);
         PreFilter {
             snap,
             pod,
             request: pod_request(pod),
             reserved: reservations(snap, pod, pod_id),
             static_class,
-            spread: spread::prefilter(snap, pod, static_class),
-            interpod: interpod::prefilter(snap, pod),
+            reads_other_pods: !spread.is_empty() || !interpod.is_empty(),
+            spread,
+            interpod,
         }
     }
 
@@ -261,50 +267,58 @@ impl<'a> PreFilter<'a> {
         self.dynamic_verdict(node, self.node_info(node))
     }
 
-    /// The feasibility search: visits `nodes` (ascending) from `start`, wrapping around, and
-    /// pushes those passing every filter to `feasible` until it holds `to_find`; returns how
-    /// many nodes were visited. Unlike [`filter`](Self::filter) it builds no rejections (a
-    /// taint's reason copies strings) and reads the static verdicts through one borrow.
+    /// The feasibility search: visits the live nodes (ascending) from the `start`-th,
+    /// wrapping around, and pushes those passing every filter to `feasible` until it holds
+    /// `to_find`; returns how many nodes were visited. Unlike [`filter`](Self::filter) it
+    /// builds no rejections (a taint's reason copies strings).
+    ///
+    /// Only the nodes passing the static filters are looked at (the cache lists them), in
+    /// the same order; a node failing them is visited all the same, so the count returned
+    /// is the position of the last node looked at in the full visiting order.
     ///
     /// `resolvable` gets the visited nodes rejected with a resolvable status; when the search
     /// finds nothing it has visited every node, and they are in node order: preemption's
     /// potential nodes, without a second pass.
     pub(crate) fn find_feasible(
         &self,
-        nodes: &[NodeId],
         start: usize,
         to_find: usize,
         feasible: &mut Vec<NodeId>,
         resolvable: &mut Vec<NodeId>,
     ) -> usize {
-        let index = self.snap.index();
-        let fits = index.static_fit.fits(self.static_class);
-        let (tail, head) = nodes.split_at(start);
         resolvable.clear();
-        let mut from_head = 0;
-        for (i, &node) in head.iter().chain(tail).enumerate() {
-            if i == head.len() {
-                from_head = resolvable.len();
+        let nodes = self.snap.node_ids();
+        let Some(&first) = nodes.get(start) else {
+            return nodes.len();
+        };
+        let index = self.snap.index();
+        let passing = index.static_fit.passing(self.static_class);
+        let (below, from_first) = passing.split_at(passing.partition_point(|&n| n < first));
+        let mut before_wrap = 0;
+        for (k, part) in [from_first, below].into_iter().enumerate() {
+            if k == 1 {
+                before_wrap = resolvable.len();
             }
-            if !fits[node.0 as usize].passes() {
-                continue;
-            }
-            match self.dynamic_verdict(node, self.node_info(node)) {
-                None => {
-                    feasible.push(node);
-                    if feasible.len() >= to_find {
-                        return i + 1;
+            for &node in part {
+                // A node removed since the static verdicts were listed.
+                let Some(info) = self.snap.node(node) else {
+                    continue;
+                };
+                match self.dynamic_verdict(node, info) {
+                    None => {
+                        feasible.push(node);
+                        if feasible.len() >= to_find {
+                            let at = nodes.partition_point(|&n| n < node);
+                            return (at + nodes.len() - start) % nodes.len() + 1;
+                        }
                     }
+                    Some(Code::Unschedulable) => resolvable.push(node),
+                    Some(Code::UnschedulableAndUnresolvable) => {}
                 }
-                Some(Code::Unschedulable) => resolvable.push(node),
-                Some(Code::UnschedulableAndUnresolvable) => {}
             }
         }
-        if tail.is_empty() {
-            from_head = resolvable.len();
-        }
-        // Visited head first: the tail's nodes come first in node order.
-        resolvable.rotate_left(from_head);
+        // Visited from `first` on first: the nodes below it come first in node order.
+        resolvable.rotate_left(before_wrap);
         nodes.len()
     }
 
@@ -344,11 +358,15 @@ impl<'a> PreFilter<'a> {
 
     /// [`dynamic_filter`](Self::dynamic_filter)'s verdict, without building a rejection when
     /// resources decide.
+    #[inline]
     fn dynamic_verdict(&self, node: NodeId, info: &NodeInfo) -> Option<Code> {
         let reserved = self.reserved.get(&node).unwrap_or(&Resources::ZERO);
         let used = info.requested.add(reserved);
         if resource_shortfalls(&self.request, &info.spec.allocatable, &used).contains(&true) {
             return Some(Code::Unschedulable);
+        }
+        if !self.reads_other_pods {
+            return None;
         }
         let rest = self.spread.filter(self.snap, node);
         rest.and_then(|()| self.interpod.filter(self.snap, node))

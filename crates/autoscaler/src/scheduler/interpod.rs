@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::filters::{FilterResult, Reason, Rejection};
 use super::matching::{label_selector_matches, term_namespaces};
+use super::scores::{NodeScore, MAX_NODE_SCORE};
 use super::snapshot::{ClusterSnapshot, NodeId, NO_DOMAIN};
 use crate::model::{PodAffinityTerm, PodSchedulingSpec};
 
@@ -174,8 +175,13 @@ pub(crate) fn prefilter(snap: &ClusterSnapshot, pod: &PodSchedulingSpec) -> Inte
 }
 
 impl InterPodFilter {
+    /// Whether no term concerns the pod: the filter passes every node.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.affinity_topos.is_empty() && self.anti.is_empty() && self.existing_anti.is_empty()
+    }
+
     pub(crate) fn filter(&self, snap: &ClusterSnapshot, node: NodeId) -> FilterResult {
-        if self.affinity_topos.is_empty() && self.anti.is_empty() && self.existing_anti.is_empty() {
+        if self.is_empty() {
             return Ok(());
         }
         let index = snap.index();
@@ -209,12 +215,14 @@ impl InterPodFilter {
     }
 }
 
-/// The InterPodAffinity score of each feasible node, normalized to 0..=100.
+/// The InterPodAffinity score of each feasible node, normalized to 0..=100, into
+/// `scores[i].inter_pod_affinity` (left 0 when no term concerns the pod).
 pub(crate) fn score(
     snap: &ClusterSnapshot,
     pod: &PodSchedulingSpec,
     feasible: &[NodeId],
-) -> Vec<i64> {
+    scores: &mut [NodeScore],
+) {
     let mut topo_score: BTreeMap<Pair, i64> = BTreeMap::new();
     // The incoming pod's preferred terms, against every existing pod.
     let own = pod
@@ -263,30 +271,28 @@ pub(crate) fn score(
         add_class_pairs(snap, class, topo, weight, &mut topo_score);
     }
     if topo_score.is_empty() {
-        return vec![0; feasible.len()];
+        return;
     }
     let index = snap.index();
-    let raw: Vec<i64> = feasible
-        .iter()
-        .map(|&n| {
-            topo_score
-                .iter()
-                .filter(|(&(topo, d), _)| index.domain(topo, n) == d)
-                .map(|(_, &s)| s)
-                .sum()
-        })
-        .collect();
-    // Both bounds start at 0, as in the plugin's NormalizeScore.
-    let max = raw.iter().copied().max().unwrap_or(0).max(0);
-    let min = raw.iter().copied().min().unwrap_or(0).min(0);
+    // The raw scores, kept in the nodes' own column until normalized. Both bounds start at
+    // 0, as in the plugin's NormalizeScore.
+    let (mut min, mut max) = (0, 0);
+    for (&n, score) in feasible.iter().zip(scores.iter_mut()) {
+        let raw: i64 = topo_score
+            .iter()
+            .filter(|(&(topo, d), _)| index.domain(topo, n) == d)
+            .map(|(_, &s)| s)
+            .sum();
+        (min, max) = (min.min(raw), max.max(raw));
+        score.inter_pod_affinity = raw;
+    }
     let diff = max - min;
-    raw.iter()
-        .map(|&s| {
-            if diff > 0 {
-                (super::scores::MAX_NODE_SCORE as f64 * ((s - min) as f64 / diff as f64)) as i64
-            } else {
-                0
-            }
-        })
-        .collect()
+    for score in scores.iter_mut() {
+        let s = &mut score.inter_pod_affinity;
+        *s = if diff > 0 {
+            (MAX_NODE_SCORE as f64 * ((*s - min) as f64 / diff as f64)) as i64
+        } else {
+            0
+        };
+    }
 }

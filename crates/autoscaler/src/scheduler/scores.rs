@@ -38,12 +38,26 @@ pub fn score_nodes(
     feasible: &[NodeId],
     strategy: ScoringStrategy,
 ) -> Vec<NodeScore> {
-    let infos: Vec<&NodeInfo> = feasible
-        .iter()
-        .map(|&n| snap.node(n).expect("feasible node"))
-        .collect();
-    // TaintToleration and NodeAffinity raw scores, in one pass (most pods and nodes have
-    // nothing for either, and then the pass is all it costs).
+    let mut scores = Vec::with_capacity(feasible.len());
+    score_nodes_into(snap, pod, feasible, strategy, &mut scores);
+    scores
+}
+
+/// [`score_nodes`] into `scores` (cleared first), so a caller scoring attempt after attempt
+/// reuses one allocation. Two passes over the nodes: the per-node raw scores (the resource
+/// scores are final there), then, once every plugin's maximum is known, the normalization
+/// and the weighted total. PodTopologySpread and InterPodAffinity fill in their own column
+/// in between.
+pub(crate) fn score_nodes_into(
+    snap: &ClusterSnapshot,
+    pod: &PodSchedulingSpec,
+    feasible: &[NodeId],
+    strategy: ScoringStrategy,
+    scores: &mut Vec<NodeScore>,
+) {
+    scores.clear();
+    // TaintToleration and NodeAffinity raw scores (most pods and nodes have nothing for
+    // either, and then a check is all they cost).
     let prefer = |t: &&Toleration| t.effect.is_none_or(|e| e == TaintEffect::PreferNoSchedule);
     let untolerated = |n: &NodeInfo| {
         let t = n.spec.taints.iter();
@@ -65,52 +79,47 @@ pub fn score_nodes(
             .map(|(w, _)| i64::from(*w))
             .sum()
     };
-    let raw: Vec<(i64, i64)> = infos
-        .iter()
-        .map(|n| {
-            let taints = if n.spec.taints.is_empty() {
-                0
-            } else {
-                untolerated(n)
-            };
-            let terms = if preferred.is_empty() { 0 } else { affinity(n) };
-            (taints, terms)
-        })
-        .collect();
-    let taint_max = raw.iter().map(|r| r.0).max().unwrap_or(0).max(0);
-    let affinity_max = raw.iter().map(|r| r.1).max().unwrap_or(0).max(0);
-    let spread = spread::score(snap, pod, feasible);
-    let interpod = interpod::score(snap, pod, feasible);
     let best_effort = pod.requests.cpu_m == 0 && pod.requests.memory_bytes == 0;
     let nz = non_zero_request(&pod.requests);
-    (0..feasible.len())
-        .map(|i| {
-            let taint = normalized(raw[i].0, taint_max, true);
-            let affinity = normalized(raw[i].1, affinity_max, false);
-            let fit = fit_score(&nz, infos[i], strategy);
-            let balanced = if best_effort {
+    let (mut taint_max, mut affinity_max) = (0, 0);
+    for &n in feasible {
+        let info = snap.node(n).expect("feasible node");
+        let taints = if info.spec.taints.is_empty() {
+            0
+        } else {
+            untolerated(info)
+        };
+        let terms = if preferred.is_empty() { 0 } else { affinity(info) };
+        taint_max = taint_max.max(taints);
+        affinity_max = affinity_max.max(terms);
+        scores.push(NodeScore {
+            node: Some(n),
+            // Raw until normalized below.
+            taint_toleration: taints,
+            node_affinity: terms,
+            pod_topology_spread: 0,
+            inter_pod_affinity: 0,
+            node_resources_fit: fit_score(&nz, info, strategy),
+            balanced_allocation: if best_effort {
                 0
             } else {
-                balanced_allocation_score(pod, infos[i])
-            };
-            let total = WEIGHT_TAINT_TOLERATION * taint
-                + WEIGHT_NODE_AFFINITY * affinity
-                + WEIGHT_POD_TOPOLOGY_SPREAD * spread[i]
-                + WEIGHT_INTER_POD_AFFINITY * interpod[i]
-                + WEIGHT_NODE_RESOURCES_FIT * fit
-                + WEIGHT_BALANCED_ALLOCATION * balanced;
-            NodeScore {
-                node: Some(feasible[i]),
-                taint_toleration: taint,
-                node_affinity: affinity,
-                pod_topology_spread: spread[i],
-                inter_pod_affinity: interpod[i],
-                node_resources_fit: fit,
-                balanced_allocation: balanced,
-                total,
-            }
-        })
-        .collect()
+                balanced_allocation_score(pod, info)
+            },
+            total: 0,
+        });
+    }
+    spread::score(snap, pod, feasible, scores);
+    interpod::score(snap, pod, feasible, scores);
+    for s in scores.iter_mut() {
+        s.taint_toleration = normalized(s.taint_toleration, taint_max, true);
+        s.node_affinity = normalized(s.node_affinity, affinity_max, false);
+        s.total = WEIGHT_TAINT_TOLERATION * s.taint_toleration
+            + WEIGHT_NODE_AFFINITY * s.node_affinity
+            + WEIGHT_POD_TOPOLOGY_SPREAD * s.pod_topology_spread
+            + WEIGHT_INTER_POD_AFFINITY * s.inter_pod_affinity
+            + WEIGHT_NODE_RESOURCES_FIT * s.node_resources_fit
+            + WEIGHT_BALANCED_ALLOCATION * s.balanced_allocation;
+    }
 }
 
 /// `helper.DefaultNormalizeScore`: scale to 0..=100 by the maximum; `reverse` flips it (an
@@ -143,31 +152,26 @@ pub fn resources_fit_score(
     fit_score(&non_zero_request(&pod.requests), node, strategy)
 }
 
-/// [`resources_fit_score`] with the pod's non-zero request worked out once.
+/// [`resources_fit_score`] with the pod's non-zero request worked out once: the mean of
+/// the cpu and memory scores, over those the node has any of.
+#[inline]
 fn fit_score(nz: &Resources, node: &NodeInfo, strategy: ScoringStrategy) -> i64 {
     let alloc = &node.spec.allocatable;
-    let pairs = [
-        (node.non_zero_requested.cpu_m + nz.cpu_m, alloc.cpu_m),
-        (
-            node.non_zero_requested.memory_bytes + nz.memory_bytes,
-            alloc.memory_bytes,
-        ),
-    ];
-    let (mut sum, mut weights) = (0, 0);
-    for (requested, allocatable) in pairs {
-        if allocatable == 0 {
-            continue;
-        }
-        sum += match strategy {
+    let score = |requested: i64, allocatable: i64| {
+        (allocatable != 0).then(|| match strategy {
             ScoringStrategy::LeastAllocated => least_requested_score(requested, allocatable),
             ScoringStrategy::MostAllocated => most_requested_score(requested, allocatable),
-        };
-        weights += 1;
-    }
-    if weights == 0 {
-        0
-    } else {
-        sum / weights
+        })
+    };
+    let cpu = score(node.non_zero_requested.cpu_m + nz.cpu_m, alloc.cpu_m);
+    let memory = score(
+        node.non_zero_requested.memory_bytes + nz.memory_bytes,
+        alloc.memory_bytes,
+    );
+    match (cpu, memory) {
+        (Some(cpu), Some(memory)) => (cpu + memory) / 2,
+        (Some(one), None) | (None, Some(one)) => one,
+        (None, None) => 0,
     }
 }
 

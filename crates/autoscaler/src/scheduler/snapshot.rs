@@ -577,7 +577,7 @@ impl ClusterSnapshot {
             return None;
         }
         let touches = &self.versions.touches;
-        let from = touches.partition_point(|&(v, _)| v <= version);
+        let from = first_newer(touches, version);
         Some(touches[from..].iter().map(|&(_, n)| n))
     }
 
@@ -766,6 +766,23 @@ impl ClusterSnapshot {
             }
         }
     }
+}
+
+/// The index of the first stamp newer than `version` in `touches` (ascending), as a
+/// bisection of the whole record finds it. Callers mostly ask about the last few changes
+/// (a remembered failure is re-dated each time it holds), so the search gallops back from
+/// the newest stamp and bisects only the last stride: O(log changes since), not O(log record).
+pub(super) fn first_newer(touches: &[(u64, NodeId)], version: u64) -> usize {
+    // Every stamp from `hi` on is newer than `version`.
+    let (mut hi, mut stride) = (touches.len(), 1);
+    while hi > 0 {
+        let lo = hi.saturating_sub(stride);
+        if touches[lo].0 <= version {
+            return lo + touches[lo..hi].partition_point(|&(v, _)| v <= version);
+        }
+        (hi, stride) = (lo, stride * 2);
+    }
+    0
 }
 
 impl Index {

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use super::filters::{FilterResult, Reason, Rejection};
 use super::matching::label_selector_matches;
+use super::scores::{NodeScore, MAX_NODE_SCORE};
 use super::snapshot::{ClusterSnapshot, NodeId, StaticFit, NO_DOMAIN};
 use crate::model::{
     well_known, LabelSelector, PodSchedulingSpec, SelectorOperator, SelectorRequirement,
@@ -263,9 +264,14 @@ pub(crate) fn prefilter(
 }
 
 impl HardSpread {
+    /// Whether the pod has no DoNotSchedule constraint: the filter passes every node.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.constraints.is_empty()
+    }
+
     /// 'existing matching num' + 'self match' - 'global minimum' must not exceed maxSkew.
     pub(crate) fn filter(&self, snap: &ClusterSnapshot, node: NodeId) -> FilterResult {
-        if self.constraints.is_empty() {
+        if self.is_empty() {
             return Ok(());
         }
         let index = snap.index();
@@ -288,12 +294,14 @@ impl HardSpread {
 }
 
 /// The PodTopologySpread score of each feasible node, normalized to 0..=100 (PreScore,
-/// Score and NormalizeScore).
+/// Score and NormalizeScore), into `scores[i].pod_topology_spread` (left 0 when the pod has
+/// no constraint to score).
 pub(crate) fn score(
     snap: &ClusterSnapshot,
     pod: &PodSchedulingSpec,
     feasible: &[NodeId],
-) -> Vec<i64> {
+    scores: &mut [NodeScore],
+) {
     // Pods with their own constraints use their ScheduleAnyway ones; only pods with none get
     // the system defaults, which do not require every topology label on a node.
     let (cs, require_all) = if pod.topology_spread.is_empty() {
@@ -305,7 +313,7 @@ pub(crate) fn score(
         )
     };
     if cs.is_empty() {
-        return vec![0; feasible.len()];
+        return;
     }
     let static_class = snap.static_fit_class(pod);
     let mut counts = absent_counts(snap, &cs, true);
@@ -314,20 +322,23 @@ pub(crate) fn score(
         .iter()
         .map(|c| &index.topology[c.topo as usize].node_domain[..])
         .collect();
-    let ignored: Vec<bool> = feasible
-        .iter()
-        .map(|n| require_all && doms.iter().any(|dom| slot(dom, n.0 as usize) == 0))
-        .collect();
+    // A node lacking one of the pod's own constraints' keys is not scored (it scores 0).
+    let ignored = |i: usize| require_all && doms.iter().any(|dom| slot(dom, i) == 0);
     // Domains present among the scored nodes.
-    for (n, _) in feasible.iter().zip(&ignored).filter(|(_, &ig)| !ig) {
+    let mut scored = 0;
+    for n in feasible {
+        let i = n.0 as usize;
+        if ignored(i) {
+            continue;
+        }
+        scored += 1;
         for ((c, dom), dc) in cs.iter().zip(&doms).zip(counts.iter_mut()) {
-            let s = slot(dom, n.0 as usize);
-            if !c.is_hostname && dc[s] < 0 {
-                dc[s] = 0;
+            if !c.is_hostname {
+                let s = slot(dom, i);
+                dc[s] = dc[s].max(0);
             }
         }
     }
-    let scored = ignored.iter().filter(|&&ig| !ig).count();
     let weights: Vec<f64> = cs
         .iter()
         .zip(&counts)
@@ -340,9 +351,7 @@ pub(crate) fn score(
             ((size + 2) as f64).ln()
         })
         .collect();
-    drop(index);
     count_domains(snap, static_class, &cs, require_all, &mut counts, false);
-    let index = snap.index();
     // Each constraint's columns, resolved once rather than per node.
     let cols: Vec<ScoreColumns<'_>> = cs
         .iter()
@@ -358,30 +367,40 @@ pub(crate) fn score(
             skew: (c.max_skew - 1) as f64,
         })
         .collect();
-    let raw: Vec<Option<i64>> = feasible
-        .iter()
-        .zip(&ignored)
-        .map(|(&n, &ig)| {
-            if ig {
-                return None;
+    // The raw scores (kept in the nodes' own column until normalized) and their bounds.
+    let (mut min, mut max) = (i64::MAX, 0);
+    for (n, score) in feasible.iter().zip(scores.iter_mut()) {
+        let i = n.0 as usize;
+        if ignored(i) {
+            continue;
+        }
+        let mut s = 0.0;
+        for col in &cols {
+            let sl = slot(col.dom, i);
+            if sl == 0 {
+                continue;
             }
-            let i = n.0 as usize;
-            let mut s = 0.0;
-            for col in &cols {
-                let sl = slot(col.dom, i);
-                if sl == 0 {
-                    continue;
-                }
-                let cnt = match col.per_node {
-                    Some(per_node) => i64::from(per_node[i]),
-                    None => col.counts[sl].max(0),
-                };
-                s += cnt as f64 * col.weight + col.skew;
-            }
-            Some(round_half_away(s))
-        })
-        .collect();
-    normalize(&raw)
+            let cnt = match col.per_node {
+                Some(per_node) => i64::from(per_node[i]),
+                None => col.counts[sl].max(0),
+            };
+            s += cnt as f64 * col.weight + col.skew;
+        }
+        let raw = round_half_away(s);
+        (min, max) = (min.min(raw), max.max(raw));
+        score.pod_topology_spread = raw;
+    }
+    // Fewer matching pods score higher: 100 × (max + min − s) ÷ max; ignored nodes score 0.
+    for (n, score) in feasible.iter().zip(scores.iter_mut()) {
+        let s = &mut score.pod_topology_spread;
+        *s = if ignored(n.0 as usize) {
+            0
+        } else if max == 0 {
+            MAX_NODE_SCORE
+        } else {
+            MAX_NODE_SCORE * (max + min - *s) / max
+        };
+    }
 }
 
 /// What scoring reads of one constraint: each node's domain slot, matching pods per node
@@ -408,17 +427,4 @@ pub(crate) fn round_half_away(x: f64) -> i64 {
     } else {
         t
     }
-}
-
-/// Fewer matching pods score higher: 100 × (max + min − s) ÷ max; ignored nodes score 0.
-fn normalize(raw: &[Option<i64>]) -> Vec<i64> {
-    let min = raw.iter().flatten().copied().min().unwrap_or(i64::MAX);
-    let max = raw.iter().flatten().copied().max().unwrap_or(0).max(0);
-    raw.iter()
-        .map(|s| match *s {
-            None => 0,
-            Some(_) if max == 0 => super::scores::MAX_NODE_SCORE,
-            Some(s) => super::scores::MAX_NODE_SCORE * (max + min - s) / max,
-        })
-        .collect()
 }

@@ -89,6 +89,10 @@ struct FilterClass {
     node_name: Option<String>,
     /// Per node slot; not known where the node was added or changed since the last fill.
     fits: Vec<StaticFit>,
+    /// The live nodes of the last fill that pass, ascending: the only ones a feasibility
+    /// search needs to look at. Nodes removed since may remain; none can be missing, as
+    /// adding a node or changing a spec forces a new fill.
+    passing: Vec<NodeId>,
     /// The cache generation of the last fill: equal to the cache's when no slot is unknown.
     filled_gen: u64,
 }
@@ -101,6 +105,7 @@ impl FilterClass {
             tolerations: pod.tolerations.clone(),
             node_name: pod.node_name.clone(),
             fits: vec![StaticFit::default(); slots],
+            passing: Vec::new(),
             filled_gen: u64::MAX,
         }
     }
@@ -171,11 +176,15 @@ impl StaticFitCache {
         } else if fc.filled_gen == generation {
             return;
         }
+        fc.passing.clear();
         for &n in live {
             let slot = &mut fc.fits[n.0 as usize];
             if !slot.is_known() {
                 let info = nodes[n.0 as usize].as_ref().expect("live node");
                 *slot = StaticFit::of(pod, &info.spec);
+            }
+            if slot.passes() {
+                fc.passing.push(n);
             }
         }
         fc.filled_gen = generation;
@@ -184,6 +193,12 @@ impl StaticFitCache {
     /// The verdicts of `class` per node slot, valid for live nodes after [`fill`](Self::fill).
     pub fn fits(&self, class: u32) -> &[StaticFit] {
         &self.classes[class as usize].fits
+    }
+
+    /// After [`fill`](Self::fill), the nodes passing for `class`, ascending: every live one
+    /// that passes, and perhaps nodes removed since.
+    pub fn passing(&self, class: u32) -> &[NodeId] {
+        &self.classes[class as usize].passing
     }
 
     /// A node slot was added.

@@ -116,6 +116,7 @@ impl Pair {
         self.next_pod += 1;
         let mut got = Vec::new();
         for i in 0..2 {
+            check_feasibility_search(&PreFilter::new(&self.snaps[i], pod, Some(id)));
             let out = self.scheds[i].schedule_one(&self.snaps[i], id, pod, &mut self.rngs[i]);
             if let Ok(n) = out {
                 self.snaps[i].bind(id, pod.clone(), n, 0);
@@ -175,6 +176,39 @@ impl Pair {
                     s.revert(fork);
                 });
             }
+        }
+    }
+}
+
+/// The feasibility search, which looks only at the nodes the cache lists as passing the
+/// static filters, finds what a visit of every live node finds, from every start index and
+/// for a few numbers of nodes to find: the same feasible nodes, the same count of nodes
+/// visited and, when it finds too few, the same resolvable nodes.
+fn check_feasibility_search(pre: &PreFilter<'_>) {
+    let nodes = pre.snap.node_ids();
+    for start in 0..nodes.len() {
+        for to_find in [1, 2, nodes.len()] {
+            let (mut feasible, mut resolvable) = (Vec::new(), Vec::new());
+            let visited = pre.find_feasible(start, to_find, &mut feasible, &mut resolvable);
+            if feasible.len() >= to_find {
+                // Stopped early: what it saw as resolvable so far is no list of anything.
+                resolvable.clear();
+            }
+            let mut plain = (Vec::new(), Vec::new(), nodes.len());
+            for (i, &n) in nodes[start..].iter().chain(&nodes[..start]).enumerate() {
+                match pre.verdict(n) {
+                    None => plain.0.push(n),
+                    Some(Code::Unschedulable) => plain.1.push(n),
+                    Some(Code::UnschedulableAndUnresolvable) => {}
+                }
+                if plain.0.len() >= to_find {
+                    plain.1.clear();
+                    plain.2 = i + 1;
+                    break;
+                }
+            }
+            plain.1.sort();
+            assert_eq!((feasible, resolvable, visited), plain, "from {start}");
         }
     }
 }
