@@ -1,9 +1,16 @@
 //! The event queue: events ordered by (time, insertion sequence), so events at the same
 //! virtual time are delivered in the order they were scheduled (FIFO). That order is a
 //! contract the engine relies on for determinism.
+//!
+//! Most events come within a minute of the event that schedules them (a pod's backoff, an
+//! HPA sync period, the metrics step), a few per second of virtual time, so the queue is a
+//! timing wheel of one-second slots over the next minute, each a short sorted list, with a
+//! bitmap of the occupied ones; events further out wait in a binary heap. A pop takes the
+//! earlier of the wheel's first event and the heap's top. Keys are unique, so where an event
+//! is kept never changes the order it is delivered in.
 
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 use crate::time::SimTime;
 
@@ -16,15 +23,25 @@ pub enum QueueError {
     BudgetExhausted { budget: u64, now: SimTime },
 }
 
+/// An event and its key: its time in the high 64 bits, its insertion sequence in the low
+/// (time is never negative: nothing is scheduled before time zero), so keys order as
+/// (time, sequence) and compare in one step.
 struct Entry<E> {
-    at: SimTime,
-    seq: u64,
+    key: u128,
     event: E,
+}
+
+fn key(at: SimTime, seq: u64) -> u128 {
+    (u128::from(at.0 as u64) << 64) | u128::from(seq)
+}
+
+fn time_of(key: u128) -> SimTime {
+    SimTime((key >> 64) as i64)
 }
 
 impl<E> PartialEq for Entry<E> {
     fn eq(&self, o: &Self) -> bool {
-        self.at == o.at && self.seq == o.seq
+        self.key == o.key
     }
 }
 impl<E> Eq for Entry<E> {}
@@ -36,13 +53,28 @@ impl<E> PartialOrd for Entry<E> {
 impl<E> Ord for Entry<E> {
     // Reversed: BinaryHeap is a max-heap and we pop the earliest (time, seq) first.
     fn cmp(&self, o: &Self) -> Ordering {
-        (o.at, o.seq).cmp(&(self.at, self.seq))
+        o.key.cmp(&self.key)
     }
 }
 
+/// The wheel's slots: one per `SLOT_MS` of the next `SLOTS` (whole) slots from the clock's.
+/// Events further out wait in the heap (few do: the engine's periodic events and backoffs
+/// come within a minute).
+const SLOTS: usize = 64;
+const SLOT_MS: i64 = 1000;
+
 /// A priority queue of events keyed by (time, insertion sequence), with a budget.
 pub struct EventQueue<E> {
+    /// Slot `s % SLOTS` holds the events of absolute slot `s` (time / `SLOT_MS`), for the
+    /// `SLOTS` slots from the clock's one: never two absolute slots in one. Each is sorted by
+    /// key, earliest first.
+    wheel: Vec<VecDeque<Entry<E>>>,
+    /// Bit `i`: slot `i` is not empty.
+    occupied: u64,
+    /// Events not in the wheel (scheduled `SLOTS` slots or more ahead of the clock).
     heap: BinaryHeap<Entry<E>>,
+    /// Off: every event goes to the heap (tests compare both).
+    use_wheel: bool,
     now: SimTime,
     seq: u64,
     popped: u64,
@@ -52,7 +84,10 @@ pub struct EventQueue<E> {
 impl<E> EventQueue<E> {
     pub fn new(budget: u64) -> Self {
         EventQueue {
+            wheel: (0..SLOTS).map(|_| VecDeque::new()).collect(),
+            occupied: 0,
             heap: BinaryHeap::new(),
+            use_wheel: true,
             now: SimTime::ZERO,
             seq: 0,
             popped: 0,
@@ -71,31 +106,57 @@ impl<E> EventQueue<E> {
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + self.wheel.iter().map(VecDeque::len).sum::<usize>()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
     }
 
     pub fn schedule(&mut self, at: SimTime, event: E) -> Result<(), QueueError> {
         if at < self.now {
             return Err(QueueError::InThePast { at, now: self.now });
         }
-        self.heap.push(Entry {
-            at,
-            seq: self.seq,
+        let entry = Entry {
+            key: key(at, self.seq),
             event,
-        });
+        };
         self.seq += 1;
+        let slot = at.0 / SLOT_MS;
+        if self.use_wheel && slot - self.now.0 / SLOT_MS < SLOTS as i64 {
+            let i = slot as usize % SLOTS;
+            let events = &mut self.wheel[i];
+            // Usually the latest of its slot (the sequence only grows): checked first.
+            if events.back().is_none_or(|e| e.key < entry.key) {
+                events.push_back(entry);
+            } else {
+                let at = events.partition_point(|e| e.key < entry.key);
+                events.insert(at, entry);
+            }
+            self.occupied |= 1 << i;
+        } else {
+            self.heap.push(entry);
+        }
         Ok(())
     }
 
     /// The next event at or before `until`, advancing the clock to it.
     pub fn pop_until(&mut self, until: SimTime) -> Result<Option<(SimTime, E)>, QueueError> {
-        match self.heap.peek() {
-            Some(e) if e.at <= until => {}
-            _ => return Ok(None),
+        // The wheel's earliest event is in the first occupied slot from the clock's on.
+        let wheel = (self.occupied != 0).then(|| {
+            let from = (self.now.0 / SLOT_MS) as usize % SLOTS;
+            let i = (from + self.occupied.rotate_right(from as u32).trailing_zeros() as usize)
+                % SLOTS;
+            (i, self.wheel[i].front().expect("an occupied slot").key)
+        });
+        let heap = self.heap.peek().map(|e| e.key);
+        let (slot, k) = match (wheel, heap) {
+            (Some((i, w)), h) if h.is_none_or(|h| w < h) => (Some(i), w),
+            (_, Some(h)) => (None, h),
+            (_, None) => return Ok(None),
+        };
+        if time_of(k) > until {
+            return Ok(None);
         }
         if self.popped >= self.budget {
             return Err(QueueError::BudgetExhausted {
@@ -103,10 +164,49 @@ impl<E> EventQueue<E> {
                 now: self.now,
             });
         }
-        let e = self.heap.pop().expect("peeked");
-        self.now = e.at;
+        let e = match slot {
+            Some(i) => {
+                let events = &mut self.wheel[i];
+                let e = events.pop_front().expect("an occupied slot");
+                if events.is_empty() {
+                    self.occupied &= !(1 << i);
+                }
+                e
+            }
+            None => self.heap.pop().expect("a heap with a top"),
+        };
+        self.now = time_of(e.key);
         self.popped += 1;
-        Ok(Some((e.at, e.event)))
+        Ok(Some((self.now, e.event)))
+    }
+}
+
+/// kube-scheduler's activeQ order: higher priority first, then first in. One FIFO per
+/// priority, highest priority first: as items only join at the back, each FIFO stays in
+/// arrival order, and a pop reads the fronts of the few priorities there are.
+pub struct PriorityFifo<T> {
+    /// (priority, items in arrival order), by priority, highest first.
+    fifos: Vec<(i32, VecDeque<T>)>,
+}
+
+impl<T> Default for PriorityFifo<T> {
+    fn default() -> Self {
+        PriorityFifo { fifos: Vec::new() }
+    }
+}
+
+impl<T> PriorityFifo<T> {
+    pub fn push(&mut self, priority: i32, item: T) {
+        let i = self.fifos.partition_point(|(p, _)| *p > priority);
+        if self.fifos.get(i).is_none_or(|(p, _)| *p != priority) {
+            self.fifos.insert(i, (priority, VecDeque::new()));
+        }
+        self.fifos[i].1.push_back(item);
+    }
+
+    /// The first in of the highest priority.
+    pub fn pop(&mut self) -> Option<T> {
+        self.fifos.iter_mut().find_map(|(_, items)| items.pop_front())
     }
 }
 
@@ -142,6 +242,66 @@ mod tests {
             q.pop_until(SimTime(10)),
             Err(QueueError::BudgetExhausted { .. })
         ));
+    }
+
+    /// Random schedules, near (in the wheel) and far (in the heap), recurring delays and
+    /// one-off ones, interleaved with pops: the wheel delivers exactly what the heap alone does.
+    #[test]
+    fn the_wheel_delivers_the_heap_order() {
+        use rand::Rng;
+        for seed in 0..20 {
+            let mut rng = crate::rng::Seed(seed).fork("queue");
+            let (mut with, mut without) = (EventQueue::new(u64::MAX), EventQueue::new(u64::MAX));
+            without.use_wheel = false;
+            let (mut got, mut want) = (vec![], vec![]);
+            for id in 0..5_000u32 {
+                let delay = match rng.random_range(0..5) {
+                    0 => rng.random_range(0..5_000),
+                    1 => 1000 * rng.random_range(0..20),
+                    2 => rng.random_range(0..200_000),
+                    _ => [0, 1000, 2000, 10_000][rng.random_range(0..4)],
+                };
+                let at = SimTime(with.now().0 + delay);
+                with.schedule(at, id).unwrap();
+                without.schedule(at, id).unwrap();
+                for _ in 0..rng.random_range(0..3) {
+                    let until = SimTime(with.now().0 + rng.random_range(0..3_000));
+                    got.push(with.pop_until(until).unwrap());
+                    want.push(without.pop_until(until).unwrap());
+                }
+            }
+            assert!(
+                !with.heap.is_empty() && with.heap.len() < without.len(),
+                "both the wheel and the heap hold events"
+            );
+            while let Some(e) = without.pop_until(SimTime(i64::MAX)).unwrap() {
+                want.push(Some(e));
+                got.push(with.pop_until(SimTime(i64::MAX)).unwrap());
+            }
+            assert_eq!(got, want, "seed {seed}");
+            assert!(with.is_empty());
+        }
+    }
+
+    /// The FIFOs pop what a heap of (−priority, arrival) pops, pushes and pops interleaved.
+    #[test]
+    fn priority_fifo_is_a_heap_of_priority_then_arrival() {
+        use rand::Rng;
+        use std::cmp::Reverse;
+        let mut rng = crate::rng::Seed(3).fork("fifo");
+        let (mut fifo, mut heap) = (PriorityFifo::default(), BinaryHeap::new());
+        for arrival in 0..10_000u32 {
+            let priority = [-5, 0, 7, 1000][rng.random_range(0..4)];
+            fifo.push(priority, arrival);
+            heap.push(Reverse((-i64::from(priority), arrival)));
+            for _ in 0..rng.random_range(0..3) {
+                assert_eq!(fifo.pop(), heap.pop().map(|Reverse((_, a))| a));
+            }
+        }
+        while let Some(Reverse((_, a))) = heap.pop() {
+            assert_eq!(fifo.pop(), Some(a));
+        }
+        assert_eq!(fifo.pop(), None);
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! The engine's state and its event handlers: nodes, pods, the scheduling queue, the
 //! Deployment and Job controllers, and accounting.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use autoscaler::model::{well_known, NodeSchedulingSpec, PodSchedulingSpec, Resources};
@@ -12,7 +11,7 @@ use super::accounting::{Books, ReadyRates};
 use super::hpa::{HpaBuffers, HpaRuntime, UsagePoint};
 use super::jobs::{CronState, JobState};
 use super::placement::{Attempt, NodeId, Placement, PodId};
-use super::queue::EventQueue;
+use super::queue::{EventQueue, PriorityFifo};
 use super::timeline::{NodeRow, PendingRow, TimelineSink, WorkloadRow};
 use super::{load, SimError};
 use crate::rng::{Seed, Stream};
@@ -250,10 +249,10 @@ pub struct Engine<'a> {
     pub(super) crons: Vec<CronState>,
     pub(super) tiers: Vec<String>,
     tier_of_class: BTreeMap<String, u16>,
-    /// kube-scheduler's activeQ, (−priority, enqueue sequence, pod) smallest first: higher
-    /// priority first, then first in. Entries of pods that left it (deleted while queued)
-    /// stay until popped and are told apart by `Pod::queued`.
-    active: BinaryHeap<Reverse<(i64, u64, PodId)>>,
+    /// kube-scheduler's activeQ, (enqueue sequence, pod): higher priority first, then first
+    /// in. Entries of pods that left it (deleted while queued) stay until popped and are
+    /// told apart by `Pod::queued`.
+    active: PriorityFifo<(u64, PodId)>,
     enqueue_seq: u64,
     unschedulable: BTreeMap<PodId, SimTime>,
     cycle_pending: bool,
@@ -338,7 +337,7 @@ impl<'a> Engine<'a> {
                 .collect(),
             tiers,
             tier_of_class,
-            active: BinaryHeap::new(),
+            active: PriorityFifo::default(),
             enqueue_seq: 0,
             unschedulable: BTreeMap::new(),
             cycle_pending: false,
@@ -713,11 +712,7 @@ impl<'a> Engine<'a> {
         let pod = &mut self.pods[id as usize];
         debug_assert!(pod.queued.is_none(), "a pod is in the activeQ once");
         pod.queued = Some(self.enqueue_seq);
-        self.active.push(Reverse((
-            -i64::from(pod.spec.priority),
-            self.enqueue_seq,
-            id,
-        )));
+        self.active.push(pod.spec.priority, (self.enqueue_seq, id));
         self.enqueue_seq += 1;
         if !self.cycle_pending {
             self.cycle_pending = true;
@@ -736,7 +731,7 @@ impl<'a> Engine<'a> {
 
     fn schedule_cycle(&mut self) {
         self.cycle_pending = false;
-        while let Some(Reverse((_, seq, id))) = self.active.pop() {
+        while let Some((seq, id)) = self.active.pop() {
             if self.pods[id as usize].queued != Some(seq) {
                 continue;
             }
