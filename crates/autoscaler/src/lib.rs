@@ -15,6 +15,7 @@
 //! - [`karpenter`]: Karpenter-style NodePools, provisioning and disruption.
 //! - [`spot`]: spot interruption hazard per Spot Instance Advisor bucket.
 //! - [`go_duration`]: Go duration strings (`30s`, `720h`) in milliseconds.
+//! - [`numeric`]: rounding as Go's `math.Round`, without a libm call.
 
 pub mod cluster_autoscaler;
 pub mod fast_hash;
@@ -23,6 +24,7 @@ pub mod hpa;
 pub mod karpenter;
 pub mod model;
 pub mod node_fit;
+pub mod numeric;
 pub mod quantity;
 pub mod scheduler;
 pub mod spot;

@@ -413,18 +413,4 @@ struct ScoreColumns<'a> {
     skew: f64,
 }
 
-/// `math.Round` (half away from zero) to an integer, exactly as `x.round() as i64` for
-/// |x| < 2^63, without the libm call `f64::round` becomes on baseline x86-64 (it was a
-/// tenth of a scheduling attempt). `x - trunc(x)` is exact for every finite double; the
-/// saturating steps reproduce the cast's saturation beyond i64 and on infinities.
-pub(crate) fn round_half_away(x: f64) -> i64 {
-    let t = x as i64;
-    let frac = x - t as f64;
-    if frac >= 0.5 {
-        t.saturating_add(1)
-    } else if frac <= -0.5 {
-        t.saturating_sub(1)
-    } else {
-        t
-    }
-}
+pub(crate) use crate::numeric::round_half_away;

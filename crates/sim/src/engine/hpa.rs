@@ -15,6 +15,7 @@ use autoscaler::hpa::{
     self, ConditionStatus, ControllerSettings, Decision, HpaState, MetricInput, MetricSource,
     Observation, PodPhase as HPhase, ReadyCondition, ResolvedSample, UsageSample, WindowedState,
 };
+use autoscaler::numeric::round_half_away;
 
 use super::state::{Engine, Event, Phase};
 use crate::rng::Seed;
@@ -306,7 +307,7 @@ impl<'a> Engine<'a> {
                         ResolvedSample {
                             request_milli: request,
                             sample: usage.filter(|_| f.sampled).map(|u| UsageSample {
-                                value: ((u + burst) * scale).round() as i64,
+                                value: round_half_away((u + burst) * scale),
                                 timestamp_ms: sample_ts,
                                 window_ms: res,
                             }),
@@ -314,7 +315,7 @@ impl<'a> Engine<'a> {
                     }));
                 }
                 MetricSource::Pods { .. } => {
-                    let rps = (point.rps_per_pod * 1000.0).round() as i64;
+                    let rps = round_half_away(point.rps_per_pod * 1000.0);
                     buf.per_pod[m]
                         .extend(facts.iter().map(|f| (f.ready && f.sampled).then_some(rps)));
                 }
@@ -327,7 +328,7 @@ impl<'a> Engine<'a> {
             point.demand_rps
         };
         for e in buf.external.iter_mut() {
-            *e = [(external * 1000.0).round() as i64];
+            *e = [round_half_away(external * 1000.0)];
         }
         let input = |m: usize, metric: &hpa::MetricSpec| match &metric.source {
             MetricSource::Resource { .. } => MetricInput::ResolvedUsage {
@@ -339,7 +340,7 @@ impl<'a> Engine<'a> {
                 unlisted: &[],
             },
             MetricSource::Object { .. } => MetricInput::Object {
-                value_milli: (point.demand_rps * 1000.0).round() as i64,
+                value_milli: round_half_away(point.demand_rps * 1000.0),
             },
             MetricSource::External { .. } => MetricInput::External {
                 values_milli: &buf.external[m],

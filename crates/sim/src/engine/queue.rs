@@ -145,8 +145,8 @@ impl<E> EventQueue<E> {
         // The wheel's earliest event is in the first occupied slot from the clock's on.
         let wheel = (self.occupied != 0).then(|| {
             let from = (self.now.0 / SLOT_MS) as usize % SLOTS;
-            let i = (from + self.occupied.rotate_right(from as u32).trailing_zeros() as usize)
-                % SLOTS;
+            let i =
+                (from + self.occupied.rotate_right(from as u32).trailing_zeros() as usize) % SLOTS;
             (i, self.wheel[i].front().expect("an occupied slot").key)
         });
         let heap = self.heap.peek().map(|e| e.key);
@@ -206,7 +206,9 @@ impl<T> PriorityFifo<T> {
 
     /// The first in of the highest priority.
     pub fn pop(&mut self) -> Option<T> {
-        self.fifos.iter_mut().find_map(|(_, items)| items.pop_front())
+        self.fifos
+            .iter_mut()
+            .find_map(|(_, items)| items.pop_front())
     }
 }
 
