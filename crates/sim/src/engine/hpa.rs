@@ -35,12 +35,9 @@ pub(super) struct HpaRuntime {
     pub metrics_key: Option<(u64, SimTime, i32, i32)>,
     pub metrics_time_free: bool,
     /// How long the last reconcile's outcome holds while its inputs (current replicas, the
-    /// metrics' proposal and ScalingActive) do (`hpa::steady_until`), those inputs, and the last
-    /// sync skipped for it, which the stores catch up with before the next
-    /// reconcile.
+    /// metrics' proposal and ScalingActive) do (`hpa::steady_until`), and those inputs.
     steady: Option<hpa::Steady>,
     steady_inputs: (i32, Option<i32>, Option<hpa::Condition>),
-    skipped_at: Option<SimTime>,
     /// The target's pods as the controller lists them, and what their samples need; built
     /// at `rows_key` (the Deployment's version and pod count) when every pod was past the
     /// time horizon, and reused while that still holds.
@@ -112,6 +109,35 @@ pub(super) struct RowFacts {
     ready: bool,
     /// The start-up CPU burst its sample includes.
     burst_m: f64,
+}
+
+/// Until when an HPA's syncs repeat its last reconcile without a look at anything else,
+/// and the last sync skipped so (which the stores catch up with before the next reconcile).
+///
+/// It holds while the target's Deployment and its usage points do not change: the engine
+/// wakes the HPA (`wake`) when one of its pods is created, deleted, bound, started or changes
+/// readiness (each bumps the Deployment's version), when its replicas are set, and when a
+/// usage point is added; a reconcile sets the time again. A sync past the time, or after a
+/// wake, takes the full path, which compares the metrics' inputs.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Quiet {
+    until_ms: i64,
+    skipped_at_ms: Option<i64>,
+}
+
+impl Default for Quiet {
+    fn default() -> Self {
+        Quiet {
+            until_ms: i64::MIN,
+            skipped_at_ms: None,
+        }
+    }
+}
+
+impl Quiet {
+    pub(super) fn wake(&mut self) {
+        self.until_ms = i64::MIN;
+    }
 }
 
 /// Reusable buffers for building observations, so a sync allocates nothing.
@@ -187,9 +213,21 @@ impl<'a> Engine<'a> {
         self.at(now + period, Event::HpaSync(group));
         let members = std::mem::take(&mut self.hpa_groups[group as usize].1);
         for &h in &members {
+            let quiet = &mut self.hpa_quiet[h as usize];
+            if now.0 <= quiet.until_ms {
+                quiet.skipped_at_ms = Some(now.0);
+                continue;
+            }
             self.reconcile_hpa(h as usize);
         }
         self.hpa_groups[group as usize].1 = members;
+    }
+
+    /// Deployment `d` changed in a way its HPA reads: its next sync takes the full path.
+    pub(super) fn wake_hpa_of(&mut self, d: usize) {
+        if let Some(h) = self.hpa_of[d] {
+            self.hpa_quiet[h as usize].wake();
+        }
     }
 
     fn reconcile_hpa(&mut self, h: usize) {
@@ -206,6 +244,19 @@ impl<'a> Engine<'a> {
         let horizon = self.hpa_time_horizon_ms;
         let time_free = now.0 >= dep.newest_start.0 + horizon;
         let key = (dep.version, point.at, dep.desired, dep.live.len() as i32);
+        // When the newest usage point, if the sample does not read it yet, comes into view:
+        // the first sync whose sample time reaches it.
+        let newest_visible_ms = if dep.usage[0].at.0 > sample_ts {
+            dep.usage[0].at.0.div_euclid(res) * res
+                + if dep.usage[0].at.0.rem_euclid(res) == 0 {
+                    0
+                } else {
+                    res
+                }
+                + settings.metrics_scrape_lag.as_millis()
+        } else {
+            i64::MAX
+        };
         let rt = &self.hpas[h];
         if !(self.hpa_shortcuts && rt.metrics_key == Some(key) && rt.metrics_time_free && time_free)
         {
@@ -221,13 +272,19 @@ impl<'a> Engine<'a> {
             // and the current replicas as the last reconcile had them, and within its steady
             // time, it repeats the last one, and the stores catch up before the next one.
             let inputs = (current, rt.metrics.proposal, rt.metrics.scaling_active);
+            let quiet = &mut self.hpa_quiet[h];
             if let Some(s) = rt.steady {
                 if now.0 <= s.until_ms && rt.steady_inputs == inputs {
-                    rt.skipped_at = Some(now);
+                    quiet.skipped_at_ms = Some(now.0);
+                    // Nothing changes before the steady time ends or the newest usage
+                    // point becomes visible, unless the engine wakes the HPA first.
+                    if rt.metrics_time_free {
+                        quiet.until_ms = s.until_ms.min(newest_visible_ms - 1);
+                    }
                     return;
                 }
-                if let Some(at) = rt.skipped_at.take() {
-                    rt.windowed.repeat_last(s, at.0);
+                if let Some(at) = quiet.skipped_at_ms.take() {
+                    rt.windowed.repeat_last(s, at);
                 }
             }
             // The engine reads only the outcome; the metric statuses stay in `rt.metrics`.
@@ -250,6 +307,9 @@ impl<'a> Engine<'a> {
                 now.0,
             );
             rt.steady_inputs = inputs;
+            if let (Some(s), true) = (rt.steady, rt.metrics_time_free) {
+                self.hpa_quiet[h].until_ms = s.until_ms.min(newest_visible_ms - 1);
+            }
         } else {
             hpa::reconcile_with_metrics(
                 &spec.spec,

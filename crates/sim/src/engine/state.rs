@@ -269,6 +269,9 @@ pub struct Engine<'a> {
     pub(super) hpa_groups: Vec<(SimDuration, Vec<u32>)>,
     pub(super) hpa_buffers: HpaBuffers,
     pub(super) hpa_time_horizon_ms: i64,
+    /// Per HPA: until when its syncs repeat its last reconcile (see `engine/hpa.rs`), kept
+    /// apart from the HPA's state so that a skipped sync touches nothing else.
+    pub(super) hpa_quiet: Vec<super::hpa::Quiet>,
     /// Reuse unchanged metrics computations and pass identical pods as one entry. Off only
     /// in tests, which check that both give the same run.
     pub(super) hpa_shortcuts: bool,
@@ -278,7 +281,7 @@ pub struct Engine<'a> {
     pub(super) pending: BTreeSet<PodId>,
     pub(super) scaling: super::nodes::NodeScaling,
     /// The HPA targeting each Deployment, if any.
-    hpa_of: Vec<Option<u32>>,
+    pub(super) hpa_of: Vec<Option<u32>>,
     event_counts: [u64; Event::KINDS.len()],
     log_hash: [u64; 2],
 }
@@ -323,6 +326,7 @@ impl<'a> Engine<'a> {
             hpa_groups: super::hpa::sync_groups(sc),
             hpa_buffers: HpaBuffers::default(),
             hpa_time_horizon_ms: super::hpa::time_horizon_ms(sc),
+            hpa_quiet: vec![super::hpa::Quiet::default(); sc.hpas.len()],
             hpa_shortcuts: true,
             check_ca_view: false,
             pending: BTreeSet::new(),
@@ -685,6 +689,7 @@ impl<'a> Engine<'a> {
             if started {
                 dep.newest_start = dep.newest_start.max(now);
             }
+            self.wake_hpa_of(d as usize);
         }
     }
 
@@ -1008,6 +1013,7 @@ impl<'a> Engine<'a> {
     /// Sets a Deployment's desired replicas (the HPA's scale subresource write).
     pub fn set_replicas(&mut self, d: u32, replicas: i32) {
         self.deployments[d as usize].desired = replicas.max(0);
+        self.wake_hpa_of(d as usize);
         self.reconcile_deployment(d);
     }
 
@@ -1053,6 +1059,10 @@ impl<'a> Engine<'a> {
                 demand_rps: demand,
                 queue: dep.queue,
             };
+            if let Some(h) = self.hpa_of[d] {
+                // A new usage point: the HPA's metrics will change.
+                self.hpa_quiet[h as usize].wake();
+            }
             self.books.usage(
                 dep.tier as usize,
                 step_s,
