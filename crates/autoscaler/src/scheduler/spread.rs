@@ -89,29 +89,45 @@ fn constraints(
         .collect()
 }
 
+/// The system default constraints of a pod, resolved against the snapshot's indexes: what
+/// the snapshot remembers per spec (see [`ClusterSnapshot::default_spread`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DefaultSpread {
+    selector: u32,
+    /// Topology ids, in [`SYSTEM_DEFAULT_CONSTRAINTS`] order.
+    topo: [u32; 2],
+    self_match: bool,
+}
+
 /// The system default constraints, if the pod declares none and has a controller.
 fn default_constraints(snap: &ClusterSnapshot, pod: &PodSchedulingSpec) -> Vec<Constraint> {
-    let Some(selector) = pod
-        .controller_selector
-        .as_ref()
-        .filter(|s| **s != LabelSelector::default())
-    else {
+    let resolve = || {
+        let selector = pod
+            .controller_selector
+            .as_ref()
+            .filter(|s| **s != LabelSelector::default())?;
+        Some(DefaultSpread {
+            selector: snap.selector_id(&pod.namespace, selector),
+            topo: SYSTEM_DEFAULT_CONSTRAINTS.map(|(key, _)| snap.topology_id(key)),
+            self_match: label_selector_matches(selector, &pod.labels),
+        })
+    };
+    let Some(d) = snap.default_spread(pod, resolve) else {
         return Vec::new();
     };
     // Built directly (not through a TopologySpreadConstraint) to keep this per-pod path
     // free of allocations: minDomains 1, nodeAffinityPolicy Honor, nodeTaintsPolicy Ignore.
-    let selector_id = snap.selector_id(&pod.namespace, selector);
-    let self_match = label_selector_matches(selector, &pod.labels);
     SYSTEM_DEFAULT_CONSTRAINTS
         .iter()
-        .map(|&(key, max_skew)| Constraint {
+        .zip(d.topo)
+        .map(|(&(key, max_skew), topo)| Constraint {
             max_skew: i64::from(max_skew),
-            topo: snap.topology_id(key),
+            topo,
             min_domains: 1,
-            selector: selector_id,
+            selector: d.selector,
             honor_affinity: true,
             honor_taints: false,
-            self_match,
+            self_match: d.self_match,
             is_hostname: key == well_known::HOSTNAME,
         })
         .collect()
