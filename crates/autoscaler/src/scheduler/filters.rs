@@ -169,6 +169,11 @@ pub fn resources_fit(request: &Resources, alloc: &Resources, used: &Resources) -
     if !short.contains(&true) {
         return Ok(());
     }
+    Err(shortfall_rejection(short))
+}
+
+/// NodeResourcesFit's rejection for the [`resource_shortfalls`] found (at least one).
+pub(crate) fn shortfall_rejection(short: [bool; 4]) -> Rejection {
     let reasons = [
         Reason::TooManyPods,
         Reason::InsufficientCpu,
@@ -181,7 +186,7 @@ pub fn resources_fit(request: &Resources, alloc: &Resources, used: &Resources) -
         .filter(|&(_, s)| s)
         .map(|(r, _)| r);
     let first = Rejection::unschedulable(found.next().expect("one resource is short"));
-    Err(found.fold(first, Rejection::with))
+    found.fold(first, Rejection::with)
 }
 
 /// Which of pod slots, cpu, memory and GPUs are short, in NodeResourcesFit's order.
@@ -358,7 +363,9 @@ impl<'a> PreFilter<'a> {
 
     /// [`dynamic_filter`](Self::dynamic_filter)'s verdict, without building a rejection when
     /// resources decide.
-    #[inline]
+    // Always inlined: it runs once per node the feasibility search looks at, and the call
+    // itself cost a fifth of it.
+    #[inline(always)]
     fn dynamic_verdict(&self, node: NodeId, info: &NodeInfo) -> Option<Code> {
         let reserved = self.reserved.get(&node).unwrap_or(&Resources::ZERO);
         let used = info.requested.add(reserved);

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use rand::Rng;
 
-use super::filters::{reservations, resources_fit, PreFilter, Reason, Rejection};
+use super::filters::{
+    reservations, resource_shortfalls, shortfall_rejection, PreFilter, Reason, Rejection,
+};
 use super::matching::label_selector_matches;
 use super::snapshot::{pod_request, BoundPod, ClusterSnapshot, NodeId, PodId, Termination};
 use super::{availability_message, SchedulerConfig};
@@ -103,8 +105,12 @@ pub(crate) fn preempt(
     let reserved = reservations(snap, pod, Some(pod_id));
     for i in 0..potential.len() {
         let node = potential[(offset + i) % potential.len()];
-        if let Err(r) = may_help(snap, pod, node, &reserved) {
-            rejected(r);
+        if let Err(why) = may_help(snap, pod, node, &reserved) {
+            // Most nodes of a full cluster end here: their rejection is built only to be
+            // explained.
+            if explain {
+                rejected(why.into());
+            }
             continue;
         }
         match select_victims(snap, pod_id, pod, node, pdbs) {
@@ -189,15 +195,36 @@ fn may_help(
     pod: &PodSchedulingSpec,
     node: NodeId,
     reserved: &BTreeMap<NodeId, Resources>,
-) -> Result<(), Rejection> {
+) -> Result<(), Unhelpful> {
     let info = snap.node(node).expect("potential node");
     let lower = info.requested_below(pod.priority);
     if lower.pods == 0 {
-        return Err(Rejection::unresolvable(Reason::NoPreemptionVictims));
+        return Err(Unhelpful::NoVictims);
     }
     let reserved = reserved.get(&node).unwrap_or(&Resources::ZERO);
     let used = info.requested.sub(&lower).add(reserved);
-    resources_fit(&pod_request(pod), &info.spec.allocatable, &used)
+    let short = resource_shortfalls(&pod_request(pod), &info.spec.allocatable, &used);
+    if short.contains(&true) {
+        return Err(Unhelpful::Short(short));
+    }
+    Ok(())
+}
+
+/// Why [`may_help`] turned a node down: the makings of its rejection.
+#[derive(Debug, Clone, Copy)]
+enum Unhelpful {
+    NoVictims,
+    /// Which resources are short even without the lower-priority pods.
+    Short([bool; 4]),
+}
+
+impl From<Unhelpful> for Rejection {
+    fn from(why: Unhelpful) -> Rejection {
+        match why {
+            Unhelpful::NoVictims => Rejection::unresolvable(Reason::NoPreemptionVictims),
+            Unhelpful::Short(short) => shortfall_rejection(short),
+        }
+    }
 }
 
 /// `SelectVictimsOnNode`, inside a fork of the snapshot that is reverted before returning.

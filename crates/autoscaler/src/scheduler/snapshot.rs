@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::filters::{taint_reason, Reason};
 use super::matching::label_selector_matches;
+use super::spread::DefaultSpread;
 use crate::fast_hash::FxHashMap;
 
 mod static_fit;
@@ -207,7 +208,22 @@ pub(crate) const NO_DOMAIN: u32 = u32::MAX;
 
 /// A cache, not content: `Debug` leaves it out (its order is the hasher's).
 #[derive(Clone, Default)]
-struct SpecClasses(FxHashMap<usize, (Arc<PodSchedulingSpec>, u32)>);
+struct SpecClasses(FxHashMap<usize, SpecEntry>);
+
+/// What the index remembers of a bound spec allocation: its pod class and, once a
+/// scheduling attempt asked for them, what the attempt resolves against the indexes from
+/// the spec alone. Ids in the indexes are never reused for other content, so they stay
+/// right for as long as the entry lives.
+#[derive(Clone)]
+struct SpecEntry {
+    /// Keeps the address the entry is found by from being reused.
+    spec: Arc<PodSchedulingSpec>,
+    class: u32,
+    /// Its filter class in the static filter cache.
+    static_class: Option<u32>,
+    /// Its system default spread constraints, resolved (`Some(None)`: it gets none).
+    default_spread: Option<Option<DefaultSpread>>,
+}
 
 impl std::fmt::Debug for SpecClasses {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -617,14 +633,38 @@ impl ClusterSnapshot {
     /// live node: read them with `index().static_fit.fits(class)`.
     pub(crate) fn static_fit_class(&self, pod: &PodSchedulingSpec) -> u32 {
         let mut index = self.index.borrow_mut();
-        let cache = &mut index.static_fit;
-        let class = cache.class_of(pod, self.nodes.len());
-        cache.fill(class, pod, &self.nodes, &self.live);
+        let known = index.spec_entry(pod).and_then(|e| e.static_class);
+        let class = known.unwrap_or_else(|| {
+            let class = index.static_fit.class_of(pod, self.nodes.len());
+            if let Some(e) = index.spec_entry(pod) {
+                e.static_class = Some(class);
+            }
+            class
+        });
+        index.static_fit.fill(class, pod, &self.nodes, &self.live);
         class
     }
 
-    /// Turns the static filter cache off (every lookup recomputes) or back on: for tests
-    /// that compare cached and uncached decisions.
+    /// The pod's system default spread constraints as `resolve` gives them, remembered for
+    /// the spec's allocation if it has been bound here.
+    pub(crate) fn default_spread(
+        &self,
+        pod: &PodSchedulingSpec,
+        resolve: impl FnOnce() -> Option<DefaultSpread>,
+    ) -> Option<DefaultSpread> {
+        let known = self.index.borrow_mut().spec_entry(pod).map(|e| e.default_spread);
+        if let Some(Some(resolved)) = known {
+            return resolved;
+        }
+        let resolved = resolve();
+        if let Some(e) = self.index.borrow_mut().spec_entry(pod) {
+            e.default_spread = Some(resolved);
+        }
+        resolved
+    }
+
+    /// Turns the static filter cache and the per-spec memo off (every lookup recomputes) or
+    /// back on: for tests that compare cached and uncached decisions.
     #[cfg(test)]
     pub(crate) fn set_static_fit_cache(&mut self, on: bool) {
         self.index.get_mut().static_fit.disabled = !on;
@@ -699,18 +739,20 @@ impl ClusterSnapshot {
     fn class_of(&mut self, spec: &Arc<PodSchedulingSpec>) -> u32 {
         let index = self.index.get_mut();
         let addr = Arc::as_ptr(spec) as usize;
-        if let Some(&(_, c)) = index.class_by_spec.0.get(&addr) {
-            return c;
+        if let Some(e) = index.class_by_spec.0.get(&addr) {
+            return e.class;
         }
         if index.class_by_spec.0.len() >= MAX_SPECS_REMEMBERED {
             index.class_by_spec.0.clear();
         }
         let c = self.class_of_key(spec);
-        self.index
-            .get_mut()
-            .class_by_spec
-            .0
-            .insert(addr, (spec.clone(), c));
+        let entry = SpecEntry {
+            spec: spec.clone(),
+            class: c,
+            static_class: None,
+            default_spread: None,
+        };
+        self.index.get_mut().class_by_spec.0.insert(addr, entry);
         c
     }
 
@@ -786,6 +828,19 @@ pub(super) fn first_newer(touches: &[(u64, NodeId)], version: u64) -> usize {
 }
 
 impl Index {
+    /// The entry of the spec `pod` is, if it is a bound spec allocation; not while the
+    /// static filter cache is off (tests then compare results made without any memo).
+    fn spec_entry(&mut self, pod: &PodSchedulingSpec) -> Option<&mut SpecEntry> {
+        if self.static_fit.disabled {
+            return None;
+        }
+        // Sound by address alone: the entry's `Arc` holds a live spec at this address, so
+        // a live `&PodSchedulingSpec` there is that very spec.
+        let entry = self.class_by_spec.0.get_mut(&(pod as *const _ as usize));
+        debug_assert!(entry.as_ref().is_none_or(|e| std::ptr::eq(&*e.spec, pod)));
+        entry
+    }
+
     pub fn domain(&self, topo: u32, node: NodeId) -> u32 {
         self.topology[topo as usize]
             .node_domain

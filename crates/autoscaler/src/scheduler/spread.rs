@@ -89,29 +89,45 @@ fn constraints(
         .collect()
 }
 
+/// The system default constraints of a pod, resolved against the snapshot's indexes: what
+/// the snapshot remembers per spec (see [`ClusterSnapshot::default_spread`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DefaultSpread {
+    selector: u32,
+    /// Topology ids, in [`SYSTEM_DEFAULT_CONSTRAINTS`] order.
+    topo: [u32; 2],
+    self_match: bool,
+}
+
 /// The system default constraints, if the pod declares none and has a controller.
 fn default_constraints(snap: &ClusterSnapshot, pod: &PodSchedulingSpec) -> Vec<Constraint> {
-    let Some(selector) = pod
-        .controller_selector
-        .as_ref()
-        .filter(|s| **s != LabelSelector::default())
-    else {
+    let resolve = || {
+        let selector = pod
+            .controller_selector
+            .as_ref()
+            .filter(|s| **s != LabelSelector::default())?;
+        Some(DefaultSpread {
+            selector: snap.selector_id(&pod.namespace, selector),
+            topo: SYSTEM_DEFAULT_CONSTRAINTS.map(|(key, _)| snap.topology_id(key)),
+            self_match: label_selector_matches(selector, &pod.labels),
+        })
+    };
+    let Some(d) = snap.default_spread(pod, resolve) else {
         return Vec::new();
     };
     // Built directly (not through a TopologySpreadConstraint) to keep this per-pod path
     // free of allocations: minDomains 1, nodeAffinityPolicy Honor, nodeTaintsPolicy Ignore.
-    let selector_id = snap.selector_id(&pod.namespace, selector);
-    let self_match = label_selector_matches(selector, &pod.labels);
     SYSTEM_DEFAULT_CONSTRAINTS
         .iter()
-        .map(|&(key, max_skew)| Constraint {
+        .zip(d.topo)
+        .map(|(&(key, max_skew), topo)| Constraint {
             max_skew: i64::from(max_skew),
-            topo: snap.topology_id(key),
+            topo,
             min_domains: 1,
-            selector: selector_id,
+            selector: d.selector,
             honor_affinity: true,
             honor_taints: false,
-            self_match,
+            self_match: d.self_match,
             is_hostname: key == well_known::HOSTNAME,
         })
         .collect()
@@ -323,18 +339,14 @@ pub(crate) fn score(
         .map(|c| &index.topology[c.topo as usize].node_domain[..])
         .collect();
     // A node lacking one of the pod's own constraints' keys is not scored (it scores 0).
-    let ignored = |i: usize| require_all && doms.iter().any(|dom| slot(dom, i) == 0);
-    // Domains present among the scored nodes.
-    let mut scored = 0;
-    for n in feasible {
-        let i = n.0 as usize;
-        if ignored(i) {
-            continue;
-        }
-        scored += 1;
-        for ((c, dom), dc) in cs.iter().zip(&doms).zip(counts.iter_mut()) {
-            if !c.is_hostname {
-                let s = slot(dom, i);
+    let ignored = |n: &NodeId| require_all && doms.iter().any(|dom| slot(dom, n.0 as usize) == 0);
+    // Domains present among the scored nodes. Here and below the work goes constraint by
+    // constraint, each a tight loop over the nodes.
+    let scored = feasible.iter().filter(|n| !ignored(n)).count();
+    for ((c, dom), dc) in cs.iter().zip(&doms).zip(counts.iter_mut()) {
+        if !c.is_hostname {
+            for n in feasible.iter().filter(|n| !ignored(n)) {
+                let s = slot(dom, n.0 as usize);
                 dc[s] = dc[s].max(0);
             }
         }
@@ -352,48 +364,44 @@ pub(crate) fn score(
         })
         .collect();
     count_domains(snap, static_class, &cs, require_all, &mut counts, false);
-    // Each constraint's columns, resolved once rather than per node.
-    let cols: Vec<ScoreColumns<'_>> = cs
-        .iter()
-        .zip(&counts)
-        .zip(&weights)
-        .map(|((c, dc), &w)| ScoreColumns {
-            dom: &index.topology[c.topo as usize].node_domain[..],
-            per_node: c
-                .is_hostname
-                .then(|| &index.selectors[c.selector as usize].per_node[..]),
-            counts: &dc[..],
-            weight: w,
-            skew: (c.max_skew - 1) as f64,
-        })
-        .collect();
+    // Each node's sum of `matching pods × weight + maxSkew − 1` over the constraints whose
+    // key it has, added in the constraints' order as the plugin adds them (so the same
+    // floating-point sums).
+    let mut sums = vec![0.0; feasible.len()];
+    for (((c, dom), dc), &weight) in cs.iter().zip(&doms).zip(&counts).zip(&weights) {
+        let skew = (c.max_skew - 1) as f64;
+        if c.is_hostname {
+            let per_node = &index.selectors[c.selector as usize].per_node[..];
+            for (n, sum) in feasible.iter().zip(&mut sums) {
+                let i = n.0 as usize;
+                if slot(dom, i) != 0 {
+                    *sum += f64::from(per_node[i]) * weight + skew;
+                }
+            }
+        } else {
+            // The same for every node of a domain: worked out once per domain.
+            let terms: Vec<f64> = dc.iter().map(|&m| m.max(0) as f64 * weight + skew).collect();
+            for (n, sum) in feasible.iter().zip(&mut sums) {
+                let s = slot(dom, n.0 as usize);
+                if s != 0 {
+                    *sum += terms[s];
+                }
+            }
+        }
+    }
     // The raw scores (kept in the nodes' own column until normalized) and their bounds.
     let (mut min, mut max) = (i64::MAX, 0);
-    for (n, score) in feasible.iter().zip(scores.iter_mut()) {
-        let i = n.0 as usize;
-        if ignored(i) {
-            continue;
+    for ((n, score), &sum) in feasible.iter().zip(scores.iter_mut()).zip(&sums) {
+        if !ignored(n) {
+            let raw = round_half_away(sum);
+            (min, max) = (min.min(raw), max.max(raw));
+            score.pod_topology_spread = raw;
         }
-        let mut s = 0.0;
-        for col in &cols {
-            let sl = slot(col.dom, i);
-            if sl == 0 {
-                continue;
-            }
-            let cnt = match col.per_node {
-                Some(per_node) => i64::from(per_node[i]),
-                None => col.counts[sl].max(0),
-            };
-            s += cnt as f64 * col.weight + col.skew;
-        }
-        let raw = round_half_away(s);
-        (min, max) = (min.min(raw), max.max(raw));
-        score.pod_topology_spread = raw;
     }
     // Fewer matching pods score higher: 100 × (max + min − s) ÷ max; ignored nodes score 0.
     for (n, score) in feasible.iter().zip(scores.iter_mut()) {
         let s = &mut score.pod_topology_spread;
-        *s = if ignored(n.0 as usize) {
+        *s = if ignored(n) {
             0
         } else if max == 0 {
             MAX_NODE_SCORE
@@ -401,16 +409,6 @@ pub(crate) fn score(
             MAX_NODE_SCORE * (max + min - *s) / max
         };
     }
-}
-
-/// What scoring reads of one constraint: each node's domain slot, matching pods per node
-/// (hostname constraints) or per domain, the weight and `maxSkew - 1`.
-struct ScoreColumns<'a> {
-    dom: &'a [u32],
-    per_node: Option<&'a [u32]>,
-    counts: &'a [i64],
-    weight: f64,
-    skew: f64,
 }
 
 pub(crate) use crate::numeric::round_half_away;

@@ -1,6 +1,7 @@
-//! The static filter cache changes nothing: a cached and an uncached snapshot driven
-//! through the same node additions, removals, taint changes, cordons, binds and fork
-//! reverts make the same placements and print the same FitErrors.
+//! The static filter cache, and what the snapshot remembers per bound spec (its filter
+//! class, its default spread constraints), change nothing: a cached and an uncached
+//! snapshot driven through the same node additions, removals, taint changes, cordons,
+//! binds and fork reverts make the same placements and print the same FitErrors.
 
 use std::sync::Arc;
 
