@@ -181,35 +181,6 @@ impl<E> EventQueue<E> {
     }
 }
 
-/// kube-scheduler's activeQ order: higher priority first, then first in. One FIFO per
-/// priority, highest priority first: as items only join at the back, each FIFO stays in
-/// arrival order, and a pop reads the fronts of the few priorities there are.
-pub struct PriorityFifo<T> {
-    /// (priority, items in arrival order), by priority, highest first.
-    fifos: Vec<(i32, VecDeque<T>)>,
-}
-
-impl<T> Default for PriorityFifo<T> {
-    fn default() -> Self {
-        PriorityFifo { fifos: Vec::new() }
-    }
-}
-
-impl<T> PriorityFifo<T> {
-    pub fn push(&mut self, priority: i32, item: T) {
-        let i = self.fifos.partition_point(|(p, _)| *p > priority);
-        if self.fifos.get(i).is_none_or(|(p, _)| *p != priority) {
-            self.fifos.insert(i, (priority, VecDeque::new()));
-        }
-        self.fifos[i].1.push_back(item);
-    }
-
-    /// The first in of the highest priority.
-    pub fn pop(&mut self) -> Option<T> {
-        self.fifos.iter_mut().find_map(|(_, items)| items.pop_front())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,27 +252,6 @@ mod tests {
             assert_eq!(got, want, "seed {seed}");
             assert!(with.is_empty());
         }
-    }
-
-    /// The FIFOs pop what a heap of (−priority, arrival) pops, pushes and pops interleaved.
-    #[test]
-    fn priority_fifo_is_a_heap_of_priority_then_arrival() {
-        use rand::Rng;
-        use std::cmp::Reverse;
-        let mut rng = crate::rng::Seed(3).fork("fifo");
-        let (mut fifo, mut heap) = (PriorityFifo::default(), BinaryHeap::new());
-        for arrival in 0..10_000u32 {
-            let priority = [-5, 0, 7, 1000][rng.random_range(0..4)];
-            fifo.push(priority, arrival);
-            heap.push(Reverse((-i64::from(priority), arrival)));
-            for _ in 0..rng.random_range(0..3) {
-                assert_eq!(fifo.pop(), heap.pop().map(|Reverse((_, a))| a));
-            }
-        }
-        while let Some(Reverse((_, a))) = heap.pop() {
-            assert_eq!(fifo.pop(), Some(a));
-        }
-        assert_eq!(fifo.pop(), None);
     }
 
     #[test]
