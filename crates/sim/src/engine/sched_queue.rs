@@ -81,8 +81,8 @@ impl UnschedulablePods {
     /// Takes out the pods for which `leaves` (given when each came in) is true, by id.
     pub fn take(&mut self, mut leaves: impl FnMut(SimTime) -> bool) -> Vec<PodId> {
         let mut out = Vec::new();
-        self.ids.sort_unstable();
-        self.ids.dedup();
+        // A pod listed twice is taken at its first entry (which clears its `since`), so
+        // `out` names each pod once.
         let (since, len) = (&mut self.since, &mut self.len);
         self.ids.retain(|&id| match since[id as usize] {
             Some(t) if leaves(t) => {
@@ -94,6 +94,7 @@ impl UnschedulablePods {
             Some(_) => true,
             None => false,
         });
+        out.sort_unstable();
         out
     }
 }
