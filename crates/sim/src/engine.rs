@@ -20,6 +20,7 @@ mod nodes;
 pub mod placement;
 pub mod queue;
 pub mod report;
+mod sched_queue;
 mod spot;
 mod state;
 mod timeline;

@@ -61,14 +61,19 @@ impl<E> Ord for Entry<E> {
 /// Events further out wait in the heap (few do: the engine's periodic events and backoffs
 /// come within a minute).
 const SLOTS: usize = 64;
-const SLOT_MS: i64 = 1000;
+const SLOT_MS: u64 = 1000;
+
+/// The wheel slot of time `t` (never negative).
+fn slot_of(t: SimTime) -> u64 {
+    t.0 as u64 / SLOT_MS
+}
 
 /// A priority queue of events keyed by (time, insertion sequence), with a budget.
 pub struct EventQueue<E> {
     /// Slot `s % SLOTS` holds the events of absolute slot `s` (time / `SLOT_MS`), for the
     /// `SLOTS` slots from the clock's one: never two absolute slots in one. Each is sorted by
     /// key, earliest first.
-    wheel: Vec<VecDeque<Entry<E>>>,
+    wheel: [VecDeque<Entry<E>>; SLOTS],
     /// Bit `i`: slot `i` is not empty.
     occupied: u64,
     /// Events not in the wheel (scheduled `SLOTS` slots or more ahead of the clock).
@@ -76,6 +81,8 @@ pub struct EventQueue<E> {
     /// Off: every event goes to the heap (tests compare both).
     use_wheel: bool,
     now: SimTime,
+    /// `now`'s slot.
+    now_slot: u64,
     seq: u64,
     popped: u64,
     budget: u64,
@@ -84,11 +91,12 @@ pub struct EventQueue<E> {
 impl<E> EventQueue<E> {
     pub fn new(budget: u64) -> Self {
         EventQueue {
-            wheel: (0..SLOTS).map(|_| VecDeque::new()).collect(),
+            wheel: std::array::from_fn(|_| VecDeque::new()),
             occupied: 0,
             heap: BinaryHeap::new(),
             use_wheel: true,
             now: SimTime::ZERO,
+            now_slot: 0,
             seq: 0,
             popped: 0,
             budget,
@@ -122,8 +130,8 @@ impl<E> EventQueue<E> {
             event,
         };
         self.seq += 1;
-        let slot = at.0 / SLOT_MS;
-        if self.use_wheel && slot - self.now.0 / SLOT_MS < SLOTS as i64 {
+        let slot = slot_of(at);
+        if self.use_wheel && slot - self.now_slot < SLOTS as u64 {
             let i = slot as usize % SLOTS;
             let events = &mut self.wheel[i];
             // Usually the latest of its slot (the sequence only grows): checked first.
@@ -144,7 +152,7 @@ impl<E> EventQueue<E> {
     pub fn pop_until(&mut self, until: SimTime) -> Result<Option<(SimTime, E)>, QueueError> {
         // The wheel's earliest event is in the first occupied slot from the clock's on.
         let wheel = (self.occupied != 0).then(|| {
-            let from = (self.now.0 / SLOT_MS) as usize % SLOTS;
+            let from = self.now_slot as usize % SLOTS;
             let i =
                 (from + self.occupied.rotate_right(from as u32).trailing_zeros() as usize) % SLOTS;
             (i, self.wheel[i].front().expect("an occupied slot").key)
@@ -176,39 +184,9 @@ impl<E> EventQueue<E> {
             None => self.heap.pop().expect("a heap with a top"),
         };
         self.now = time_of(e.key);
+        self.now_slot = slot_of(self.now);
         self.popped += 1;
         Ok(Some((self.now, e.event)))
-    }
-}
-
-/// kube-scheduler's activeQ order: higher priority first, then first in. One FIFO per
-/// priority, highest priority first: as items only join at the back, each FIFO stays in
-/// arrival order, and a pop reads the fronts of the few priorities there are.
-pub struct PriorityFifo<T> {
-    /// (priority, items in arrival order), by priority, highest first.
-    fifos: Vec<(i32, VecDeque<T>)>,
-}
-
-impl<T> Default for PriorityFifo<T> {
-    fn default() -> Self {
-        PriorityFifo { fifos: Vec::new() }
-    }
-}
-
-impl<T> PriorityFifo<T> {
-    pub fn push(&mut self, priority: i32, item: T) {
-        let i = self.fifos.partition_point(|(p, _)| *p > priority);
-        if self.fifos.get(i).is_none_or(|(p, _)| *p != priority) {
-            self.fifos.insert(i, (priority, VecDeque::new()));
-        }
-        self.fifos[i].1.push_back(item);
-    }
-
-    /// The first in of the highest priority.
-    pub fn pop(&mut self) -> Option<T> {
-        self.fifos
-            .iter_mut()
-            .find_map(|(_, items)| items.pop_front())
     }
 }
 
@@ -283,27 +261,6 @@ mod tests {
             assert_eq!(got, want, "seed {seed}");
             assert!(with.is_empty());
         }
-    }
-
-    /// The FIFOs pop what a heap of (−priority, arrival) pops, pushes and pops interleaved.
-    #[test]
-    fn priority_fifo_is_a_heap_of_priority_then_arrival() {
-        use rand::Rng;
-        use std::cmp::Reverse;
-        let mut rng = crate::rng::Seed(3).fork("fifo");
-        let (mut fifo, mut heap) = (PriorityFifo::default(), BinaryHeap::new());
-        for arrival in 0..10_000u32 {
-            let priority = [-5, 0, 7, 1000][rng.random_range(0..4)];
-            fifo.push(priority, arrival);
-            heap.push(Reverse((-i64::from(priority), arrival)));
-            for _ in 0..rng.random_range(0..3) {
-                assert_eq!(fifo.pop(), heap.pop().map(|Reverse((_, a))| a));
-            }
-        }
-        while let Some(Reverse((_, a))) = heap.pop() {
-            assert_eq!(fifo.pop(), Some(a));
-        }
-        assert_eq!(fifo.pop(), None);
     }
 
     #[test]

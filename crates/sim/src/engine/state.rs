@@ -11,7 +11,8 @@ use super::accounting::{Books, ReadyRates};
 use super::hpa::{HpaBuffers, HpaRuntime, UsagePoint};
 use super::jobs::{CronState, JobState};
 use super::placement::{Attempt, NodeId, Placement, PodId};
-use super::queue::{EventQueue, PriorityFifo};
+use super::queue::EventQueue;
+use super::sched_queue::{PriorityFifo, UnschedulablePods};
 use super::timeline::{NodeRow, PendingRow, TimelineSink, WorkloadRow};
 use super::{load, SimError};
 use crate::rng::{Seed, Stream};
@@ -254,7 +255,7 @@ pub struct Engine<'a> {
     /// told apart by `Pod::queued`.
     active: PriorityFifo<(u64, PodId)>,
     enqueue_seq: u64,
-    unschedulable: BTreeMap<PodId, SimTime>,
+    unschedulable: UnschedulablePods,
     cycle_pending: bool,
     flush_pending: bool,
     /// Bumped by every event that may let an unschedulable pod fit.
@@ -343,7 +344,7 @@ impl<'a> Engine<'a> {
             tier_of_class,
             active: PriorityFifo::default(),
             enqueue_seq: 0,
-            unschedulable: BTreeMap::new(),
+            unschedulable: UnschedulablePods::default(),
             cycle_pending: false,
             flush_pending: false,
             cluster_epoch: 0,
@@ -728,8 +729,7 @@ impl<'a> Engine<'a> {
     /// Something changed that may let unschedulable pods fit: move them back to the activeQ.
     pub(super) fn cluster_changed(&mut self) {
         self.cluster_epoch += 1;
-        let waiting = std::mem::take(&mut self.unschedulable);
-        for id in waiting.into_keys() {
+        for id in self.unschedulable.take(|_| true) {
             self.enqueue(id);
         }
     }
@@ -808,14 +808,10 @@ impl<'a> Engine<'a> {
     fn flush_unschedulable(&mut self) {
         self.flush_pending = false;
         let now = self.now();
-        let due: Vec<PodId> = self
+        let due = self
             .unschedulable
-            .iter()
-            .filter(|(_, since)| now.since(**since) >= UNSCHEDULABLE_MAX)
-            .map(|(id, _)| *id)
-            .collect();
+            .take(|since| now.since(since) >= UNSCHEDULABLE_MAX);
         for id in due {
-            self.unschedulable.remove(&id);
             self.enqueue(id);
         }
         if !self.unschedulable.is_empty() {
@@ -973,7 +969,7 @@ impl<'a> Engine<'a> {
         }
         // Its activeQ entry, if any, is now stale.
         self.pods[id as usize].queued = None;
-        self.unschedulable.remove(&id);
+        self.unschedulable.remove(id);
         self.free_pods.push(id);
     }
 
