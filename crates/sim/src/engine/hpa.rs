@@ -19,6 +19,7 @@ use autoscaler::numeric::round_half_away;
 
 use super::state::{Engine, Event, Phase};
 use crate::rng::Seed;
+use crate::scenario::model::HpaControllerSettings;
 use crate::time::{SimDuration, SimTime};
 
 /// One HPA's controller state in the run.
@@ -138,6 +139,19 @@ impl Quiet {
     pub(super) fn wake(&mut self) {
         self.until_ms = i64::MIN;
     }
+
+    /// A usage point was added that syncs see from `visible_ms` on: the metrics change then.
+    pub(super) fn point_added(&mut self, visible_ms: i64) {
+        self.until_ms = self.until_ms.min(visible_ms - 1);
+    }
+}
+
+/// The first sync time whose sample reads a usage point taken at `at_ms`: the sample time is
+/// the sync time less the scrape lag, rounded down to the metrics resolution.
+pub(super) fn first_sync_seeing(at_ms: i64, settings: &HpaControllerSettings) -> i64 {
+    let res = settings.metrics_resolution.as_millis().max(1);
+    let up = at_ms.div_euclid(res) * res + if at_ms.rem_euclid(res) == 0 { 0 } else { res };
+    up + settings.metrics_scrape_lag.as_millis()
 }
 
 /// Reusable buffers for building observations, so a sync allocates nothing.
@@ -247,13 +261,7 @@ impl<'a> Engine<'a> {
         // When the newest usage point, if the sample does not read it yet, comes into view:
         // the first sync whose sample time reaches it.
         let newest_visible_ms = if dep.usage[0].at.0 > sample_ts {
-            dep.usage[0].at.0.div_euclid(res) * res
-                + if dep.usage[0].at.0.rem_euclid(res) == 0 {
-                    0
-                } else {
-                    res
-                }
-                + settings.metrics_scrape_lag.as_millis()
+            first_sync_seeing(dep.usage[0].at.0, settings)
         } else {
             i64::MAX
         };

@@ -1022,6 +1022,7 @@ impl<'a> Engine<'a> {
         let rows = sink.wants_rows();
         let t_s = now.0 / 1000;
         let mut instant = load::Instant::new(now, self.sc.start_unix_s);
+        let visible_ms = super::hpa::first_sync_seeing(now.0, &self.sc.settings.hpa);
         for (d, spec) in self.sc.deployments.iter().enumerate() {
             let dep = &mut self.deployments[d];
             let demand = spec
@@ -1056,8 +1057,8 @@ impl<'a> Engine<'a> {
                 queue: dep.queue,
             };
             if let Some(h) = self.hpa_of[d] {
-                // A new usage point: the HPA's metrics will change.
-                self.hpa_quiet[h as usize].wake();
+                // A new usage point: the HPA's metrics change once its syncs see it.
+                self.hpa_quiet[h as usize].point_added(visible_ms);
             }
             self.books.usage(
                 dep.tier as usize,
