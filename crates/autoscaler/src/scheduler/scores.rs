@@ -89,7 +89,11 @@ pub(crate) fn score_nodes_into(
         } else {
             untolerated(info)
         };
-        let terms = if preferred.is_empty() { 0 } else { affinity(info) };
+        let terms = if preferred.is_empty() {
+            0
+        } else {
+            affinity(info)
+        };
         taint_max = taint_max.max(taints);
         affinity_max = affinity_max.max(terms);
         scores.push(NodeScore {

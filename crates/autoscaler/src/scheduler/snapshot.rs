@@ -652,7 +652,11 @@ impl ClusterSnapshot {
         pod: &PodSchedulingSpec,
         resolve: impl FnOnce() -> Option<DefaultSpread>,
     ) -> Option<DefaultSpread> {
-        let known = self.index.borrow_mut().spec_entry(pod).map(|e| e.default_spread);
+        let known = self
+            .index
+            .borrow_mut()
+            .spec_entry(pod)
+            .map(|e| e.default_spread);
         if let Some(Some(resolved)) = known {
             return resolved;
         }

@@ -384,7 +384,10 @@ pub(crate) fn score(
             }
         } else {
             // The same for every node of a domain: worked out once per domain.
-            let terms: Vec<f64> = dc.iter().map(|&m| m.max(0) as f64 * weight + skew).collect();
+            let terms: Vec<f64> = dc
+                .iter()
+                .map(|&m| m.max(0) as f64 * weight + skew)
+                .collect();
             for (n, sum) in feasible.iter().zip(&mut sums) {
                 let s = slot(dom, n.0 as usize);
                 if s != 0 {
