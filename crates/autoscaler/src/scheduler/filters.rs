@@ -367,8 +367,10 @@ impl<'a> PreFilter<'a> {
     // itself cost a fifth of it.
     #[inline(always)]
     fn dynamic_verdict(&self, node: NodeId, info: &NodeInfo) -> Option<Code> {
-        let reserved = self.reserved.get(&node).unwrap_or(&Resources::ZERO);
-        let used = info.requested.add(reserved);
+        let used = match self.reserved.get(&node) {
+            Some(reserved) => info.requested.add(reserved),
+            None => info.requested,
+        };
         if resource_shortfalls(&self.request, &info.spec.allocatable, &used).contains(&true) {
             return Some(Code::Unschedulable);
         }

@@ -199,19 +199,17 @@ pub fn most_requested_score(requested: i64, allocatable: i64) -> i64 {
 /// (1 − |cpuFraction − memFraction| ÷ 2) × 100, fractions capped at 1.
 pub fn balanced_allocation_score(pod: &PodSchedulingSpec, node: &NodeInfo) -> i64 {
     let alloc = &node.spec.allocatable;
-    let pairs = [
-        (node.requested.cpu_m + pod.requests.cpu_m, alloc.cpu_m),
-        (
-            node.requested.memory_bytes + pod.requests.memory_bytes,
-            alloc.memory_bytes,
-        ),
-    ];
-    let fraction = |(r, a): (i64, i64)| (a != 0).then(|| (r as f64 / a as f64).min(1.0));
     // With one resource (or none) allocatable the deviation is 0.
-    let std = match (fraction(pairs[0]), fraction(pairs[1])) {
-        (Some(cpu), Some(mem)) => ((cpu - mem) / 2.0).abs(),
-        _ => 0.0,
-    };
+    if alloc.cpu_m == 0 || alloc.memory_bytes == 0 {
+        return MAX_NODE_SCORE;
+    }
+    let fraction = |r: i64, a: i64| (r as f64 / a as f64).min(1.0);
+    let cpu = fraction(node.requested.cpu_m + pod.requests.cpu_m, alloc.cpu_m);
+    let memory = fraction(
+        node.requested.memory_bytes + pod.requests.memory_bytes,
+        alloc.memory_bytes,
+    );
+    let std = ((cpu - memory) / 2.0).abs();
     ((1.0 - std) * MAX_NODE_SCORE as f64) as i64
 }
 

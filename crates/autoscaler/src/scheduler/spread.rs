@@ -209,25 +209,29 @@ fn count_domains(
         // selectors' pod classes, rather than every node (sums of integers, so the order
         // does not matter).
         for &(k, c, dom, per_node) in &cols {
-            let entry = &index.selectors[c.selector as usize];
-            let mut holding: Vec<NodeId> = entry
-                .classes
-                .iter()
-                .flat_map(|&cl| index.classes[cl as usize].nodes.keys().copied())
-                .collect();
-            if entry.classes.len() > 1 {
-                holding.sort_unstable();
-                holding.dedup();
-            }
-            for n in holding {
+            let dc = &mut counts[k];
+            let add = |n: &NodeId| {
                 let i = n.0 as usize;
                 if require_all && doms.iter().any(|dom| slot(dom, i) == 0) {
-                    continue;
+                    return;
                 }
                 let s = slot(dom, i);
-                if c.includes(fits[i]) && counts[k][s] >= 0 {
-                    counts[k][s] += i64::from(per_node[i]);
+                if c.includes(fits[i]) && dc[s] >= 0 {
+                    dc[s] += i64::from(per_node[i]);
                 }
+            };
+            let classes = &index.selectors[c.selector as usize].classes;
+            if let &[class] = &classes[..] {
+                // One class (the common case, one workload's pods): its nodes are distinct.
+                index.classes[class as usize].nodes.keys().for_each(add);
+            } else {
+                let mut holding: Vec<NodeId> = classes
+                    .iter()
+                    .flat_map(|&cl| index.classes[cl as usize].nodes.keys().copied())
+                    .collect();
+                holding.sort_unstable();
+                holding.dedup();
+                holding.iter().for_each(add);
             }
         }
         return;
