@@ -80,7 +80,7 @@ impl UnschedulablePods {
 
     /// Takes out the pods for which `leaves` (given when each came in) is true, by id.
     pub fn take(&mut self, mut leaves: impl FnMut(SimTime) -> bool) -> Vec<PodId> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.len);
         // A pod listed twice is taken at its first entry (which clears its `since`), so
         // `out` names each pod once.
         let (since, len) = (&mut self.since, &mut self.len);
