@@ -28,6 +28,7 @@ impl<T> Default for PriorityFifo<T> {
 }
 
 impl<T: Copy> PriorityFifo<T> {
+    #[inline]
     pub fn push(&mut self, priority: i32, item: T) {
         // The first FIFO of this priority or lower: this one's, or where it goes.
         let i = self
@@ -74,6 +75,7 @@ pub(super) struct UnschedulablePods {
 
 impl UnschedulablePods {
     /// Puts pod `id` in at `now` (or re-dates it, if it is in).
+    #[inline]
     pub fn insert(&mut self, id: PodId, now: SimTime) {
         let i = id as usize;
         if i >= self.since.len() {
@@ -101,17 +103,25 @@ impl UnschedulablePods {
         let mut out = Vec::with_capacity(self.len);
         // A pod listed twice is taken at its first entry (which clears its `since`), so
         // `out` names each pod once.
-        let (since, len) = (&mut self.since, &mut self.len);
-        self.ids.retain(|&id| match since[id as usize] {
-            Some(t) if leaves(t) => {
-                since[id as usize] = None;
-                *len -= 1;
-                out.push(id);
-                false
+        // The pods that stay are moved down over those that leave or have left.
+        let mut kept = 0;
+        for at in 0..self.ids.len() {
+            let id = self.ids[at];
+            let since = &mut self.since[id as usize];
+            match *since {
+                Some(t) if leaves(t) => {
+                    *since = None;
+                    self.len -= 1;
+                    out.push(id);
+                }
+                Some(_) => {
+                    self.ids[kept] = id;
+                    kept += 1;
+                }
+                None => {}
             }
-            Some(_) => true,
-            None => false,
-        });
+        }
+        self.ids.truncate(kept);
         out.sort_unstable();
         out
     }
