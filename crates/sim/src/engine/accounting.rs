@@ -130,6 +130,7 @@ impl ReadyRates {
     }
 
     /// The summed (CPU, memory) rates at `t`, USD per ms per millicore and per byte.
+    #[inline]
     pub fn usd_per_ms(&self, sc: &Scenario, t: SimTime) -> (f64, f64) {
         let (mut cpu, mut mem) = self.fixed;
         for &(i, cpu_share, mem_share, _) in &self.by_series {

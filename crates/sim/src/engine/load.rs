@@ -43,6 +43,7 @@ impl Instant {
 
 /// Demand in requests per second at `at`; `noise` is the workload's own stream, drawn once
 /// per call.
+#[inline]
 pub fn demand_rps(load: &LoadModel, at: &mut Instant, noise: &mut Stream) -> f64 {
     match load {
         LoadModel::Trace { step, values } => {
@@ -56,6 +57,7 @@ pub fn demand_rps(load: &LoadModel, at: &mut Instant, noise: &mut Stream) -> f64
     }
 }
 
+#[inline]
 fn synthetic(s: &SyntheticLoad, at: &mut Instant, noise: &mut Stream) -> f64 {
     let daily = 1.0 + s.daily_amplitude * at.daily_cos(s.daily_peak_hour);
     let weekly = if at.weekend {

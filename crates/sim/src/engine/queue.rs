@@ -10,7 +10,7 @@
 //! is kept never changes the order it is delivered in.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 
 use crate::time::SimTime;
 
@@ -26,6 +26,7 @@ pub enum QueueError {
 /// An event and its key: its time in the high 64 bits, its insertion sequence in the low
 /// (time is never negative: nothing is scheduled before time zero), so keys order as
 /// (time, sequence) and compare in one step.
+#[derive(Clone, Copy)]
 struct Entry<E> {
     key: u128,
     event: E,
@@ -68,12 +69,39 @@ fn slot_of(t: SimTime) -> u64 {
     t.0 as u64 / SLOT_MS
 }
 
+/// The events of one wheel slot: `entries[head..]`, sorted by key (those before `head` are
+/// popped; the list is cleared when the last is).
+struct Slot<E> {
+    entries: Vec<Entry<E>>,
+    head: usize,
+}
+
+impl<E> Default for Slot<E> {
+    fn default() -> Self {
+        Slot {
+            entries: Vec::new(),
+            head: 0,
+        }
+    }
+}
+
+impl<E> Slot<E> {
+    fn insert(&mut self, entry: Entry<E>) {
+        // Usually the latest of its slot (the sequence only grows): checked first.
+        if self.entries.last().is_none_or(|e| e.key < entry.key) {
+            self.entries.push(entry);
+        } else {
+            let at = self.head + self.entries[self.head..].partition_point(|e| e.key < entry.key);
+            self.entries.insert(at, entry);
+        }
+    }
+}
+
 /// A priority queue of events keyed by (time, insertion sequence), with a budget.
 pub struct EventQueue<E> {
     /// Slot `s % SLOTS` holds the events of absolute slot `s` (time / `SLOT_MS`), for the
-    /// `SLOTS` slots from the clock's one: never two absolute slots in one. Each is sorted by
-    /// key, earliest first.
-    wheel: [VecDeque<Entry<E>>; SLOTS],
+    /// `SLOTS` slots from the clock's one: never two absolute slots in one.
+    wheel: [Slot<E>; SLOTS],
     /// Bit `i`: slot `i` is not empty.
     occupied: u64,
     /// Events not in the wheel (scheduled `SLOTS` slots or more ahead of the clock).
@@ -88,10 +116,10 @@ pub struct EventQueue<E> {
     budget: u64,
 }
 
-impl<E> EventQueue<E> {
+impl<E: Copy> EventQueue<E> {
     pub fn new(budget: u64) -> Self {
         EventQueue {
-            wheel: std::array::from_fn(|_| VecDeque::new()),
+            wheel: std::array::from_fn(|_| Slot::default()),
             occupied: 0,
             heap: BinaryHeap::new(),
             use_wheel: true,
@@ -114,7 +142,12 @@ impl<E> EventQueue<E> {
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len() + self.wheel.iter().map(VecDeque::len).sum::<usize>()
+        self.heap.len()
+            + self
+                .wheel
+                .iter()
+                .map(|s| s.entries.len() - s.head)
+                .sum::<usize>()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -133,14 +166,7 @@ impl<E> EventQueue<E> {
         let slot = slot_of(at);
         if self.use_wheel && slot - self.now_slot < SLOTS as u64 {
             let i = slot as usize % SLOTS;
-            let events = &mut self.wheel[i];
-            // Usually the latest of its slot (the sequence only grows): checked first.
-            if events.back().is_none_or(|e| e.key < entry.key) {
-                events.push_back(entry);
-            } else {
-                let at = events.partition_point(|e| e.key < entry.key);
-                events.insert(at, entry);
-            }
+            self.wheel[i].insert(entry);
             self.occupied |= 1 << i;
         } else {
             self.heap.push(entry);
@@ -155,7 +181,7 @@ impl<E> EventQueue<E> {
             let from = self.now_slot as usize % SLOTS;
             let i =
                 (from + self.occupied.rotate_right(from as u32).trailing_zeros() as usize) % SLOTS;
-            (i, self.wheel[i].front().expect("an occupied slot").key)
+            (i, self.wheel[i].entries[self.wheel[i].head].key)
         });
         let heap = self.heap.peek().map(|e| e.key);
         let (slot, k) = match (wheel, heap) {
@@ -174,9 +200,12 @@ impl<E> EventQueue<E> {
         }
         let e = match slot {
             Some(i) => {
-                let events = &mut self.wheel[i];
-                let e = events.pop_front().expect("an occupied slot");
-                if events.is_empty() {
+                let slot = &mut self.wheel[i];
+                let e = slot.entries[slot.head];
+                slot.head += 1;
+                if slot.head == slot.entries.len() {
+                    slot.entries.clear();
+                    slot.head = 0;
                     self.occupied &= !(1 << i);
                 }
                 e

@@ -2,8 +2,6 @@
 //! higher priority first, then first in) and unschedulablePods (pods that failed and wait
 //! for a cluster change or the periodic flush). Pod backoff is a timer event of the engine.
 
-use std::collections::VecDeque;
-
 use super::placement::PodId;
 use crate::time::SimTime;
 
@@ -11,8 +9,16 @@ use crate::time::SimTime;
 /// highest priority first: as items only join at the back, each FIFO stays in arrival
 /// order, and a pop reads the fronts of the few priorities there are.
 pub(super) struct PriorityFifo<T> {
-    /// (priority, items in arrival order), by priority, highest first.
-    fifos: Vec<(i32, VecDeque<T>)>,
+    /// By priority, highest first.
+    fifos: Vec<Fifo<T>>,
+}
+
+/// The items of one priority: `items[head..]` in arrival order (those before `head` are
+/// popped; the list is cleared when the last is).
+struct Fifo<T> {
+    priority: i32,
+    items: Vec<T>,
+    head: usize,
 }
 
 impl<T> Default for PriorityFifo<T> {
@@ -21,25 +27,36 @@ impl<T> Default for PriorityFifo<T> {
     }
 }
 
-impl<T> PriorityFifo<T> {
+impl<T: Copy> PriorityFifo<T> {
+    #[inline]
     pub fn push(&mut self, priority: i32, item: T) {
         // The first FIFO of this priority or lower: this one's, or where it goes.
         let i = self
             .fifos
             .iter()
-            .position(|(p, _)| *p <= priority)
+            .position(|f| f.priority <= priority)
             .unwrap_or(self.fifos.len());
-        if self.fifos.get(i).is_none_or(|(p, _)| *p != priority) {
-            self.fifos.insert(i, (priority, VecDeque::new()));
+        if self.fifos.get(i).is_none_or(|f| f.priority != priority) {
+            let fifo = Fifo {
+                priority,
+                items: Vec::new(),
+                head: 0,
+            };
+            self.fifos.insert(i, fifo);
         }
-        self.fifos[i].1.push_back(item);
+        self.fifos[i].items.push(item);
     }
 
     /// The first in of the highest priority.
     pub fn pop(&mut self) -> Option<T> {
-        self.fifos
-            .iter_mut()
-            .find_map(|(_, items)| items.pop_front())
+        let f = self.fifos.iter_mut().find(|f| f.head < f.items.len())?;
+        let item = f.items[f.head];
+        f.head += 1;
+        if f.head == f.items.len() {
+            f.items.clear();
+            f.head = 0;
+        }
+        Some(item)
     }
 }
 
@@ -58,6 +75,7 @@ pub(super) struct UnschedulablePods {
 
 impl UnschedulablePods {
     /// Puts pod `id` in at `now` (or re-dates it, if it is in).
+    #[inline]
     pub fn insert(&mut self, id: PodId, now: SimTime) {
         let i = id as usize;
         if i >= self.since.len() {
@@ -82,20 +100,28 @@ impl UnschedulablePods {
 
     /// Takes out the pods for which `leaves` (given when each came in) is true, by id.
     pub fn take(&mut self, mut leaves: impl FnMut(SimTime) -> bool) -> Vec<PodId> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.len);
         // A pod listed twice is taken at its first entry (which clears its `since`), so
         // `out` names each pod once.
-        let (since, len) = (&mut self.since, &mut self.len);
-        self.ids.retain(|&id| match since[id as usize] {
-            Some(t) if leaves(t) => {
-                since[id as usize] = None;
-                *len -= 1;
-                out.push(id);
-                false
+        // The pods that stay are moved down over those that leave or have left.
+        let mut kept = 0;
+        for at in 0..self.ids.len() {
+            let id = self.ids[at];
+            let since = &mut self.since[id as usize];
+            match *since {
+                Some(t) if leaves(t) => {
+                    *since = None;
+                    self.len -= 1;
+                    out.push(id);
+                }
+                Some(_) => {
+                    self.ids[kept] = id;
+                    kept += 1;
+                }
+                None => {}
             }
-            Some(_) => true,
-            None => false,
-        });
+        }
+        self.ids.truncate(kept);
         out.sort_unstable();
         out
     }

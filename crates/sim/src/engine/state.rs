@@ -744,13 +744,13 @@ impl<'a> Engine<'a> {
             if self.pods[id as usize].phase != Phase::Pending {
                 continue;
             }
-            let spec = self.pods[id as usize].spec.clone();
+            let spec = &self.pods[id as usize].spec;
             let sc = self.sc;
             let (deployments, sim_pdbs) = (&self.deployments, &sc.pdbs);
             let pdbs = || pdb_status(sc, deployments, sim_pdbs);
             match self
                 .placement
-                .attempt(id, &spec, pdbs, &mut self.rng_scheduler)
+                .attempt(id, spec, pdbs, &mut self.rng_scheduler)
             {
                 Attempt::Scheduled(node) => self.bind(id, node),
                 Attempt::Nominated { node: _, victims } => {
