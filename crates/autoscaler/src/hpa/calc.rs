@@ -69,6 +69,33 @@ pub(crate) fn propose(
     source: &MetricSource,
     input: &MetricInput<'_>,
 ) -> Result<Proposal, MetricFailure> {
+    // The simulator's common case: a Utilization target over resolved samples of pods
+    // that are all ready.
+    if let (
+        MetricSource::Resource {
+            resource,
+            target: ResourceTarget::Utilization(pct),
+            ..
+        },
+        MetricInput::ResolvedUsage { per_pod, unlisted },
+    ) = (source, input)
+    {
+        if let Some(g) = all_ready_resolved(ctx, per_pod, unlisted, resource == "cpu") {
+            return utilization_replicas(ctx, &g, *pct).map_err(|error| MetricFailure {
+                reason: failure_reason(source),
+                error,
+            });
+        }
+    }
+    propose_general(ctx, source, input)
+}
+
+/// [`propose`] without the shortcut for all-ready pods (tests compare the two).
+pub(crate) fn propose_general(
+    ctx: &Ctx<'_, '_>,
+    source: &MetricSource,
+    input: &MetricInput<'_>,
+) -> Result<Proposal, MetricFailure> {
     let reason = failure_reason(source);
     let fail = |error: String| MetricFailure { reason, error };
     match (source, input) {
@@ -360,7 +387,7 @@ pub(super) fn group(
 
 /// Per-group sums of one pass over the pods.
 #[derive(Debug, Default)]
-struct Groups {
+pub(super) struct Groups {
     ready: i64,
     ready_sum: i128,
     /// Samples of pods outside the pod list: kept in the sample count (and in plain
@@ -570,6 +597,49 @@ fn resource_replicas(
     if let Some(e) = request_error {
         return Err(e);
     }
+    utilization_replicas(ctx, &g, target_pct)
+}
+
+/// The ready pods' sums when every pod entry that stands for a pod is Running, not being
+/// deleted, has a sample and a request, and `groupPods` puts it in the ready group (the CPU
+/// initialization rules included), with no samples outside the list: then the fetch check and
+/// the grouping's error branches of [`resource_replicas`] all pass, the other groups are
+/// empty, and one pass gives all it reads. `None` otherwise.
+pub(super) fn all_ready_resolved(
+    ctx: &Ctx<'_, '_>,
+    per_pod: &[ResolvedSample],
+    unlisted: &[i64],
+    cpu: bool,
+) -> Option<Groups> {
+    if !unlisted.is_empty() || per_pod.len() != ctx.obs.pods.len() {
+        return None;
+    }
+    let mut g = Groups::default();
+    for (pod, r) in ctx.obs.pods.iter().zip(per_pod) {
+        if pod.count == 0 {
+            continue;
+        }
+        let (Some(sample), Some(request)) = (r.sample, r.request_milli) else {
+            return None;
+        };
+        if group(pod, Some(&sample), cpu, ctx.settings, ctx.now_ms) != Group::Ready {
+            return None;
+        }
+        let n = i128::from(pod.count);
+        g.ready += i64::from(pod.count);
+        g.ready_sum += i128::from(sample.value) * n;
+        g.ready_requests += i128::from(request) * n;
+    }
+    (g.ready > 0).then_some(g)
+}
+
+/// The end of `GetResourceReplicas` from the groups' sums: the utilization, the rebalance
+/// and the current value.
+fn utilization_replicas(
+    ctx: &Ctx<'_, '_>,
+    g: &Groups,
+    target_pct: i32,
+) -> Result<Proposal, String> {
     // Unlisted samples have no request: GetResourceUtilizationRatio skips them.
     if g.ready_requests == 0 {
         return Err("no metrics returned matched known pods".to_string());
@@ -582,7 +652,7 @@ fn resource_replicas(
         average_value_milli: Some(raw_average),
         value_milli: None,
     };
-    let replicas = rebalance(ctx, &g, ratio, |fill_missing, fill_unready| {
+    let replicas = rebalance(ctx, g, ratio, |fill_missing, fill_unready| {
         let mut usage = g.ready_sum;
         let mut requests = g.ready_requests;
         if fill_missing != Fill::None {

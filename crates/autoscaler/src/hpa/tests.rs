@@ -8,6 +8,7 @@
 
 mod behavior;
 mod compact;
+mod fast_path;
 mod k8s_rules;
 mod normalize;
 mod plain;

@@ -1,0 +1,140 @@
+//! The shortcut for all-ready pods against the general path: random observations of a
+//! Utilization metric over resolved samples (ready, unready, initializing, pending, failed,
+//! deleting and sample-less pods; missing, zero and huge requests; entries of count 0;
+//! values past the pod list; samples outside it; both CPU and memory; every compatibility
+//! switch the path reads) must give the same proposal, current value and error.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::*;
+
+fn random_pod(rng: &mut ChaCha8Rng) -> (Pod<'static>, ResolvedSample) {
+    // Mostly pods the shortcut takes, so that both of its outcomes are exercised.
+    let plain = rng.random_bool(0.7);
+    let phase = if plain {
+        PodPhase::Running
+    } else {
+        [
+            PodPhase::Running,
+            PodPhase::Pending,
+            PodPhase::Failed,
+            PodPhase::Unknown,
+        ][rng.random_range(0..4)]
+    };
+    let start_ms = if plain || rng.random_bool(0.8) {
+        Some(NOW - rng.random_range(0..600_000))
+    } else {
+        None
+    };
+    let ready = (plain || rng.random_bool(0.8)).then(|| ReadyCondition {
+        status: if plain || rng.random_bool(0.5) {
+            ConditionStatus::True
+        } else {
+            ConditionStatus::False
+        },
+        last_transition_ms: NOW - rng.random_range(0..600_000),
+    });
+    let pod = Pod {
+        name: "p",
+        phase,
+        deleting: !plain && rng.random_bool(0.1),
+        start_ms,
+        ready,
+        containers: &[],
+        pod_requests: None,
+        usage: None,
+        count: if rng.random_bool(0.1) {
+            0
+        } else {
+            rng.random_range(1..=30)
+        },
+    };
+    let request_milli = match rng.random_range(0..20) {
+        0 if !plain => None,
+        1 => Some(0),
+        2 => Some(i64::MAX / 4),
+        _ => Some(rng.random_range(1..2_000)),
+    };
+    let sample = (plain || rng.random_bool(0.8)).then(|| UsageSample {
+        value: if rng.random_bool(0.02) {
+            i64::MAX / 3
+        } else {
+            rng.random_range(0..3_000)
+        },
+        timestamp_ms: NOW - rng.random_range(0..120_000),
+        window_ms: [15_000, 30_000, 60_000][rng.random_range(0..3)],
+    });
+    (
+        pod,
+        ResolvedSample {
+            request_milli,
+            sample,
+        },
+    )
+}
+
+#[test]
+fn all_ready_shortcut_proposes_as_the_general_path() {
+    let mut taken = 0;
+    for seed in 0..20_000 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (pods, mut per_pod): (Vec<_>, Vec<_>) = (0..rng.random_range(0..5))
+            .map(|_| random_pod(&mut rng))
+            .unzip();
+        if rng.random_bool(0.05) {
+            per_pod.push(random_pod(&mut rng).1);
+        }
+        let unlisted: Vec<i64> = if rng.random_bool(0.05) {
+            vec![500]
+        } else {
+            vec![]
+        };
+        let mut settings = testing_settings();
+        settings.compat.missing_pod_at_target_over_100 = rng.random_bool(0.5);
+        settings.tolerance = [0.0, 0.1, 0.5][rng.random_range(0..3)];
+        let inputs = [MetricInput::ResolvedUsage {
+            per_pod: &per_pod,
+            unlisted: &unlisted,
+        }];
+        let obs = Observation {
+            namespace: "default",
+            spec_replicas: rng.random_range(0..40),
+            status_replicas: 0,
+            pods: &pods,
+            unlisted_usage: &[],
+            metrics: &inputs,
+            selector: SelectorCheck::Valid,
+        };
+        let resource = if rng.random_bool(0.8) {
+            "cpu"
+        } else {
+            "memory"
+        };
+        let source = MetricSource::Resource {
+            resource: resource.into(),
+            container: None,
+            target: ResourceTarget::Utilization(rng.random_range(1..150)),
+        };
+        let ctx = calc::Ctx {
+            settings: &settings,
+            obs: &obs,
+            tolerances: calc::Tolerances {
+                down: settings.tolerance,
+                up: settings.tolerance,
+            },
+            now_ms: NOW,
+        };
+        let fast = calc::propose(&ctx, &source, &inputs[0]);
+        let general = calc::propose_general(&ctx, &source, &inputs[0]);
+        assert_eq!(
+            fast, general,
+            "seed {seed}: {pods:?} {per_pod:?} {unlisted:?}"
+        );
+        taken += usize::from(
+            calc::all_ready_resolved(&ctx, &per_pod, &unlisted, resource == "cpu").is_some(),
+        );
+    }
+    // The comparison means something only if the shortcut was taken often.
+    assert!(taken > 5_000, "the shortcut was taken {taken} times");
+}
