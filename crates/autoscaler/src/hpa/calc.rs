@@ -678,11 +678,16 @@ fn utilization_pct(usage: i128, requests: i128) -> i32 {
     pct.clamp(i128::from(i32::MIN), i128::from(i32::MAX)) as i32
 }
 
-/// `a / b` truncated, as i128 division gives it, through i64 division when both fit: the
-/// sums are 128-bit so that no pod count can overflow them, but nearly always fit in 64 bits,
-/// where division is a single instruction instead of a library call.
+/// `a / b` truncated, as i128 division gives it, through the narrowest division that holds
+/// both: the sums are 128-bit so that no pod count can overflow them, but nearly always fit
+/// in 64 bits, where division is a single instruction instead of a library call, and mostly
+/// in 32 unsigned bits, where that instruction takes a fraction of the 64-bit one's time on
+/// many x86-64 processors (the quotient is the same: both are exact truncating divisions).
 #[inline]
 pub(super) fn quotient(a: i128, b: i128) -> i128 {
+    if let (Ok(a), Ok(b)) = (u32::try_from(a), u32::try_from(b)) {
+        return i128::from(a / b);
+    }
     match (i64::try_from(a), i64::try_from(b)) {
         (Ok(a), Ok(b)) if b != -1 => i128::from(a / b),
         _ => a / b,

@@ -593,9 +593,10 @@ fn compat_switches_select_older_behaviour() {
 
 #[test]
 fn quotient_is_i128_division() {
-    // The sums' division takes an i64 shortcut when it can; it must truncate exactly as the
-    // i128 division it replaces, on both sides of the i64 range and at its edges.
+    // The sums' division takes a u32 or an i64 shortcut when it can; it must truncate exactly
+    // as the i128 division it replaces, on both sides of each range and at its edges.
     let big = i128::from(i64::MAX);
+    let word = i128::from(u32::MAX);
     let check = |a: i128, b: i128| assert_eq!(calc::quotient(a, b), a / b, "{a} / {b}");
     for a in [
         0,
@@ -611,6 +612,9 @@ fn quotient_is_i128_division() {
         -big - 1,
         -big - 2,
         big * 3,
+        word,
+        word + 1,
+        -word,
     ] {
         for b in [
             1,
@@ -624,6 +628,9 @@ fn quotient_is_i128_division() {
             -big - 1,
             big + 5,
             -(big * 2),
+            word,
+            word + 1,
+            word - 1,
         ] {
             check(a, b);
         }
