@@ -499,8 +499,20 @@ fn a_queue_driven_worker_scales_on_an_external_metric() {
 #[test]
 fn hpa_shortcuts_change_nothing() {
     // The flash crowd and the noisy load, with and without reusing metrics computations and
-    // compacting identical pods: the same report, event for event.
+    // compacting identical pods: the same report, event for event. Spot interruptions
+    // replace pods behind the HPA's back, while its syncs may be skipped.
     let mut sc = roomy(scenario(8));
+    let mut spot = pool("spot", 4, CapacityType::Spot);
+    spot.provisioning_delay = Distribution::Constant(SimDuration::from_secs(60));
+    sc.node_pools.push(spot);
+    sc.settings.spot.waves = [3, 5, 6]
+        .iter()
+        .map(|h| InterruptionWave {
+            at: SimDuration::from_secs(h * 3600 + 1234),
+            pool: Some(1),
+            fraction: 0.5,
+        })
+        .collect();
     let mut d = deployment("web", 3, 200);
     d.load = Some(LoadModel::Synthetic(SyntheticLoad {
         base_rps: 80.0,
@@ -546,8 +558,8 @@ fn hpa_shortcuts_change_nothing() {
         };
         let (fast, reference) = (go(true), go(false));
         assert!(
-            fast.contains("rescales"),
-            "the HPA acted ({behavior}, step {step_s} s): {fast}"
+            fast.contains("rescales") && fast.contains("spot-interruption"),
+            "the HPA acted and pods were interrupted ({behavior}, step {step_s} s): {fast}"
         );
         assert_eq!(fast, reference, "{behavior}, step {step_s} s");
     }
