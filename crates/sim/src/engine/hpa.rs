@@ -353,8 +353,36 @@ impl<'a> Engine<'a> {
             self.list_hpa_pods(h, sample_ts);
             self.hpas[h].rows_key = time_free.then_some(key);
         }
-        let buf = &mut self.hpa_buffers;
         let metrics = &spec.spec.metrics;
+        // The common case, one Resource metric over pods that all look alike (one row):
+        // one sample and one input, without the buffers.
+        if let ([metric], [Some(model)], [facts]) = (
+            metrics.as_slice(),
+            self.hpas[h].resources.as_slice(),
+            self.hpas[h].row_facts.as_slice(),
+        ) {
+            if matches!(metric.source, MetricSource::Resource { .. }) {
+                let sample = [model.sample(facts, &point, sample_ts, res)];
+                let inputs = [MetricInput::ResolvedUsage {
+                    per_pod: &sample,
+                    unlisted: &[],
+                }];
+                let dep = &self.deployments[d];
+                let rt = &mut self.hpas[h];
+                let obs = Observation {
+                    namespace: &spec.namespace,
+                    spec_replicas: dep.desired,
+                    status_replicas: dep.live.len() as i32,
+                    pods: &rt.rows,
+                    unlisted_usage: &[],
+                    metrics: &inputs,
+                    selector: hpa::SelectorCheck::Valid,
+                };
+                hpa::compute_metrics(&spec.spec, &self.hpa_settings, &obs, now.0, &mut rt.metrics);
+                return;
+            }
+        }
+        let buf = &mut self.hpa_buffers;
         buf.samples.resize_with(metrics.len(), Vec::new);
         buf.per_pod.resize_with(metrics.len(), Vec::new);
         buf.external.resize(metrics.len(), [0]);
@@ -368,19 +396,11 @@ impl<'a> Engine<'a> {
                     // A metric's request and per-pod usage are the same for every pod of the
                     // workload; only the start-up burst differs.
                     let model = resource_models[m].expect("a Resource metric has its model");
-                    let (request, usage) = (model.request_milli, model.usage(&point));
-                    let (is_cpu, scale) = (model.cpu == Some(true), model.scale);
-                    buf.samples[m].extend(facts.iter().map(|f| {
-                        let burst = if is_cpu { f.burst_m } else { 0.0 };
-                        ResolvedSample {
-                            request_milli: request,
-                            sample: usage.filter(|_| f.sampled).map(|u| UsageSample {
-                                value: round_half_away((u + burst) * scale),
-                                timestamp_ms: sample_ts,
-                                window_ms: res,
-                            }),
-                        }
-                    }));
+                    buf.samples[m].extend(
+                        facts
+                            .iter()
+                            .map(|f| model.sample(f, &point, sample_ts, res)),
+                    );
                 }
                 MetricSource::Pods { .. } => {
                     let rps = round_half_away(point.rps_per_pod * 1000.0);
@@ -576,6 +596,28 @@ impl ResourceModel {
             },
             share,
             scale: if resource == "cpu" { 1.0 } else { 1000.0 },
+        }
+    }
+
+    /// A listed pod's request and sample, as the metrics client resolves them: the usage this
+    /// metric reads at `point` (with the pod's start-up burst, for CPU), scaled to milli-units,
+    /// if metrics-server has sampled the pod.
+    fn sample(&self, f: &RowFacts, point: &UsagePoint, sample_ts: i64, res: i64) -> ResolvedSample {
+        let burst = if self.cpu == Some(true) {
+            f.burst_m
+        } else {
+            0.0
+        };
+        ResolvedSample {
+            request_milli: self.request_milli,
+            sample: self
+                .usage(point)
+                .filter(|_| f.sampled)
+                .map(|u| UsageSample {
+                    value: round_half_away((u + burst) * self.scale),
+                    timestamp_ms: sample_ts,
+                    window_ms: res,
+                }),
         }
     }
 
