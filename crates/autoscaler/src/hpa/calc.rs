@@ -635,6 +635,7 @@ pub(super) fn all_ready_resolved(
 
 /// The end of `GetResourceReplicas` from the groups' sums: the utilization, the rebalance
 /// and the current value.
+#[inline(always)]
 fn utilization_replicas(
     ctx: &Ctx<'_, '_>,
     g: &Groups,
