@@ -164,6 +164,14 @@ pub struct Condition {
 }
 
 impl Condition {
+    /// ScalingActive: `ValidMetricFound`, decided by spec metric `metric`.
+    fn valid_metric_found(metric: usize) -> Condition {
+        Condition {
+            arg: metric as i32,
+            ..Condition::new(ConditionType::ScalingActive, true, Reason::ValidMetricFound)
+        }
+    }
+
     fn new(type_: ConditionType, status: bool, reason: Reason) -> Condition {
         Condition {
             type_,
@@ -233,6 +241,17 @@ pub struct MetricStatus {
     pub current: CurrentValue,
     /// The error text when the metric failed.
     pub error: Option<String>,
+}
+
+impl MetricStatus {
+    /// A metric's status from its proposal.
+    fn valid(p: &calc::Proposal) -> MetricStatus {
+        MetricStatus {
+            proposal: Some(p.replicas),
+            current: p.current,
+            error: None,
+        }
+    }
 }
 
 /// What one reconcile decides. Reuse one value across calls to avoid allocating.
@@ -371,6 +390,54 @@ pub fn compute_metrics(
         scaling_active,
         selector_error,
     );
+}
+
+/// [`compute_metrics`] for the simulator's common case, without an observation: `spec` has
+/// one metric, a Resource metric with a Utilization target, and the target's pods are the
+/// one entry `pod` (standing for `pod.count` identical pods) whose resolved sample for it is
+/// `sample`, with the scale at `spec_replicas`, a valid selector and no samples outside the
+/// list. When the pods are all ready as the calculator's shortcut requires, writes what
+/// `compute_metrics` would write and returns `true`; otherwise leaves `result` alone and
+/// returns `false`, and the caller takes `compute_metrics`.
+pub fn compute_metrics_uniform(
+    spec: &HpaSpec,
+    settings: &ControllerSettings,
+    spec_replicas: i32,
+    pod: &Pod<'_>,
+    sample: &ResolvedSample,
+    now_ms: i64,
+    result: &mut MetricsResult,
+) -> bool {
+    let [MetricSpec {
+        source:
+            MetricSource::Resource {
+                resource,
+                target: ResourceTarget::Utilization(pct),
+                ..
+            },
+        ..
+    }] = spec.metrics.as_slice()
+    else {
+        return false;
+    };
+    let Some(Ok(p)) = calc::propose_all_ready(
+        settings,
+        tolerances(spec, settings),
+        spec_replicas,
+        std::slice::from_ref(pod),
+        std::slice::from_ref(sample),
+        resource == "cpu",
+        *pct,
+        now_ms,
+    ) else {
+        return false;
+    };
+    result.proposal = Some(p.replicas);
+    result.metrics.clear();
+    result.metrics.push(MetricStatus::valid(&p));
+    result.scaling_active = Some(Condition::valid_metric_found(0));
+    result.selector_error = None;
+    true
 }
 
 /// The rest of a reconcile at `now_ms` for a target at `current_replicas` (the observation's
@@ -635,11 +702,7 @@ fn metric_part(
                     replicas = p.replicas;
                     winner = i;
                 }
-                statuses.push(MetricStatus {
-                    proposal: Some(p.replicas),
-                    current: p.current,
-                    error: None,
-                });
+                statuses.push(MetricStatus::valid(&p));
             }
             Err(f) => {
                 invalid += 1;
@@ -661,10 +724,7 @@ fn metric_part(
             return None;
         }
     }
-    *scaling_active = Some(Condition {
-        arg: winner as i32,
-        ..Condition::new(ConditionType::ScalingActive, true, Reason::ValidMetricFound)
-    });
+    *scaling_active = Some(Condition::valid_metric_found(winner));
     Some(replicas)
 }
 

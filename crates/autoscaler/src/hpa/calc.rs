@@ -77,11 +77,23 @@ pub(crate) fn propose(
             target: ResourceTarget::Utilization(pct),
             ..
         },
-        MetricInput::ResolvedUsage { per_pod, unlisted },
+        MetricInput::ResolvedUsage {
+            per_pod,
+            unlisted: [],
+        },
     ) = (source, input)
     {
-        if let Some(g) = all_ready_resolved(ctx, per_pod, unlisted, resource == "cpu") {
-            return utilization_replicas(ctx, &g, *pct).map_err(|error| MetricFailure {
+        if let Some(r) = propose_all_ready(
+            ctx.settings,
+            ctx.tolerances,
+            ctx.obs.spec_replicas,
+            ctx.obs.pods,
+            per_pod,
+            resource == "cpu",
+            *pct,
+            ctx.now_ms,
+        ) {
+            return r.map_err(|error| MetricFailure {
                 reason: failure_reason(source),
                 error,
             });
@@ -597,7 +609,7 @@ fn resource_replicas(
     if let Some(e) = request_error {
         return Err(e);
     }
-    utilization_replicas(ctx, &g, target_pct)
+    utilization_replicas(ctx.tolerances, ctx.obs.spec_replicas, &g, target_pct)
 }
 
 /// The ready pods' sums when every pod entry that stands for a pod is Running, not being
@@ -605,24 +617,40 @@ fn resource_replicas(
 /// initialization rules included), with no samples outside the list: then the fetch check and
 /// the grouping's error branches of [`resource_replicas`] all pass, the other groups are
 /// empty, and one pass gives all it reads. `None` otherwise.
+#[cfg(test)]
 pub(super) fn all_ready_resolved(
     ctx: &Ctx<'_, '_>,
     per_pod: &[ResolvedSample],
     unlisted: &[i64],
     cpu: bool,
 ) -> Option<Groups> {
-    if !unlisted.is_empty() || per_pod.len() != ctx.obs.pods.len() {
+    if !unlisted.is_empty() {
+        return None;
+    }
+    ready_sums(ctx.settings, ctx.now_ms, ctx.obs.pods, per_pod, cpu)
+}
+
+/// [`all_ready_resolved`] of `pods` and their samples, none outside the list.
+#[inline]
+fn ready_sums(
+    settings: &ControllerSettings,
+    now_ms: i64,
+    pods: &[Pod<'_>],
+    per_pod: &[ResolvedSample],
+    cpu: bool,
+) -> Option<Groups> {
+    if per_pod.len() != pods.len() {
         return None;
     }
     let mut g = Groups::default();
-    for (pod, r) in ctx.obs.pods.iter().zip(per_pod) {
+    for (pod, r) in pods.iter().zip(per_pod) {
         if pod.count == 0 {
             continue;
         }
         let (Some(sample), Some(request)) = (r.sample, r.request_milli) else {
             return None;
         };
-        if group(pod, Some(&sample), cpu, ctx.settings, ctx.now_ms) != Group::Ready {
+        if group(pod, Some(&sample), cpu, settings, now_ms) != Group::Ready {
             return None;
         }
         let n = i128::from(pod.count);
@@ -633,11 +661,37 @@ pub(super) fn all_ready_resolved(
     (g.ready > 0).then_some(g)
 }
 
+/// [`propose`] of a Utilization target of `target_pct` over `pods` with their resolved
+/// samples (none outside the list) and the scale at `spec_replicas`, when every pod is ready
+/// as [`all_ready_resolved`] requires: the proposal, or the error text. `None` when they are
+/// not all ready (the general path then decides). Needs no observation.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn propose_all_ready(
+    settings: &ControllerSettings,
+    tolerances: Tolerances,
+    spec_replicas: i32,
+    pods: &[Pod<'_>],
+    per_pod: &[ResolvedSample],
+    cpu: bool,
+    target_pct: i32,
+    now_ms: i64,
+) -> Option<Result<Proposal, String>> {
+    let g = ready_sums(settings, now_ms, pods, per_pod, cpu)?;
+    Some(utilization_replicas(
+        tolerances,
+        spec_replicas,
+        &g,
+        target_pct,
+    ))
+}
+
 /// The end of `GetResourceReplicas` from the groups' sums: the utilization, the rebalance
 /// and the current value.
 #[inline(always)]
 fn utilization_replicas(
-    ctx: &Ctx<'_, '_>,
+    tolerances: Tolerances,
+    spec_replicas: i32,
     g: &Groups,
     target_pct: i32,
 ) -> Result<Proposal, String> {
@@ -653,20 +707,26 @@ fn utilization_replicas(
         average_value_milli: Some(raw_average),
         value_milli: None,
     };
-    let replicas = rebalance(ctx, g, ratio, |fill_missing, fill_unready| {
-        let mut usage = g.ready_sum;
-        let mut requests = g.ready_requests;
-        if fill_missing != Fill::None {
-            requests += g.missing_requests;
-            if fill_missing == Fill::Assumed {
-                usage += g.missing_fallback;
+    let replicas = rebalance(
+        tolerances,
+        spec_replicas,
+        g,
+        ratio,
+        |fill_missing, fill_unready| {
+            let mut usage = g.ready_sum;
+            let mut requests = g.ready_requests;
+            if fill_missing != Fill::None {
+                requests += g.missing_requests;
+                if fill_missing == Fill::Assumed {
+                    usage += g.missing_fallback;
+                }
             }
-        }
-        if fill_unready {
-            requests += g.unready_requests;
-        }
-        f64::from(utilization_pct(usage, requests)) / f64::from(target_pct)
-    });
+            if fill_unready {
+                requests += g.unready_requests;
+            }
+            f64::from(utilization_pct(usage, requests)) / f64::from(target_pct)
+        },
+    );
     Ok(Proposal { replicas, current })
 }
 
@@ -720,20 +780,26 @@ fn plain_replicas(
         average_value_milli: Some(usage),
         ..CurrentValue::default()
     };
-    let replicas = rebalance(ctx, &g, ratio, |fill_missing, fill_unready| {
-        let (mut sum, mut count) = (g.ready_sum + g.unlisted_sum, g.kept());
-        if fill_missing != Fill::None {
-            count += g.missing;
-            if fill_missing == Fill::Assumed {
-                // Missing pods are assumed exactly at target on a scale-down.
-                sum += i128::from(target) * i128::from(g.missing);
+    let replicas = rebalance(
+        ctx.tolerances,
+        ctx.obs.spec_replicas,
+        &g,
+        ratio,
+        |fill_missing, fill_unready| {
+            let (mut sum, mut count) = (g.ready_sum + g.unlisted_sum, g.kept());
+            if fill_missing != Fill::None {
+                count += g.missing;
+                if fill_missing == Fill::Assumed {
+                    // Missing pods are assumed exactly at target on a scale-down.
+                    sum += i128::from(target) * i128::from(g.missing);
+                }
             }
-        }
-        if fill_unready {
-            count += g.unready;
-        }
-        saturate_i64(quotient(sum, i128::from(count))) as f64 / target as f64
-    });
+            if fill_unready {
+                count += g.unready;
+            }
+            saturate_i64(quotient(sum, i128::from(count))) as f64 / target as f64
+        },
+    );
     Ok(Proposal { replicas, current })
 }
 
@@ -750,17 +816,18 @@ enum Fill {
 
 /// Steps 4–9 of the algorithm: the fast path, or the rebalance with missing pods assumed
 /// and unready pods at zero, with its direction-flip guards. `new_ratio(fill, unready)`
-/// recomputes the ratio over the filled-in set.
+/// recomputes the ratio over the filled-in set; `current` is the scale's spec replicas.
+#[inline]
 fn rebalance(
-    ctx: &Ctx<'_, '_>,
+    tolerances: Tolerances,
+    current: i32,
     g: &Groups,
     ratio: f64,
     new_ratio: impl Fn(Fill, bool) -> f64,
 ) -> i32 {
-    let current = ctx.obs.spec_replicas;
     let scale_up_with_unready = g.unready > 0 && ratio > 1.0;
     if !scale_up_with_unready && g.missing == 0 {
-        if ctx.tolerances.is_within(ratio) {
+        if tolerances.is_within(ratio) {
             return current;
         }
         return (ratio * g.ready as f64).ceil() as i32;
@@ -773,7 +840,7 @@ fn rebalance(
         Fill::Zero
     };
     let new = new_ratio(fill, scale_up_with_unready);
-    if ctx.tolerances.is_within(new) || (ratio < 1.0 && new > 1.0) || (ratio > 1.0 && new < 1.0) {
+    if tolerances.is_within(new) || (ratio < 1.0 && new > 1.0) || (ratio > 1.0 && new < 1.0) {
         return current;
     }
     let mut count = g.kept();

@@ -363,12 +363,24 @@ impl<'a> Engine<'a> {
         ) {
             if matches!(metric.source, MetricSource::Resource { .. }) {
                 let sample = [model.sample(facts, &point, sample_ts, res)];
+                let spec_replicas = self.deployments[d].desired;
+                let rt = &mut self.hpas[h];
+                if hpa::compute_metrics_uniform(
+                    &spec.spec,
+                    &self.hpa_settings,
+                    spec_replicas,
+                    &rt.rows[0],
+                    &sample[0],
+                    now.0,
+                    &mut rt.metrics,
+                ) {
+                    return;
+                }
                 let inputs = [MetricInput::ResolvedUsage {
                     per_pod: &sample,
                     unlisted: &[],
                 }];
                 let dep = &self.deployments[d];
-                let rt = &mut self.hpas[h];
                 let obs = Observation {
                     namespace: &spec.namespace,
                     spec_replicas: dep.desired,

@@ -138,3 +138,103 @@ fn all_ready_shortcut_proposes_as_the_general_path() {
     // The comparison means something only if the shortcut was taken often.
     assert!(taken > 5_000, "the shortcut was taken {taken} times");
 }
+
+/// `compute_metrics_uniform` against `compute_metrics` over the same one-entry observation:
+/// whenever it takes the case it must write the same result, and otherwise leave the result
+/// alone. Specs vary in their metrics (one Utilization target of cpu or memory, or another
+/// kind, or two metrics) and in per-direction tolerances.
+#[test]
+fn uniform_metrics_are_compute_metrics() {
+    let mut taken = 0;
+    for seed in 0..20_000 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (pod, sample) = random_pod(&mut rng);
+        let resource = if rng.random_bool(0.8) {
+            "cpu"
+        } else {
+            "memory"
+        };
+        let target = rng.random_range(1..150);
+        let mut spec = spec_with(match rng.random_range(0..10) {
+            0 => MetricSource::Resource {
+                resource: resource.into(),
+                container: None,
+                target: ResourceTarget::AverageValue(rng.random_range(1..2_000)),
+            },
+            1 => MetricSource::Resource {
+                resource: resource.into(),
+                container: Some("app".into()),
+                target: ResourceTarget::Utilization(target),
+            },
+            _ => MetricSource::Resource {
+                resource: resource.into(),
+                container: None,
+                target: ResourceTarget::Utilization(target),
+            },
+        });
+        if rng.random_bool(0.05) {
+            spec.metrics.push(spec.metrics[0].clone());
+        }
+        if rng.random_bool(0.3) {
+            let mut b = Behavior::default();
+            b.scale_up.tolerance = Some([0.0, 0.05, 0.3][rng.random_range(0..3)]);
+            b.scale_down.tolerance = Some([0.0, 0.05, 0.3][rng.random_range(0..3)]);
+            spec.behavior = Some(b);
+        }
+        let mut settings = testing_settings();
+        settings.compat.missing_pod_at_target_over_100 = rng.random_bool(0.5);
+        settings.compat.configurable_tolerance = rng.random_bool(0.8);
+        settings.tolerance = [0.0, 0.1, 0.5][rng.random_range(0..3)];
+        let spec_replicas = rng.random_range(0..40);
+
+        let per_pod = [sample];
+        let inputs: Vec<_> = spec
+            .metrics
+            .iter()
+            .map(|_| MetricInput::ResolvedUsage {
+                per_pod: &per_pod,
+                unlisted: &[],
+            })
+            .collect();
+        let obs = Observation {
+            namespace: "default",
+            spec_replicas,
+            status_replicas: spec_replicas,
+            pods: std::slice::from_ref(&pod),
+            unlisted_usage: &[],
+            metrics: &inputs,
+            selector: SelectorCheck::Valid,
+        };
+        let mut general = MetricsResult::default();
+        compute_metrics(&spec, &settings, &obs, NOW, &mut general);
+
+        // A result left from another HPA must be overwritten, or left as it was.
+        let stale = MetricsResult {
+            proposal: Some(77),
+            metrics: vec![MetricStatus::default(); 2],
+            scaling_active: None,
+            selector_error: Some("stale".into()),
+        };
+        let mut uniform = stale.clone();
+        let took = compute_metrics_uniform(
+            &spec,
+            &settings,
+            spec_replicas,
+            &pod,
+            &sample,
+            NOW,
+            &mut uniform,
+        );
+        if took {
+            taken += 1;
+            assert_eq!(uniform, general, "seed {seed}: {pod:?} {sample:?} {spec:?}");
+        } else {
+            assert_eq!(
+                uniform, stale,
+                "seed {seed}: a declined case changed the result"
+            );
+        }
+    }
+    // The comparison means something only if the case was taken often.
+    assert!(taken > 5_000, "the uniform path was taken {taken} times");
+}
