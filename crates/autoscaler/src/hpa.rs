@@ -392,52 +392,72 @@ pub fn compute_metrics(
     );
 }
 
-/// [`compute_metrics`] for the simulator's common case, without an observation: `spec` has
-/// one metric, a Resource metric with a Utilization target, and the target's pods are the
-/// one entry `pod` (standing for `pod.count` identical pods) whose resolved sample for it is
-/// `sample`, with the scale at `spec_replicas`, a valid selector and no samples outside the
-/// list. When the pods are all ready as the calculator's shortcut requires, writes what
-/// `compute_metrics` would write and returns `true`; otherwise leaves `result` alone and
-/// returns `false`, and the caller takes `compute_metrics`.
-pub fn compute_metrics_uniform(
-    spec: &HpaSpec,
-    settings: &ControllerSettings,
-    spec_replicas: i32,
-    pod: &Pod<'_>,
-    sample: &ResolvedSample,
-    now_ms: i64,
-    result: &mut MetricsResult,
-) -> bool {
-    let [MetricSpec {
-        source:
-            MetricSource::Resource {
-                resource,
-                target: ResourceTarget::Utilization(pct),
-                ..
+/// The metrics of an HPA whose only metric is a Resource metric with a Utilization target,
+/// while the target's pods are one entry of identical pods that grouping puts in the ready
+/// group whatever their sample, from the time it is prepared on: prepared once, then
+/// computed from the pods' sample value alone. Each computation writes what
+/// [`compute_metrics`] writes for the observation of those pods with that sample (the scale
+/// at the given replicas, a valid selector, no samples outside the list).
+#[derive(Debug, Clone, Copy)]
+pub struct UniformMetrics {
+    count: u32,
+    request_milli: i64,
+    target_pct: i32,
+    tolerances: Tolerances,
+}
+
+impl UniformMetrics {
+    /// For `spec` and the pod entry `pod` (standing for `pod.count` pods), each requesting
+    /// `request_milli` of the metric's resource, at `now_ms`: `None` unless `spec` has that
+    /// one metric, the request is positive and grouping puts the pods in the ready group at
+    /// `now_ms` and later whatever their sample.
+    pub fn prepare(
+        spec: &HpaSpec,
+        settings: &ControllerSettings,
+        pod: &Pod<'_>,
+        request_milli: Option<i64>,
+        now_ms: i64,
+    ) -> Option<UniformMetrics> {
+        let [MetricSpec {
+            source:
+                MetricSource::Resource {
+                    resource,
+                    target: ResourceTarget::Utilization(target_pct),
+                    ..
+                },
+            ..
+        }] = spec.metrics.as_slice()
+        else {
+            return None;
+        };
+        let request_milli = request_milli.filter(|&r| r > 0)?;
+        calc::ready_from_now_on(pod, resource == "cpu", settings, now_ms).then_some(
+            UniformMetrics {
+                count: pod.count,
+                request_milli,
+                target_pct: *target_pct,
+                tolerances: tolerances(spec, settings),
             },
-        ..
-    }] = spec.metrics.as_slice()
-    else {
-        return false;
-    };
-    let Some(Ok(p)) = calc::propose_all_ready(
-        settings,
-        tolerances(spec, settings),
-        spec_replicas,
-        std::slice::from_ref(pod),
-        std::slice::from_ref(sample),
-        resource == "cpu",
-        *pct,
-        now_ms,
-    ) else {
-        return false;
-    };
-    result.proposal = Some(p.replicas);
-    result.metrics.clear();
-    result.metrics.push(MetricStatus::valid(&p));
-    result.scaling_active = Some(Condition::valid_metric_found(0));
-    result.selector_error = None;
-    true
+        )
+    }
+
+    /// [`compute_metrics`] at the preparation time or later, with every pod's sample
+    /// `value` (milli-units) and the scale at `spec_replicas`.
+    pub fn compute(&self, value: i64, spec_replicas: i32, result: &mut MetricsResult) {
+        let p = calc::uniform_ready_proposal(
+            self.tolerances,
+            spec_replicas,
+            self.count,
+            value,
+            self.request_milli,
+            self.target_pct,
+        );
+        result.proposal = Some(p.replicas);
+        result.metrics.clear();
+        result.metrics.push(MetricStatus::valid(&p));
+        result.scaling_active = Some(Condition::valid_metric_found(0));
+        result.selector_error = None;
+    }
 }
 
 /// The rest of a reconcile at `now_ms` for a target at `current_replicas` (the observation's

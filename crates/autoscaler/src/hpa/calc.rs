@@ -699,6 +699,22 @@ fn utilization_replicas(
     if g.ready_requests == 0 {
         return Err("no metrics returned matched known pods".to_string());
     }
+    Ok(utilization_proposal(
+        tolerances,
+        spec_replicas,
+        g,
+        target_pct,
+    ))
+}
+
+/// [`utilization_replicas`] past its check that the ready pods request something.
+#[inline(always)]
+fn utilization_proposal(
+    tolerances: Tolerances,
+    spec_replicas: i32,
+    g: &Groups,
+    target_pct: i32,
+) -> Proposal {
     let utilization = utilization_pct(g.ready_sum, g.ready_requests);
     let raw_average = saturate_i64(quotient(g.ready_sum, i128::from(g.ready)));
     let ratio = f64::from(utilization) / f64::from(target_pct);
@@ -727,7 +743,58 @@ fn utilization_replicas(
             f64::from(utilization_pct(usage, requests)) / f64::from(target_pct)
         },
     );
-    Ok(Proposal { replicas, current })
+    Proposal { replicas, current }
+}
+
+/// A Utilization target of `target_pct` over `count` pods in the ready group, each with the
+/// sample `value` and the request `request` (milli-units, positive), the scale at
+/// `spec_replicas`: what [`propose_all_ready`] gives for them as one entry.
+#[inline]
+pub(crate) fn uniform_ready_proposal(
+    tolerances: Tolerances,
+    spec_replicas: i32,
+    count: u32,
+    value: i64,
+    request: i64,
+    target_pct: i32,
+) -> Proposal {
+    let n = i128::from(count);
+    let g = Groups {
+        ready: i64::from(count),
+        ready_sum: i128::from(value) * n,
+        ready_requests: i128::from(request) * n,
+        ..Groups::default()
+    };
+    utilization_proposal(tolerances, spec_replicas, &g, target_pct)
+}
+
+/// Whether grouping puts the entry `pod` in the ready group at `now_ms` and at every later
+/// time, whatever its sample: it stands for a pod that is Running, not being deleted and
+/// (for CPU) past its initialization period, where grouping reads neither the sample nor
+/// the time.
+pub(crate) fn ready_from_now_on(
+    pod: &Pod<'_>,
+    cpu: bool,
+    settings: &ControllerSettings,
+    now_ms: i64,
+) -> bool {
+    if pod.count == 0 {
+        return false;
+    }
+    if cpu {
+        let Some(start_ms) = pod.start_ms else {
+            return false;
+        };
+        if start_ms.saturating_add(settings.cpu_initialization_period_ms) > now_ms {
+            return false;
+        }
+    }
+    let any = UsageSample {
+        value: 0,
+        timestamp_ms: now_ms,
+        window_ms: 0,
+    };
+    group(pod, Some(&any), cpu, settings, now_ms) == Group::Ready
 }
 
 /// `int32(Σusage × 100 / Σrequest)`, truncated, clamped to int32.

@@ -45,6 +45,9 @@ pub(super) struct HpaRuntime {
     pub rows: Vec<hpa::Pod<'static>>,
     pub row_facts: Vec<RowFacts>,
     pub rows_key: Option<(u64, usize)>,
+    /// With the shortcuts on, when the rows are one entry of pods that the one Resource
+    /// Utilization metric counts as ready whatever their sample: its metrics, prepared.
+    uniform: Option<hpa::UniformMetrics>,
     /// Timeline columns: the last sync's desired replicas and condition reasons.
     pub last_desired: i32,
     /// Per spec metric: how a Resource metric reads the workload (`None` for other kinds),
@@ -365,15 +368,9 @@ impl<'a> Engine<'a> {
                 let sample = [model.sample(facts, &point, sample_ts, res)];
                 let spec_replicas = self.deployments[d].desired;
                 let rt = &mut self.hpas[h];
-                if hpa::compute_metrics_uniform(
-                    &spec.spec,
-                    &self.hpa_settings,
-                    spec_replicas,
-                    &rt.rows[0],
-                    &sample[0],
-                    now.0,
-                    &mut rt.metrics,
-                ) {
+                // Identical pods, ready whatever their sample: its value alone decides.
+                if let (Some(uniform), Some(s)) = (rt.uniform, sample[0].sample) {
+                    uniform.compute(s.value, spec_replicas, &mut rt.metrics);
                     return;
                 }
                 let inputs = [MetricInput::ResolvedUsage {
@@ -534,6 +531,16 @@ impl Engine<'_> {
                 burst_m: if bursting { startup.cpu_burst_m } else { 0.0 },
             });
         }
+        rt.uniform = match (rt.rows.as_slice(), rt.resources.as_slice()) {
+            ([row], [Some(model)]) if shortcuts => hpa::UniformMetrics::prepare(
+                &self.sc.hpas[h].spec,
+                &self.hpa_settings,
+                row,
+                model.request_milli,
+                now.0,
+            ),
+            _ => None,
+        };
     }
 }
 

@@ -537,15 +537,28 @@ fn hpa_shortcuts_change_nothing() {
         "behavior: {scaleUp: {stabilizationWindowSeconds: 60}, scaleDown: {stabilizationWindowSeconds: 120,
            policies: [{type: Pods, value: 2, periodSeconds: 60}]}},",
     ];
+    // Three metrics of three kinds, and the common single CPU Utilization metric (which
+    // has a path of its own for pods that all look alike).
+    let cpu = "{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 60}}}";
+    let metric_sets = [
+        format!(
+            "[{cpu}, {{type: Resource, resource: {{name: memory, target: {{type: AverageValue, averageValue: 200Mi}}}}}},
+              {{type: Pods, pods: {{metric: {{name: rps}}, target: {{type: AverageValue, averageValue: '30'}}}}}}]"
+        ),
+        format!("[{cpu}]"),
+    ];
     // A usage point per sync, and fewer (the syncs between repeat the last reconcile, and
     // are skipped when nothing changed).
-    for (behavior, step_s) in behaviors.iter().flat_map(|b| [(b, 15), (b, 60), (b, 300)]) {
+    let cases = metric_sets.iter().flat_map(|m| {
+        behaviors
+            .iter()
+            .flat_map(move |b| [(m, b, 15), (m, b, 60), (m, b, 300)])
+    });
+    for (metrics, behavior, step_s) in cases {
         sc.step = SimDuration::from_secs(step_s);
         sc.hpas = vec![hpa(&format!(
             "spec: {{scaleTargetRef: {{kind: Deployment, name: web}}, minReplicas: 2, maxReplicas: 30, {behavior}
-              metrics: [{{type: Resource, resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 60}}}}}},
-                        {{type: Resource, resource: {{name: memory, target: {{type: AverageValue, averageValue: 200Mi}}}}}},
-                        {{type: Pods, pods: {{metric: {{name: rps}}, target: {{type: AverageValue, averageValue: '30'}}}}}}]}}",
+              metrics: {metrics}}}",
         ))];
         // The report and every workload row of the timeline (desired replicas and the
         // conditions' reasons at each step).
@@ -559,8 +572,8 @@ fn hpa_shortcuts_change_nothing() {
         let (fast, reference) = (go(true), go(false));
         assert!(
             fast.contains("rescales") && fast.contains("spot-interruption"),
-            "the HPA acted and pods were interrupted ({behavior}, step {step_s} s): {fast}"
+            "the HPA acted and pods were interrupted ({metrics} {behavior}, step {step_s} s): {fast}"
         );
-        assert_eq!(fast, reference, "{behavior}, step {step_s} s");
+        assert_eq!(fast, reference, "{metrics} {behavior}, step {step_s} s");
     }
 }

@@ -56,15 +56,7 @@ fn random_pod(rng: &mut ChaCha8Rng) -> (Pod<'static>, ResolvedSample) {
         2 => Some(i64::MAX / 4),
         _ => Some(rng.random_range(1..2_000)),
     };
-    let sample = (plain || rng.random_bool(0.8)).then(|| UsageSample {
-        value: if rng.random_bool(0.02) {
-            i64::MAX / 3
-        } else {
-            rng.random_range(0..3_000)
-        },
-        timestamp_ms: NOW - rng.random_range(0..120_000),
-        window_ms: [15_000, 30_000, 60_000][rng.random_range(0..3)],
-    });
+    let sample = (plain || rng.random_bool(0.8)).then(|| random_sample(rng, NOW, 120_000));
     (
         pod,
         ResolvedSample {
@@ -72,6 +64,19 @@ fn random_pod(rng: &mut ChaCha8Rng) -> (Pod<'static>, ResolvedSample) {
             sample,
         },
     )
+}
+
+/// A sample taken up to `max_age_ms` before `now`, now and then a huge one.
+fn random_sample(rng: &mut ChaCha8Rng, now: i64, max_age_ms: i64) -> UsageSample {
+    UsageSample {
+        value: if rng.random_bool(0.02) {
+            i64::MAX / 3
+        } else {
+            rng.random_range(0..3_000)
+        },
+        timestamp_ms: now - rng.random_range(0..max_age_ms),
+        window_ms: [15_000, 30_000, 60_000][rng.random_range(0..3)],
+    }
 }
 
 #[test]
@@ -139,16 +144,18 @@ fn all_ready_shortcut_proposes_as_the_general_path() {
     assert!(taken > 5_000, "the shortcut was taken {taken} times");
 }
 
-/// `compute_metrics_uniform` against `compute_metrics` over the same one-entry observation:
-/// whenever it takes the case it must write the same result, and otherwise leave the result
-/// alone. Specs vary in their metrics (one Utilization target of cpu or memory, or another
-/// kind, or two metrics) and in per-direction tolerances.
+/// `UniformMetrics` against `compute_metrics` over the same one-entry observation: once
+/// prepared, every computation at that time or later, with any sample, must write what
+/// `compute_metrics` writes. Specs vary in their metrics (a Utilization target of cpu or
+/// memory, of the pod or a container, an AverageValue target, or two metrics) and in
+/// per-direction tolerances; pods in their phase, readiness, start and count; requests
+/// include none, zero and huge ones.
 #[test]
 fn uniform_metrics_are_compute_metrics() {
-    let mut taken = 0;
+    let mut prepared = 0;
     for seed in 0..20_000 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let (pod, sample) = random_pod(&mut rng);
+        let (pod, resolved) = random_pod(&mut rng);
         let resource = if rng.random_bool(0.8) {
             "cpu"
         } else {
@@ -185,56 +192,50 @@ fn uniform_metrics_are_compute_metrics() {
         settings.compat.missing_pod_at_target_over_100 = rng.random_bool(0.5);
         settings.compat.configurable_tolerance = rng.random_bool(0.8);
         settings.tolerance = [0.0, 0.1, 0.5][rng.random_range(0..3)];
-        let spec_replicas = rng.random_range(0..40);
 
-        let per_pod = [sample];
-        let inputs: Vec<_> = spec
-            .metrics
-            .iter()
-            .map(|_| MetricInput::ResolvedUsage {
-                per_pod: &per_pod,
-                unlisted: &[],
-            })
-            .collect();
-        let obs = Observation {
-            namespace: "default",
-            spec_replicas,
-            status_replicas: spec_replicas,
-            pods: std::slice::from_ref(&pod),
-            unlisted_usage: &[],
-            metrics: &inputs,
-            selector: SelectorCheck::Valid,
+        let request = resolved.request_milli;
+        let Some(uniform) = UniformMetrics::prepare(&spec, &settings, &pod, request, NOW) else {
+            continue;
         };
-        let mut general = MetricsResult::default();
-        compute_metrics(&spec, &settings, &obs, NOW, &mut general);
-
-        // A result left from another HPA must be overwritten, or left as it was.
-        let stale = MetricsResult {
-            proposal: Some(77),
-            metrics: vec![MetricStatus::default(); 2],
-            scaling_active: None,
-            selector_error: Some("stale".into()),
-        };
-        let mut uniform = stale.clone();
-        let took = compute_metrics_uniform(
-            &spec,
-            &settings,
-            spec_replicas,
-            &pod,
-            &sample,
-            NOW,
-            &mut uniform,
-        );
-        if took {
-            taken += 1;
-            assert_eq!(uniform, general, "seed {seed}: {pod:?} {sample:?} {spec:?}");
-        } else {
-            assert_eq!(
-                uniform, stale,
-                "seed {seed}: a declined case changed the result"
-            );
+        prepared += 1;
+        for _ in 0..4 {
+            let now = NOW + rng.random_range(0..900_000);
+            let sample = random_sample(&mut rng, now, 900_000);
+            let spec_replicas = rng.random_range(0..40);
+            let per_pod = [ResolvedSample {
+                request_milli: request,
+                sample: Some(sample),
+            }];
+            let inputs: Vec<_> = spec
+                .metrics
+                .iter()
+                .map(|_| MetricInput::ResolvedUsage {
+                    per_pod: &per_pod,
+                    unlisted: &[],
+                })
+                .collect();
+            let obs = Observation {
+                namespace: "default",
+                spec_replicas,
+                status_replicas: spec_replicas,
+                pods: std::slice::from_ref(&pod),
+                unlisted_usage: &[],
+                metrics: &inputs,
+                selector: SelectorCheck::Valid,
+            };
+            let mut general = MetricsResult::default();
+            compute_metrics(&spec, &settings, &obs, now, &mut general);
+            // A result left from another HPA must be overwritten.
+            let mut fast = MetricsResult {
+                proposal: Some(77),
+                metrics: vec![MetricStatus::default(); 2],
+                scaling_active: None,
+                selector_error: Some("stale".into()),
+            };
+            uniform.compute(sample.value, spec_replicas, &mut fast);
+            assert_eq!(fast, general, "seed {seed}: {pod:?} {sample:?} {spec:?}");
         }
     }
-    // The comparison means something only if the case was taken often.
-    assert!(taken > 5_000, "the uniform path was taken {taken} times");
+    // The comparison means something only if many cases were prepared.
+    assert!(prepared > 4_000, "{prepared} cases were prepared");
 }
