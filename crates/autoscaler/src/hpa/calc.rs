@@ -884,7 +884,7 @@ enum Fill {
 /// Steps 4–9 of the algorithm: the fast path, or the rebalance with missing pods assumed
 /// and unready pods at zero, with its direction-flip guards. `new_ratio(fill, unready)`
 /// recomputes the ratio over the filled-in set; `current` is the scale's spec replicas.
-#[inline]
+#[inline(always)]
 fn rebalance(
     tolerances: Tolerances,
     current: i32,
