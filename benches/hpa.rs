@@ -2,7 +2,8 @@
 //! variant with 3 metrics), with state carried from sync to sync every 15 s; the same 30
 //! pods as one counted entry (`Pod::count`), and a reconcile that reuses its metrics (with the
 //! controller's list, and as the simulator runs it: `reconcile_outcome` on a `WindowedState`,
-//! the stabilization window of 5 min holding 20 recommendations). The issue's
+//! the stabilization window of 5 min holding 20 recommendations); and one metrics computation
+//! for the counted entry, from an observation and through `UniformMetrics`. The issue's
 //! budget is well under 100 ns per reconcile on average (300 HPAs × 15 s × 30 days).
 //!
 //! Time is the thread's on-CPU time (`/proc/thread-self/schedstat`, wall time where that is
@@ -10,7 +11,7 @@
 
 use autoscaler::hpa::{
     compute_metrics, reconcile_outcome, reconcile_with_metrics, MetricsResult, ResolvedSample,
-    SelectorCheck, UsageSample, WindowedState,
+    SelectorCheck, UniformMetrics, UsageSample, WindowedState,
 };
 use autoscaler::hpa::{
     reconcile, Behavior, ConditionStatus, Container, ContainerUsage, ControllerSettings, Decision,
@@ -320,6 +321,37 @@ fn bench_counted(c: &mut Criterion, pod: &Pod<'_>, settings: &ControllerSettings
             })
         });
     }
+    // One metrics computation over the counted entry: the calculator from an observation,
+    // and `UniformMetrics` prepared for the entry (what the simulator runs at each new usage
+    // point of such an HPA), from a sample value that changes every call.
+    let spec = cpu_spec(None);
+    let mut metrics = MetricsResult::default();
+    c.bench_function("hpa_metrics_cpu_30_pods_count30", |b| {
+        b.iter_custom(|iters| {
+            timed(iters, || {
+                compute_metrics(
+                    black_box(&spec),
+                    settings,
+                    black_box(&obs),
+                    now0,
+                    &mut metrics,
+                );
+                black_box(metrics.proposal);
+            })
+        })
+    });
+    let uniform = UniformMetrics::prepare(&spec, settings, &entry[0], Some(500), now0)
+        .expect("30 ready pods past their CPU initialization");
+    let mut value = 300;
+    c.bench_function("hpa_metrics_uniform_cpu_30_pods", |b| {
+        b.iter_custom(|iters| {
+            timed(iters, || {
+                value = (value + 7) % 1000;
+                uniform.compute(black_box(value), PODS as i32, &mut metrics);
+                black_box(metrics.proposal);
+            })
+        })
+    });
     let spec = cpu_spec(Some(Behavior::default()));
     let mut metrics = MetricsResult::default();
     compute_metrics(&spec, settings, &obs, now0, &mut metrics);
