@@ -453,8 +453,13 @@ impl UniformMetrics {
             self.target_pct,
         );
         result.proposal = Some(p.replicas);
-        result.metrics.clear();
-        result.metrics.push(MetricStatus::valid(&p));
+        match result.metrics.as_mut_slice() {
+            [status] => *status = MetricStatus::valid(&p),
+            _ => {
+                result.metrics.clear();
+                result.metrics.push(MetricStatus::valid(&p));
+            }
+        }
         result.scaling_active = Some(Condition::valid_metric_found(0));
         result.selector_error = None;
     }

@@ -271,7 +271,7 @@ impl<'a> Engine<'a> {
         let rt = &self.hpas[h];
         if !(self.hpa_shortcuts && rt.metrics_key == Some(key) && rt.metrics_time_free && time_free)
         {
-            self.compute_hpa_metrics(h, sample_ts, res, point);
+            self.compute_hpa_metrics(h, sample_ts, res, &point, time_free);
             let rt = &mut self.hpas[h];
             rt.metrics_key = Some(key);
             rt.metrics_time_free = time_free;
@@ -343,18 +343,35 @@ impl<'a> Engine<'a> {
     /// `computeReplicasForMetrics` over an observation of the target's pods. Mature, ready pods
     /// (identical to the controller: same phase, sample and request, past every time-based
     /// rule) are passed as one entry with their count.
-    fn compute_hpa_metrics(&mut self, h: usize, sample_ts: i64, res: i64, point: UsagePoint) {
+    fn compute_hpa_metrics(
+        &mut self,
+        h: usize,
+        sample_ts: i64,
+        res: i64,
+        point: &UsagePoint,
+        time_free: bool,
+    ) {
         let now = self.now();
         let sc = self.sc;
         let spec = &sc.hpas[h];
         let d = spec.deployment;
         let dep_spec = &sc.deployments[d];
         let dep = &self.deployments[d];
-        let time_free = now.0 >= dep.newest_start.0 + self.hpa_time_horizon_ms;
         let key = (dep.version, dep.live.len());
         if !(self.hpa_shortcuts && time_free && self.hpas[h].rows_key == Some(key)) {
             self.list_hpa_pods(h, sample_ts);
             self.hpas[h].rows_key = time_free.then_some(key);
+        }
+        // Identical pods, ready whatever their sample: the sample's value alone decides.
+        let spec_replicas = self.deployments[d].desired;
+        let rt = &mut self.hpas[h];
+        if let (Some(uniform), [facts], [Some(model)]) =
+            (rt.uniform, rt.row_facts.as_slice(), rt.resources.as_slice())
+        {
+            if let Some(value) = model.sample_value(facts, point) {
+                uniform.compute(value, spec_replicas, &mut rt.metrics);
+                return;
+            }
         }
         let metrics = &spec.spec.metrics;
         // The common case, one Resource metric over pods that all look alike (one row):
@@ -365,14 +382,8 @@ impl<'a> Engine<'a> {
             self.hpas[h].row_facts.as_slice(),
         ) {
             if matches!(metric.source, MetricSource::Resource { .. }) {
-                let sample = [model.sample(facts, &point, sample_ts, res)];
-                let spec_replicas = self.deployments[d].desired;
+                let sample = [model.sample(facts, point, sample_ts, res)];
                 let rt = &mut self.hpas[h];
-                // Identical pods, ready whatever their sample: its value alone decides.
-                if let (Some(uniform), Some(s)) = (rt.uniform, sample[0].sample) {
-                    uniform.compute(s.value, spec_replicas, &mut rt.metrics);
-                    return;
-                }
                 let inputs = [MetricInput::ResolvedUsage {
                     per_pod: &sample,
                     unlisted: &[],
@@ -622,22 +633,26 @@ impl ResourceModel {
     /// metric reads at `point` (with the pod's start-up burst, for CPU), scaled to milli-units,
     /// if metrics-server has sampled the pod.
     fn sample(&self, f: &RowFacts, point: &UsagePoint, sample_ts: i64, res: i64) -> ResolvedSample {
+        ResolvedSample {
+            request_milli: self.request_milli,
+            sample: self.sample_value(f, point).map(|value| UsageSample {
+                value,
+                timestamp_ms: sample_ts,
+                window_ms: res,
+            }),
+        }
+    }
+
+    /// The value (milli-units) of a listed pod's sample at `point`, if it has one.
+    #[inline]
+    fn sample_value(&self, f: &RowFacts, point: &UsagePoint) -> Option<i64> {
         let burst = if self.cpu == Some(true) {
             f.burst_m
         } else {
             0.0
         };
-        ResolvedSample {
-            request_milli: self.request_milli,
-            sample: self
-                .usage(point)
-                .filter(|_| f.sampled)
-                .map(|u| UsageSample {
-                    value: round_half_away((u + burst) * self.scale),
-                    timestamp_ms: sample_ts,
-                    window_ms: res,
-                }),
-        }
+        let u = self.usage(point).filter(|_| f.sampled)?;
+        Some(round_half_away((u + burst) * self.scale))
     }
 
     /// The per-pod usage (model units) this metric reads at `point`.
