@@ -612,11 +612,8 @@ fn resource_replicas(
     utilization_replicas(ctx.tolerances, ctx.obs.spec_replicas, &g, target_pct)
 }
 
-/// The ready pods' sums when every pod entry that stands for a pod is Running, not being
-/// deleted, has a sample and a request, and `groupPods` puts it in the ready group (the CPU
-/// initialization rules included), with no samples outside the list: then the fetch check and
-/// the grouping's error branches of [`resource_replicas`] all pass, the other groups are
-/// empty, and one pass gives all it reads. `None` otherwise.
+/// [`ready_sums`] of an observation's pods, when no sample is outside the list (tests compare
+/// the shortcut it takes with the general path).
 #[cfg(test)]
 pub(super) fn all_ready_resolved(
     ctx: &Ctx<'_, '_>,
@@ -630,7 +627,11 @@ pub(super) fn all_ready_resolved(
     ready_sums(ctx.settings, ctx.now_ms, ctx.obs.pods, per_pod, cpu)
 }
 
-/// [`all_ready_resolved`] of `pods` and their samples, none outside the list.
+/// The ready pods' sums when every pod entry that stands for a pod is Running, not being
+/// deleted, has a sample and a request, and `groupPods` puts it in the ready group (the CPU
+/// initialization rules included), with no samples outside the list: then the fetch check and
+/// the grouping's error branches of [`resource_replicas`] all pass, the other groups are
+/// empty, and one pass gives all it reads. `None` otherwise.
 #[inline]
 fn ready_sums(
     settings: &ControllerSettings,
@@ -663,7 +664,7 @@ fn ready_sums(
 
 /// [`propose`] of a Utilization target of `target_pct` over `pods` with their resolved
 /// samples (none outside the list) and the scale at `spec_replicas`, when every pod is ready
-/// as [`all_ready_resolved`] requires: the proposal, or the error text. `None` when they are
+/// as [`ready_sums`] requires: the proposal, or the error text. `None` when they are
 /// not all ready (the general path then decides). Needs no observation.
 #[allow(clippy::too_many_arguments)]
 #[inline]

@@ -17,7 +17,7 @@ use autoscaler::hpa::{
 };
 use autoscaler::numeric::round_half_away;
 
-use super::state::{Engine, Event, Phase};
+use super::state::{DeploymentState, Engine, Event, Phase};
 use crate::rng::Seed;
 use crate::scenario::model::HpaControllerSettings;
 use crate::time::{SimDuration, SimTime};
@@ -389,16 +389,7 @@ impl<'a> Engine<'a> {
                     unlisted: &[],
                 }];
                 let dep = &self.deployments[d];
-                let obs = Observation {
-                    namespace: &spec.namespace,
-                    spec_replicas: dep.desired,
-                    status_replicas: dep.live.len() as i32,
-                    pods: &rt.rows,
-                    unlisted_usage: &[],
-                    metrics: &inputs,
-                    selector: hpa::SelectorCheck::Valid,
-                };
-                hpa::compute_metrics(&spec.spec, &self.hpa_settings, &obs, now.0, &mut rt.metrics);
+                compute_over_rows(spec, &self.hpa_settings, dep, rt, &inputs, now.0);
                 return;
             }
         }
@@ -474,17 +465,30 @@ impl<'a> Engine<'a> {
         };
         let dep = &self.deployments[d];
         let rt = &mut self.hpas[h];
-        let obs = Observation {
-            namespace: &spec.namespace,
-            spec_replicas: dep.desired,
-            status_replicas: dep.live.len() as i32,
-            pods: &rt.rows,
-            unlisted_usage: &[],
-            metrics: inputs,
-            selector: hpa::SelectorCheck::Valid,
-        };
-        hpa::compute_metrics(&spec.spec, &self.hpa_settings, &obs, now.0, &mut rt.metrics);
+        compute_over_rows(spec, &self.hpa_settings, dep, rt, inputs, now.0);
     }
+}
+
+/// `computeReplicasForMetrics` over the HPA's listed rows and the metrics' `inputs`, into its
+/// metrics result.
+fn compute_over_rows(
+    spec: &crate::scenario::model::Hpa,
+    settings: &ControllerSettings,
+    dep: &DeploymentState,
+    rt: &mut HpaRuntime,
+    inputs: &[MetricInput<'_>],
+    now_ms: i64,
+) {
+    let obs = Observation {
+        namespace: &spec.namespace,
+        spec_replicas: dep.desired,
+        status_replicas: dep.live.len() as i32,
+        pods: &rt.rows,
+        unlisted_usage: &[],
+        metrics: inputs,
+        selector: hpa::SelectorCheck::Valid,
+    };
+    hpa::compute_metrics(&spec.spec, settings, &obs, now_ms, &mut rt.metrics);
 }
 
 impl Engine<'_> {
