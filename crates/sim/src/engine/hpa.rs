@@ -342,7 +342,9 @@ impl<'a> Engine<'a> {
 
     /// `computeReplicasForMetrics` over an observation of the target's pods. Mature, ready pods
     /// (identical to the controller: same phase, sample and request, past every time-based
-    /// rule) are passed as one entry with their count.
+    /// rule) are passed as one entry with their count. When that entry is all there is and the
+    /// one metric is a Resource Utilization target, its prepared `UniformMetrics` computes
+    /// from the sample value alone.
     fn compute_hpa_metrics(
         &mut self,
         h: usize,
@@ -407,11 +409,8 @@ impl<'a> Engine<'a> {
                     // A metric's request and per-pod usage are the same for every pod of the
                     // workload; only the start-up burst differs.
                     let model = resource_models[m].expect("a Resource metric has its model");
-                    buf.samples[m].extend(
-                        facts
-                            .iter()
-                            .map(|f| model.sample(f, &point, sample_ts, res)),
-                    );
+                    buf.samples[m]
+                        .extend(facts.iter().map(|f| model.sample(f, point, sample_ts, res)));
                 }
                 MetricSource::Pods { .. } => {
                     let rps = round_half_away(point.rps_per_pod * 1000.0);
