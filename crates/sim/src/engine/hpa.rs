@@ -40,11 +40,13 @@ pub(super) struct HpaRuntime {
     steady: Option<hpa::Steady>,
     steady_inputs: (i32, Option<i32>, Option<hpa::Condition>),
     /// The target's pods as the controller lists them, and what their samples need; built
-    /// at `rows_key` (the Deployment's version and pod count) when every pod was past the
-    /// time horizon, and reused while that still holds.
+    /// at `rows_key` (the Deployment's version and pod count) and reused, with the shortcuts
+    /// on, while that holds and the time is before `rows_until_ms`, when the first of them
+    /// would be listed differently (merged, sampled, or out of its start-up burst).
     pub rows: Vec<hpa::Pod<'static>>,
     pub row_facts: Vec<RowFacts>,
     pub rows_key: Option<(u64, usize)>,
+    rows_until_ms: i64,
     /// With the shortcuts on, when the rows are one entry of pods that the one Resource
     /// Utilization metric counts as ready whatever their sample: its metrics, prepared.
     uniform: Option<hpa::UniformMetrics>,
@@ -106,7 +108,7 @@ enum Share {
 }
 
 /// What a listed pod's samples depend on besides the workload's usage.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct RowFacts {
     /// metrics-server has a sample for it (running since before the scrape).
     sampled: bool,
@@ -271,7 +273,7 @@ impl<'a> Engine<'a> {
         let rt = &self.hpas[h];
         if !(self.hpa_shortcuts && rt.metrics_key == Some(key) && rt.metrics_time_free && time_free)
         {
-            self.compute_hpa_metrics(h, sample_ts, res, &point, time_free);
+            self.compute_hpa_metrics(h, sample_ts, res, &point);
             let rt = &mut self.hpas[h];
             rt.metrics_key = Some(key);
             rt.metrics_time_free = time_free;
@@ -345,14 +347,7 @@ impl<'a> Engine<'a> {
     /// rule) are passed as one entry with their count. When that entry is all there is and the
     /// one metric is a Resource Utilization target, its prepared `UniformMetrics` computes
     /// from the sample value alone.
-    fn compute_hpa_metrics(
-        &mut self,
-        h: usize,
-        sample_ts: i64,
-        res: i64,
-        point: &UsagePoint,
-        time_free: bool,
-    ) {
+    fn compute_hpa_metrics(&mut self, h: usize, sample_ts: i64, res: i64, point: &UsagePoint) {
         let now = self.now();
         let sc = self.sc;
         let spec = &sc.hpas[h];
@@ -360,9 +355,18 @@ impl<'a> Engine<'a> {
         let dep_spec = &sc.deployments[d];
         let dep = &self.deployments[d];
         let key = (dep.version, dep.live.len());
-        if !(self.hpa_shortcuts && time_free && self.hpas[h].rows_key == Some(key)) {
+        let rt = &self.hpas[h];
+        if !(self.hpa_shortcuts && rt.rows_key == Some(key) && now.0 < rt.rows_until_ms) {
             self.list_hpa_pods(h, sample_ts);
-            self.hpas[h].rows_key = time_free.then_some(key);
+            self.hpas[h].rows_key = Some(key);
+        } else if let Some(checked) = self.hpa_rows_checked {
+            // The kept listing must be the one a listing now gives.
+            let kept = format!("{:?}", (&rt.rows, &rt.row_facts, rt.uniform));
+            self.list_hpa_pods(h, sample_ts);
+            let rt = &self.hpas[h];
+            let fresh = format!("{:?}", (&rt.rows, &rt.row_facts, rt.uniform));
+            assert_eq!(kept, fresh, "HPA {h} at {} ms", now.0);
+            self.hpa_rows_checked = Some(checked + 1);
         }
         // Identical pods, ready whatever their sample: the sample's value alone decides.
         let spec_replicas = self.deployments[d].desired;
@@ -503,15 +507,23 @@ impl Engine<'_> {
         let rt = &mut self.hpas[h];
         rt.rows.clear();
         rt.row_facts.clear();
+        let settings = &self.sc.settings.hpa;
+        let burst_ms = startup.cpu_burst_duration.as_millis();
+        let mut until = i64::MAX;
         let mut merged: Option<usize> = None;
         for &id in &self.deployments[d].live {
             let pod = &self.pods[id as usize];
-            if shortcuts && pod.phase == Phase::Ready && now.0 >= pod.started.0 + horizon {
-                if let Some(at) = merged {
-                    rt.rows[at].count += 1;
-                    continue;
+            if shortcuts && pod.phase == Phase::Ready {
+                if now.0 >= pod.started.0 + horizon {
+                    if let Some(at) = merged {
+                        rt.rows[at].count += 1;
+                        continue;
+                    }
+                    merged = Some(rt.rows.len());
+                } else {
+                    // Merged from then on.
+                    until = until.min(pod.started.0 + horizon);
                 }
-                merged = Some(rt.rows.len());
             }
             let bound = !matches!(pod.phase, Phase::Pending);
             let running = matches!(pod.phase, Phase::Running | Phase::Ready);
@@ -538,13 +550,22 @@ impl Engine<'_> {
                 usage: None,
                 count: 1,
             });
-            let bursting = sample_ts < pod.started.0 + startup.cpu_burst_duration.as_millis();
+            let bursting = sample_ts < pod.started.0 + burst_ms;
+            let sampled = running && pod.started.0 <= sample_ts;
+            // The first sync whose sample sees the pod's start, or the end of its burst.
+            if running && !sampled {
+                until = until.min(first_sync_seeing(pod.started.0, settings));
+            }
+            if bursting {
+                until = until.min(first_sync_seeing(pod.started.0 + burst_ms, settings));
+            }
             rt.row_facts.push(RowFacts {
-                sampled: running && pod.started.0 <= sample_ts,
+                sampled,
                 ready,
                 burst_m: if bursting { startup.cpu_burst_m } else { 0.0 },
             });
         }
+        rt.rows_until_ms = until;
         rt.uniform = match (rt.rows.as_slice(), rt.resources.as_slice()) {
             ([row], [Some(model)]) if shortcuts => hpa::UniformMetrics::prepare(
                 &self.sc.hpas[h].spec,

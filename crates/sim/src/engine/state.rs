@@ -278,6 +278,8 @@ pub struct Engine<'a> {
     pub(super) hpa_shortcuts: bool,
     /// Tests: check every CA loop that the kept observation equals a fresh one.
     pub(super) check_ca_view: bool,
+    /// Tests: when set, each kept HPA pod listing is checked against a fresh one, and counted.
+    pub(super) hpa_rows_checked: Option<u64>,
     /// Pods in phase Pending, by id.
     pub(super) pending: BTreeSet<PodId>,
     pub(super) scaling: super::nodes::NodeScaling,
@@ -329,6 +331,7 @@ impl<'a> Engine<'a> {
             hpa_time_horizon_ms: super::hpa::time_horizon_ms(sc),
             hpa_quiet: vec![super::hpa::Quiet::default(); sc.hpas.len()],
             hpa_shortcuts: true,
+            hpa_rows_checked: None,
             check_ca_view: false,
             pending: BTreeSet::new(),
             scaling: super::nodes::NodeScaling::new(sc, seed),
