@@ -39,10 +39,11 @@ pub(super) struct HpaRuntime {
     /// metrics' proposal and ScalingActive) do (`hpa::steady_until`), and those inputs.
     steady: Option<hpa::Steady>,
     steady_inputs: (i32, Option<i32>, Option<hpa::Condition>),
-    /// The target's pods as the controller lists them, and what their samples need; built
-    /// at `rows_key` (the Deployment's version and pod count) and reused, with the shortcuts
-    /// on, while that holds and the time is before `rows_until_ms`, when the first of them
-    /// would be listed differently (merged, sampled, or out of its start-up burst).
+    /// The target's pods as the controller lists them, what their samples need, and their
+    /// prepared `uniform` metrics; built at `rows_key` (the Deployment's version and pod
+    /// count) and reused, with the shortcuts on, while that holds and the time is before
+    /// `rows_until_ms`, when the first of them would be listed differently (merged, sampled,
+    /// or out of its start-up burst) or a lone pod would finish its CPU initialization.
     pub rows: Vec<hpa::Pod<'static>>,
     pub row_facts: Vec<RowFacts>,
     pub rows_key: Option<(u64, usize)>,
@@ -108,7 +109,7 @@ enum Share {
 }
 
 /// What a listed pod's samples depend on besides the workload's usage.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 pub(super) struct RowFacts {
     /// metrics-server has a sample for it (running since before the scrape).
     sampled: bool,
@@ -565,17 +566,27 @@ impl Engine<'_> {
                 burst_m: if bursting { startup.cpu_burst_m } else { 0.0 },
             });
         }
-        rt.rows_until_ms = until;
         rt.uniform = match (rt.rows.as_slice(), rt.resources.as_slice()) {
-            ([row], [Some(model)]) if shortcuts => hpa::UniformMetrics::prepare(
-                &self.sc.hpas[h].spec,
-                &self.hpa_settings,
-                row,
-                model.request_milli,
-                now.0,
-            ),
+            ([row], [Some(model)]) if shortcuts => {
+                let prepared = hpa::UniformMetrics::prepare(
+                    &self.sc.hpas[h].spec,
+                    &self.hpa_settings,
+                    row,
+                    model.request_milli,
+                    now.0,
+                );
+                // Not yet, maybe, for a pod still in its CPU initialization period.
+                let initialized = row
+                    .start_ms
+                    .map(|s| s + self.hpa_settings.cpu_initialization_period_ms);
+                if let (None, Some(t)) = (prepared, initialized.filter(|&t| t > now.0)) {
+                    until = until.min(t);
+                }
+                prepared
+            }
             _ => None,
         };
+        rt.rows_until_ms = until;
     }
 }
 

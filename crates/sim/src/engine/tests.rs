@@ -515,6 +515,27 @@ fn kept_hpa_pod_listings_equal_fresh_ones_through_bench_large() {
 }
 
 #[test]
+fn a_lone_pods_kept_listing_is_prepared_once_initialized() {
+    // One pod, kept at one replica: its listing is kept through its CPU initialization
+    // period, after which a fresh listing prepares the uniform metrics; the kept one must too.
+    // A minute's image pull puts four syncs between the end of the period (counted from the
+    // bind) and the pod's merge into the mature row (counted from its start).
+    let mut sc = roomy(scenario(1));
+    let mut d = deployment("web", 1, 200);
+    d.template.startup.image_pull = Distribution::Constant(SimDuration::from_secs(60));
+    sc.deployments = vec![d];
+    sc.hpas = vec![hpa(
+        "spec: {scaleTargetRef: {kind: Deployment, name: web}, minReplicas: 1, maxReplicas: 1,
+           metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 60}}}]}",
+    )];
+    let mut e = super::Engine::new(&sc);
+    e.hpa_rows_checked = Some(0);
+    e.run(&mut super::timeline::NoTimeline).unwrap();
+    let checked = e.hpa_rows_checked.unwrap_or(0);
+    assert!(checked > 10, "{checked} kept listings checked");
+}
+
+#[test]
 fn hpa_shortcuts_change_nothing() {
     // The flash crowd and the noisy load, with and without reusing metrics computations and
     // compacting identical pods: the same report, event for event. Spot interruptions
