@@ -507,11 +507,16 @@ fn kept_hpa_pod_listings_equal_fresh_ones_through_bench_large() {
     );
     let mut sc = crate::scenario::load(std::path::Path::new(path)).expect("loads");
     sc.duration = SimDuration::from_secs(6 * 3600);
-    let mut e = super::Engine::new(&sc);
+    let checked = kept_listings_checked(&sc);
+    assert!(checked > 50_000, "{checked} kept listings checked");
+}
+
+/// Runs `sc` checking each kept HPA pod listing against a fresh one; how many were checked.
+fn kept_listings_checked(sc: &Scenario) -> u64 {
+    let mut e = super::Engine::new(sc);
     e.hpa_rows_checked = Some(0);
     e.run(&mut super::timeline::NoTimeline).unwrap();
-    let checked = e.hpa_rows_checked.unwrap_or(0);
-    assert!(checked > 50_000, "{checked} kept listings checked");
+    e.hpa_rows_checked.unwrap_or(0)
 }
 
 #[test]
@@ -528,10 +533,7 @@ fn a_lone_pods_kept_listing_is_prepared_once_initialized() {
         "spec: {scaleTargetRef: {kind: Deployment, name: web}, minReplicas: 1, maxReplicas: 1,
            metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 60}}}]}",
     )];
-    let mut e = super::Engine::new(&sc);
-    e.hpa_rows_checked = Some(0);
-    e.run(&mut super::timeline::NoTimeline).unwrap();
-    let checked = e.hpa_rows_checked.unwrap_or(0);
+    let checked = kept_listings_checked(&sc);
     assert!(checked > 10, "{checked} kept listings checked");
 }
 
